@@ -1,0 +1,57 @@
+"""The engine contract: token prompts in, token continuations out, under a grammar.
+
+Engines know nothing about music; the grammar (``midicli.engines.constraints``) says
+which music tokens may come next, and ``midicli.generation`` gives them meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Protocol
+
+from midicli import defaults
+
+if TYPE_CHECKING:
+    from midicli.engines.constraints import GrammarSpec
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    n: int = defaults.CANDIDATES
+    temperature: float = defaults.TEMPERATURE
+    top_p: float = defaults.TOP_P
+    max_new_tokens: int = defaults.MAX_NEW_TOKENS
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """One prompt (full-vocabulary ids) to continue ``sampling.n`` times."""
+
+    prompt_ids: list[int]
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    grammar: GrammarSpec | None = None
+
+
+@dataclass
+class Completion:
+    """Generated ids (full vocabulary, end-of-sequence stripped) and why it stopped:
+    ``"length"`` (max tokens reached) or ``"stop"`` (the grammar finished it)."""
+
+    token_ids: list[int]
+    finish_reason: str
+
+
+# Called with (sequence index, number of tokens it has generated so far).
+ProgressCallback = Callable[[int, int], None]
+
+
+class Engine(Protocol):
+    name: str
+    text_vocab_size: int
+
+    def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
+        """Return ``request.sampling.n`` completions of the prompt."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,31 @@
+"""Errors a user can hit: the CLI prints their message on one line and exits 2."""
+
+from __future__ import annotations
+
+
+class MidicliError(Exception):
+    """Base for every error whose message tells the user what to do next."""
+
+
+class BadMidiError(MidicliError):
+    """A file that is not a readable MIDI file, or holds no notes."""
+
+
+class BadTokensError(MidicliError):
+    """A token list that breaks the AMT token grammar."""
+
+
+class ProjectError(MidicliError):
+    """No project, a bad reference, or a name that cannot be used."""
+
+
+class PluginError(MidicliError):
+    """A plugin failed to load or answered a hook wrongly."""
+
+
+class ModelError(MidicliError):
+    """A model that cannot be found, reached or is not in the MIDI-LLM layout."""
+
+
+class GenerationError(MidicliError):
+    """Bad generation parameters (ranges, counts, instruments)."""
