@@ -7,7 +7,7 @@ which music tokens may come next, and ``midicli.generation`` gives them meaning.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from midicli import defaults
 
@@ -42,13 +42,19 @@ class Completion:
     finish_reason: str
 
 
-# Called with (sequence index, number of tokens it has generated so far).
+# Called after every generated token with (sequence index, token id).
 ProgressCallback = Callable[[int, int], None]
 
 
 class Engine(Protocol):
+    """What generation needs from any engine: the text tokenizer for prompts, the
+    vocabulary layout, and the model's identity for the version manifest."""
+
     name: str
     text_vocab_size: int
+    tokenizer: Any
+    model_id: str
+    model_hash: str
 
     def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
         """Return ``request.sampling.n`` completions of the prompt."""

@@ -1,0 +1,37 @@
+"""Finding the project a command works on, once per invocation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from midicli import plugins
+from midicli.cli.output import note
+from midicli.project import Project
+
+
+@dataclass
+class Session:
+    """Options of the root command that every sub-command may need."""
+
+    project_dir: Path | None = None
+    _project: Project | None = None
+
+    def project(self, create_default: bool = False) -> Project:
+        """The project here (walking up like git), or the user's default project.
+
+        Commands that only read pass ``create_default=False`` so that looking around
+        outside any project never creates one.
+        """
+        if self._project is None:
+            if self.project_dir is not None:
+                self._project = Project.open(self.project_dir)
+            else:
+                self._project = Project.find(create_default=create_default)
+                if self._project.is_default:
+                    note(f"Using the default project at {self._project.root} (no midicli.toml here or above).")
+            plugins.load_local(self._project.config.plugins, "midicli.toml")
+        return self._project
+
+
+session = Session()

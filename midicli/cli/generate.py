@@ -1,0 +1,208 @@
+"""compose, continue, infill: the commands that ask a model for music."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from midicli import defaults
+from midicli.cli import context
+from midicli.cli.options import Json
+from midicli.cli.output import console, err_console, print_json, print_table
+from midicli.cli.pieces import instruments_text, version_json
+from midicli.engines.base import Engine, SamplingParams
+from midicli.engines.constraints import MAX_ONSETS_PER_INSTANT
+from midicli.errors import GenerationError, ModelError
+from midicli.generation import operations
+from midicli.generation.write import Constraints
+from midicli.music.instruments import parse_instrument, parse_instruments
+
+Text = Annotated[Optional[str], typer.Argument(help="Words for the model (default: the piece's own description).", show_default=False)]
+Candidates = Annotated[int, typer.Option("-n", help="How many candidates to generate.")]
+Seed = Annotated[Optional[int], typer.Option(help="Random seed; the same seed gives the same notes (recorded either way).")]
+MaxTokens = Annotated[int, typer.Option("--max-tokens", help="Most new tokens per round (3 per note).")]
+Temperature = Annotated[float, typer.Option(help="Sampling temperature.")]
+TopP = Annotated[float, typer.Option("--top-p", help="Nucleus sampling: keep the most likely tokens up to this mass.")]
+Instruments = Annotated[
+    Optional[str], typer.Option(help="Allow only these instruments, e.g. 'piano,drums' or GM program numbers.")
+]
+MaxOnsets = Annotated[int, typer.Option("--max-simultaneous", help="Most notes that may start at the same instant.")]
+Model = Annotated[Optional[str], typer.Option(help="Model: a preset (midi-llm), hub id or folder (default: the project's).")]
+EngineName = Annotated[Optional[str], typer.Option("--engine", help="Engine (default: the project's, else transformers).")]
+Device = Annotated[Optional[str], typer.Option(help="cuda, mps or cpu (default: the best available).")]
+
+
+def _engine(model: str | None, engine: str | None, device: str | None) -> Engine:
+    from midicli.engines.pool import open_engine
+
+    config = context.session.project(create_default=True).config
+    chosen = model or config.model
+    if not chosen:
+        raise ModelError("no model chosen: pass --model (a preset such as midi-llm, a hub id or a folder) or set one with `midicli init --model`")
+    name = engine or config.engine or "transformers"
+    with err_console.status(f"Loading {chosen} on the {name} engine…"):
+        return open_engine(name, chosen, device=device)
+
+
+@contextmanager
+def _progress(n: int, max_tokens: int, span_seconds: float | None) -> Iterator[operations.Progress]:
+    """One bar per candidate, measured in seconds of music written."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[music]:5.1f} s of music"),
+               TextColumn("{task.fields[tokens]} tokens"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bars:
+        tasks = [bars.add_task(f"candidate {i + 1}", total=100, music=0.0, tokens=0) for i in range(n)]
+
+        def update(row: int, tokens: int, music: float) -> None:
+            if row >= len(tasks):  # a later round of one candidate
+                return
+            share = music / span_seconds if span_seconds else tokens / max_tokens
+            bars.update(tasks[row], completed=min(100.0, 100 * share), music=music, tokens=tokens)
+
+        yield update
+
+
+def _report(created: list[operations.Created], as_json: bool) -> None:
+    if as_json:
+        print_json({"created": [c.record.ref for c in created],
+                    "candidates": [{**version_json(c.record), "new_notes": len(c.candidate.notes)} for c in created]})
+        return
+    rows = []
+    for c in created:
+        t = c.record.timings
+        rows.append((c.record.ref, f"{c.record.duration or 0:.1f}", c.record.notes, len(c.candidate.notes),
+                     instruments_text(c.record.instruments),
+                     f"{t.get('seconds', 0):.1f}", t.get("tokens_per_second") or "—"))
+    print_table(None, ["candidate", "seconds", "notes", "new", "instruments", "time s", "tokens/s"], rows)
+
+
+def _constraints(instruments: str | None, max_simultaneous: int) -> Constraints:
+    if max_simultaneous < 1:
+        raise GenerationError("--max-simultaneous must be at least 1")
+    return Constraints(parse_instruments(instruments) if instruments else None, max_onsets_per_instant=max_simultaneous)
+
+
+def compose(
+    text: Annotated[Optional[str], typer.Argument(help="What the music should be like.", show_default=False)] = None,
+    n: Candidates = defaults.CANDIDATES,
+    seed: Seed = None,
+    prompts_file: Annotated[Optional[Path], typer.Option(help="A file with one description per line.", dir_okay=False)] = None,
+    instruments: Instruments = None,
+    max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
+    temperature: Temperature = defaults.TEMPERATURE,
+    top_p: TopP = defaults.TOP_P,
+    max_simultaneous: MaxOnsets = MAX_ONSETS_PER_INSTANT,
+    model: Model = None,
+    engine: EngineName = None,
+    device: Device = None,
+    as_json: Json = False,
+) -> None:
+    """Compose new pieces from a description: one piece per candidate.
+
+    Examples:
+      [bold]midicli compose "a calm piano waltz" -n 4 --seed 1[/bold]
+      [bold]midicli compose "upbeat jazz" --instruments "piano,acoustic bass,drums"[/bold]
+    """
+    descriptions = [text] if text else []
+    if prompts_file is not None:
+        if not prompts_file.is_file():
+            raise GenerationError(f"no such file: {prompts_file}")
+        descriptions += [line.strip() for line in prompts_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not descriptions:
+        raise GenerationError('say what to compose: midicli compose "a calm piano waltz" (or --prompts-file F)')
+    sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
+    limits = _constraints(instruments, max_simultaneous)
+    operations.check_sampling(sampling)
+    project, chosen = context.session.project(create_default=True), _engine(model, engine, device)
+    created = []
+    for description in descriptions:
+        with _progress(n, max_tokens, None) as progress:
+            created += operations.compose(project, chosen, description, sampling, limits, progress)
+    _report(created, as_json)
+
+
+def continue_(
+    ref: Annotated[str, typer.Argument(help="The piece to extend: NAME or NAME@N.")],
+    text: Text = None,
+    seconds: Annotated[str, typer.Option(help="How much to add: seconds (20) or bars (8b).")] = "20",
+    n: Candidates = 1,
+    seed: Seed = None,
+    instruments: Instruments = None,
+    max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
+    temperature: Temperature = defaults.TEMPERATURE,
+    top_p: TopP = defaults.TOP_P,
+    max_simultaneous: MaxOnsets = MAX_ONSETS_PER_INSTANT,
+    model: Model = None,
+    engine: EngineName = None,
+    device: Device = None,
+    as_json: Json = False,
+) -> None:
+    """Extend a piece from its end; each candidate becomes a new version of it.
+
+    Examples:
+      [bold]midicli continue calm-waltz-1 --seconds 30[/bold]
+      [bold]midicli continue calm-waltz-1@2 "now louder, with drums" --seconds 8b -n 3[/bold]
+    """
+    from midicli.music.meter import parse_length
+
+    project = context.session.project()
+    record = project.resolve(ref)
+    piece = project.load_piece(record)
+    length = parse_length(seconds, piece, piece.duration)
+    sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
+    limits = _constraints(instruments, max_simultaneous)
+    operations.check_sampling(sampling)
+    chosen = _engine(model, engine, device)
+    with _progress(n, max_tokens, length) as progress:
+        created = operations.continue_piece(project, chosen, record.ref, length, text, sampling, limits, progress)
+    _report(created, as_json)
+
+
+def infill(
+    ref: Annotated[str, typer.Argument(help="The piece to change: NAME or NAME@N.")],
+    text: Text = None,
+    start: Annotated[str, typer.Option(help="Start: seconds (12.5), a bar (9b) or bar:beat (9:3).")] = ...,
+    end: Annotated[str, typer.Option(help="End (not included), in the same forms.")] = ...,
+    instrument: Annotated[Optional[str], typer.Option(help="Rewrite only this instrument's part in the range.")] = None,
+    n: Candidates = 1,
+    seed: Seed = None,
+    instruments: Instruments = None,
+    max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
+    temperature: Temperature = defaults.TEMPERATURE,
+    top_p: TopP = defaults.TOP_P,
+    max_simultaneous: MaxOnsets = MAX_ONSETS_PER_INSTANT,
+    model: Model = None,
+    engine: EngineName = None,
+    device: Device = None,
+    as_json: Json = False,
+) -> None:
+    """Rewrite a time range (or one instrument in it); everything else stays as it is.
+
+    Examples:
+      [bold]midicli infill calm-waltz-1 --start 9b --end 17b "make it calmer"[/bold]
+      [bold]midicli infill song --start 10 --end 20 --instrument bass -n 4[/bold]
+    """
+    from midicli.music.meter import parse_time
+
+    project = context.session.project()
+    record = project.resolve(ref)
+    piece = project.load_piece(record)
+    begin, finish = parse_time(start, piece), parse_time(end, piece)
+    which = parse_instrument(instrument) if instrument is not None else None
+    sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
+    limits = _constraints(instruments, max_simultaneous)
+    operations.check_sampling(sampling)
+    operations.check_range(piece, begin, finish)
+    chosen = _engine(model, engine, device)
+    with _progress(n, max_tokens, finish - begin) as progress:
+        created = operations.infill(project, chosen, record.ref, begin, finish, text, sampling, which, limits, progress)
+    _report(created, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(compose)
+    app.command("continue")(continue_)
+    app.command()(infill)

@@ -1,0 +1,161 @@
+"""Project and piece commands: init, import, list, show, history, export, rm."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from midicli.cli import context
+from midicli.cli.options import Json, Ref
+from midicli.cli.output import console, note, print_json, print_table
+from midicli.errors import MidicliError
+from midicli.music.instruments import instrument_name
+from midicli.project import Project
+from midicli.project.records import VersionRecord
+
+
+def instruments_text(numbers: list[int], most: int = 3) -> str:
+    """A short instrument list for tables: the first few names, then how many more."""
+    names = ", ".join(instrument_name(i) for i in numbers[:most])
+    return names + (f" +{len(numbers) - most}" if len(numbers) > most else "")
+
+
+def version_json(record: VersionRecord) -> dict[str, Any]:
+    return {
+        "ref": record.ref, "piece": record.piece, "version": record.number, "operation": record.operation,
+        "parent": record.parent, "text": record.text, "created": record.created, "duration": record.duration,
+        "notes": record.notes, "instruments": [instrument_name(i) for i in record.instruments],
+        "model": record.model, "model_hash": record.model_hash, "engine": record.engine, "adapter": record.adapter,
+        "seed": record.seed, "params": record.params, "timings": record.timings, "midi": record.midi_path,
+        "tokens": record.tokens_path,
+    }
+
+
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the new project (created if missing).", file_okay=False)] = Path("."),
+    model: Annotated[Optional[str], typer.Option(help="Model: a preset (midi-llm), hub id or local folder.")] = None,
+    engine: Annotated[Optional[str], typer.Option(help="Engine: transformers (default), vllm or server.")] = None,
+) -> None:
+    """Start a project: midicli.toml, the database and a pieces/ folder.
+
+    Example: [bold]midicli init songs --model ./models/tiny[/bold]
+    """
+    project = Project.init(directory, model=model, engine=engine)
+    console.print(f"Initialised a midicli project in {project.root} (model: {project.config.model or 'none yet'})")
+
+
+def import_(
+    file: Annotated[Path, typer.Argument(help="A MIDI file.", dir_okay=False)],
+    name: Annotated[Optional[str], typer.Option(help="Piece name (default: from the file name).")] = None,
+    as_json: Json = False,
+) -> None:
+    """Import a MIDI file as a new piece (version 1).
+
+    Example: [bold]midicli import song.mid --name song[/bold]
+    """
+    if not file.is_file():
+        raise MidicliError(f"no such file: {file}")
+    record = context.session.project(create_default=True).import_midi(file, name=name)
+    if as_json:
+        print_json({"created": [record.ref], "versions": [version_json(record)]})
+    else:
+        console.print(f"Imported {file.name} as [bold]{record.ref}[/bold] ({record.notes} notes, {record.duration:.1f} s)")
+
+
+def list_(as_json: Json = False) -> None:
+    """List the pieces of the project with their latest version."""
+    summaries = context.session.project().pieces()
+    if as_json:
+        print_json([{"name": s.name, "ref": s.ref, "versions": s.versions, "operation": s.operation, "created": s.created,
+                     "duration": s.duration, "notes": s.notes, "instruments": [instrument_name(i) for i in s.instruments]}
+                    for s in summaries])
+        return
+    if not summaries:
+        note("No pieces yet: try `midicli compose \"a calm piano waltz\"` or `midicli import FILE.mid`.")
+        return
+    print_table(None, ["piece", "versions", "latest", "seconds", "notes", "instruments", "created"],
+                [(s.name, s.versions, f"@{s.latest} {s.operation}", f"{s.duration or 0:.1f}", s.notes, instruments_text(s.instruments), s.created[:19])
+                 for s in summaries])
+
+
+def show(ref: Ref, as_json: Json = False) -> None:
+    """Show one version: how it was made and what is in it.
+
+    Example: [bold]midicli show calm-waltz-1@2[/bold]
+    """
+    project = context.session.project()
+    record = project.resolve(ref)
+    if as_json:
+        print_json(version_json(record))
+        return
+    piece = project.load_piece(record)
+    fields = [("operation", record.operation), ("parent", record.parent or "—"), ("text", record.text or "—"),
+              ("model", record.model or "—"), ("engine", record.engine or "—"), ("seed", record.seed),
+              ("length", f"{piece.duration:.2f} s, {len(piece.notes)} notes"), ("file", record.midi_path)]
+    print_table(record.ref, ["", ""], fields)
+    rows = []
+    for instrument in piece.instruments:
+        notes = [n for n in piece.notes if n.instrument == instrument]
+        rows.append((instrument_name(instrument), len(notes), f"{min(n.pitch for n in notes)}–{max(n.pitch for n in notes)}",
+                     f"{min(n.onset for n in notes):.2f}", f"{max(n.end for n in notes):.2f}"))
+    print_table(None, ["instrument", "notes", "pitches", "from s", "to s"], rows)
+
+
+def history(name: Annotated[str, typer.Argument(help="A piece name.")], as_json: Json = False) -> None:
+    """List every version of a piece, oldest first."""
+    project = context.session.project()
+    records = project.history(project.resolve(name).piece)
+    if as_json:
+        print_json([version_json(r) for r in records])
+        return
+    print_table(name, ["version", "operation", "parent", "text", "seconds", "notes", "created"],
+                [(f"@{r.number}", r.operation, r.parent or "—", (r.text or "")[:40], f"{r.duration or 0:.1f}", r.notes, r.created[:19])
+                 for r in records])
+
+
+def export(
+    ref: Ref,
+    out: Annotated[Path, typer.Argument(help="The MIDI file to write.", dir_okay=False)],
+) -> None:
+    """Write a version as a MIDI file.
+
+    Example: [bold]midicli export calm-waltz-1 waltz.mid[/bold]
+    """
+    from midicli.music.midi_io import write_midi
+
+    project = context.session.project()
+    piece = project.load_piece(project.resolve(ref))
+    try:
+        write_midi(piece, out)
+    except OSError as exc:
+        raise MidicliError(f"cannot write {out}: {exc.strerror or exc}") from None
+    console.print(f"Wrote {out}")
+
+
+def rm(
+    ref: Ref,
+    yes: Annotated[bool, typer.Option("-y", "--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove a version (NAME@N) or a whole piece (NAME) with its files."""
+    project = context.session.project()
+    what = ref if "@" in ref else f"{project.resolve(ref).piece} and all its versions"
+    if not yes:
+        if not sys.stdin.isatty():
+            raise MidicliError(f"not removing {what} without confirmation: pass --yes")
+        if not typer.confirm(f"Remove {what}?", default=False):
+            raise typer.Exit(1)
+    project.remove(ref)
+    console.print(f"Removed {what}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command("import")(import_)
+    app.command("list")(list_)
+    app.command()(show)
+    app.command()(history)
+    app.command()(export)
+    app.command()(rm)

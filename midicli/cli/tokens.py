@@ -1,0 +1,107 @@
+"""tokenize / detokenize: MIDI files ⇄ music token ids as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from midicli import plugins
+from midicli.cli.options import OutFile
+from midicli.cli.output import console, print_json
+from midicli.errors import BadTokensError, MidicliError
+
+TokenizerName = Annotated[str, typer.Option("--tokenizer", "-t", help="Tokenizer plugin (see `midicli plugins`).")]
+
+
+def tokenize(
+    file: Annotated[Path, typer.Argument(help="A MIDI file.", dir_okay=False)],
+    tokenizer: TokenizerName = "amt",
+    windows: Annotated[
+        bool, typer.Option("--windows", help="AMT only: split into 100 s windows, times counted from each window's start.")
+    ] = False,
+) -> None:
+    """Print a MIDI file's music token ids as a JSON list.
+
+    Pieces longer than 100 s need [bold]--windows[/bold] with the AMT tokenizer (its
+    arrival times reach 99.99 s); that prints {"windows": [{"start": s, "tokens": [...]}]}.
+
+    Example: [bold]midicli tokenize song.mid > song.tokens.json[/bold]
+    """
+    from midicli.music.midi_io import read_midi
+    from midicli.tokenizers import amt
+
+    if not file.is_file():
+        raise MidicliError(f"no such file: {file}")
+    piece = read_midi(file)
+    if windows:
+        if tokenizer != "amt":
+            raise MidicliError("--windows is for the amt tokenizer")
+        print_json({"windows": [{"start": w.start, "tokens": w.events} for w in amt.windows(piece.notes)]})
+        return
+    try:
+        print_json(plugins.get_tokenizer(tokenizer).encode(piece))
+    except BadTokensError as exc:
+        raise MidicliError(f"{file.name}: {exc} (use --windows for pieces over 100 s)") from None
+
+
+def _read_tokens(file: Path) -> object:
+    if not file.is_file():
+        raise MidicliError(f"no such file: {file}")
+    text = file.read_text(encoding="utf-8", errors="replace").strip()
+    if not text:
+        raise BadTokensError(f"{file} is empty: expected a JSON list of token ids")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadTokensError(f"{file} is not JSON (line {exc.lineno}: {exc.msg})") from None
+
+
+def _ints(value: object, where: str) -> list[int]:
+    if not isinstance(value, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in value):
+        raise BadTokensError(f"{where}: expected a JSON list of integer token ids")
+    return value
+
+
+def _window(data: object, where: str) -> object:
+    from midicli.tokenizers import amt
+
+    if not isinstance(data, dict) or not isinstance(data.get("start", 0), (int, float)):
+        raise BadTokensError(f"{where}: expected {{\"start\": seconds, \"tokens\": [...]}}")
+    events = _ints(data.get("tokens"), where)
+    if events:
+        amt.validate(events)
+    return amt.Window(float(data.get("start", 0)), events)
+
+
+def detokenize(
+    file: Annotated[Path, typer.Argument(help="JSON token ids (as `tokenize` prints them).", dir_okay=False)],
+    out: OutFile,
+    tokenizer: TokenizerName = "amt",
+) -> None:
+    """Write the MIDI file that a JSON list of token ids describes.
+
+    Example: [bold]midicli detokenize song.tokens.json -o song.mid[/bold]
+    """
+    from midicli.music.midi_io import write_midi
+    from midicli.music.piece import Piece
+    from midicli.tokenizers import amt
+
+    data = _read_tokens(file)
+    if isinstance(data, dict) and "windows" in data and tokenizer == "amt":
+        parts = [_window(w, f"{file} window {i}") for i, w in enumerate(data["windows"])]
+        piece = Piece(amt.from_windows(parts))
+    else:
+        piece = plugins.get_tokenizer(tokenizer).decode(_ints(data, str(file)))
+    try:
+        write_midi(piece, out)
+    except OSError as exc:
+        raise MidicliError(f"cannot write {out}: {exc.strerror or exc}") from None
+    console.print(f"Wrote {out} ({len(piece.notes)} notes, {piece.duration:.1f} s)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(tokenize)
+    app.command()(detokenize)

@@ -1,0 +1,228 @@
+"""Finding and loading models in the MIDI-LLM layout (text vocabulary + AMT music ids).
+
+A model is named by a preset (``midi-llm``), a Hugging Face hub id or a local
+directory. Hub ids are fetched into the usual hub cache once; after that (and for
+directories) loading needs no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from midicli import defaults
+from midicli.errors import ModelError
+from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
+
+PRESETS: dict[str, str] = defaults.MODEL_PRESETS
+
+TEXT_VOCAB_KEY = "midicli_text_vocab_size"  # config.json key written by our scaffolds
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# What a generation model needs from a hub repository (skips e.g. original .pth copies).
+_HUB_FILES = ["*.json", "*.safetensors", "tokenizer*", "*.model"]
+_HASHED_SUFFIXES = {".json", ".safetensors", ".bin", ".model"}
+_DTYPES = {
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "half": torch.float16,
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "float": torch.float32,
+}
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to sample from, with what engines need to know about its vocabulary."""
+
+    model: Any  # a transformers PreTrainedModel, in eval mode on ``device``
+    tokenizer: Any  # the text tokenizer (AutoTokenizer)
+    model_id: str  # hub id or absolute directory, as resolved
+    text_vocab_size: int  # music token k is model id text_vocab_size + k
+    eos_id: int | None
+    device: torch.device
+    dtype: torch.dtype
+    hash: str  # short, stable: recorded in manifests to say which weights made a piece
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.model.config.vocab_size)
+
+
+def resolve_model(name_or_path: str | Path) -> str:
+    """A preset name → its hub id; an existing directory → its absolute path; a hub id
+    stays as it is. Anything else is a ModelError."""
+    name = str(name_or_path)
+    if name in PRESETS:
+        return PRESETS[name]
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path.resolve())
+    if _HUB_ID.match(name):
+        return name
+    raise ModelError(
+        f"no model directory at {name}, and it is not a hub id (owner/name) "
+        f"or a preset ({', '.join(PRESETS)})"
+    )
+
+
+def load_model(
+    name_or_path: str | Path, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None
+) -> LoadedModel:
+    """Load model and text tokenizer. ``device``: cuda → mps → cpu when not given;
+    ``dtype``: bfloat16 on a GPU, float32 on the CPU when not given."""
+    model_id = resolve_model(name_or_path)
+    directory = _locate(model_id, download=True)
+    config = _read_config(directory, model_id)
+    text_vocab_size = _text_vocab_size(config, model_id)
+    _check_files(directory, model_id)
+    target = pick_device(device)
+    torch_dtype = pick_dtype(dtype, target)
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(directory)
+        model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch_dtype)
+    except (OSError, ValueError, RuntimeError, KeyError) as e:
+        raise ModelError(f"cannot load {model_id}: {_first_line(e)}") from e
+    model.to(target).eval()
+    eos_id = tokenizer.eos_token_id
+    if eos_id is None:
+        eos = config.eos_token_id
+        eos_id = eos[0] if isinstance(eos, list) else eos
+    return LoadedModel(
+        model=model,
+        tokenizer=tokenizer,
+        model_id=model_id,
+        text_vocab_size=text_vocab_size,
+        eos_id=eos_id,
+        device=target,
+        dtype=torch_dtype,
+        hash=_hash_directory(directory),
+    )
+
+
+def model_hash(name_or_path: str | Path) -> str:
+    """A short stable hash of a model's weights and config: the hub commit for a cached
+    hub model, else a digest of the files. Never downloads."""
+    return _hash_directory(_locate(resolve_model(name_or_path), download=False))
+
+
+def pick_device(device: str | torch.device | None) -> torch.device:
+    """The requested device, or the best one present: cuda, then mps, then cpu."""
+    if device is None or str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        target = torch.device(device)
+    except RuntimeError as e:
+        raise ModelError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps") from e
+    if target.type == "cuda" and not torch.cuda.is_available():
+        raise ModelError(f"device {device} is not available here: no CUDA GPU (use --device cpu)")
+    if target.type == "mps" and not torch.backends.mps.is_available():
+        raise ModelError(f"device {device} is not available here (use --device cpu)")
+    return target
+
+
+def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    """The requested dtype, or bfloat16 on a GPU and float32 on the CPU (where
+    bfloat16 matmuls are slow on many processors)."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype is None or dtype == "auto":
+        return torch.float32 if device.type == "cpu" else torch.bfloat16
+    if dtype not in _DTYPES:
+        raise ModelError(f"unknown dtype {dtype!r}: use bfloat16, float16 or float32")
+    return _DTYPES[dtype]
+
+
+def _locate(model_id: str, download: bool) -> Path:
+    """The local directory holding ``model_id``: itself, or its hub cache snapshot."""
+    if Path(model_id).is_absolute():
+        return Path(model_id)
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        return Path(snapshot_download(model_id, allow_patterns=_HUB_FILES, local_files_only=not download))
+    except GatedRepoError as e:
+        raise ModelError(
+            f"{model_id} is gated: accept its terms on huggingface.co, then run `hf auth login`"
+        ) from e
+    except RepositoryNotFoundError as e:
+        raise ModelError(f"no model {model_id} on the Hugging Face hub (private? run `hf auth login`)") from e
+    except (LocalEntryNotFoundError, OSError) as e:
+        if not download:
+            raise ModelError(f"{model_id} is not downloaded: pre-download it with `hf download {model_id}`") from e
+        raise ModelError(
+            f"cannot download {model_id} (no network?): pass --model PATH to a local copy, "
+            f"or pre-download it with `hf download {model_id}`"
+        ) from e
+
+
+def _read_config(directory: Path, model_id: str) -> Any:
+    if not directory.is_dir():
+        raise ModelError(f"{model_id} is not a model directory")
+    if not (directory / "config.json").is_file():
+        raise ModelError(f"{model_id} is not a model in the MIDI-LLM layout: it has no config.json")
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(directory)
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelError(f"cannot read {model_id}/config.json: {_first_line(e)}") from e
+
+
+def _text_vocab_size(config: Any, model_id: str) -> int:
+    """From our config key, else everything before the music block."""
+    vocab = getattr(config, "vocab_size", None) or 0
+    if vocab < MUSIC_VOCAB_SIZE:
+        raise ModelError(
+            f"{model_id} is not a model in the MIDI-LLM layout: its vocabulary has {vocab:,} ids, "
+            f"fewer than the {MUSIC_VOCAB_SIZE:,} music tokens"
+        )
+    text = getattr(config, TEXT_VOCAB_KEY, None)
+    if text is None:
+        return vocab - MUSIC_VOCAB_SIZE
+    if text + MUSIC_VOCAB_SIZE > vocab:
+        raise ModelError(
+            f"{model_id}: config says {text:,} text ids, but its vocabulary of {vocab:,} "
+            f"has no room for the {MUSIC_VOCAB_SIZE:,} music tokens after them"
+        )
+    return int(text)
+
+
+def _check_files(directory: Path, model_id: str) -> None:
+    names = {p.name for p in directory.iterdir()}
+    if not names & {"tokenizer.json", "tokenizer.model", "tokenizer_config.json"}:
+        raise ModelError(f"{model_id} is not a model in the MIDI-LLM layout: it has no text tokenizer")
+    if not any(p.suffix in {".safetensors", ".bin"} for p in directory.iterdir()):
+        raise ModelError(f"{model_id} has no weights (*.safetensors)")
+
+
+def _hash_directory(directory: Path) -> str:
+    if directory.parent.name == "snapshots":  # a hub cache snapshot is named by its commit
+        return directory.name[:12]
+    digest = hashlib.sha256()
+    for path in sorted(directory.iterdir()):
+        if path.is_file() and path.suffix in _HASHED_SUFFIXES:
+            digest.update(path.name.encode() + b"\0")
+            with path.open("rb") as f:
+                digest.update(hashlib.file_digest(f, "sha256").digest())
+    return digest.hexdigest()[:12]
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

