@@ -8,6 +8,8 @@ from pathlib import Path
 from midicli import plugins
 from midicli.cli.output import note
 from midicli.project import Project
+from midicli.project.config import CONFIG_NAME, ProjectConfig
+from midicli.project.project import find_root
 
 
 @dataclass
@@ -30,8 +32,13 @@ class Session:
                 self._project = Project.find(create_default=create_default)
                 if self._project.is_default:
                     note(f"Using the default project at {self._project.root} (no midicli.toml here or above).")
-            plugins.load_local(self._project.config.plugins, "midicli.toml")
         return self._project
+
+    def load_config_plugins(self) -> None:
+        """Plugins listed in the project's midicli.toml load for every command run in it."""
+        root = self.project_dir if self.project_dir is not None else find_root()
+        if root is not None and (root / CONFIG_NAME).is_file():
+            plugins.load_local(ProjectConfig.load(root / CONFIG_NAME).plugins, "midicli.toml")
 
 
 session = Session()

@@ -50,6 +50,7 @@ def root(
     ] = None,
 ) -> None:
     context.session = context.Session(project_dir=project)
+    context.session.load_config_plugins()
     if plugins_dir is not None:
         plugins.load_plugins_dir(plugins_dir)
 

@@ -143,19 +143,30 @@ class TransformersEngine:
 
 
 def _sample_top_p(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator) -> torch.Tensor:
-    """Nucleus sampling per row: keep the smallest set of most likely ids whose
+    """Nucleus sampling per row: draw among the smallest set of most likely ids whose
     probability reaches ``top_p`` (always at least the most likely one).
 
-    Sorting the whole vocabulary costs ~10 ms per row on a CPU, so the nucleus is
-    first looked for among the ``_NUCLEUS_GUESS`` most likely ids (it usually lies
-    there for a trained model); the full sort is the fallback. Both give the same set.
+    Sorting the whole vocabulary costs ~5 ms per row on a CPU, so the nucleus is first
+    looked for among the ``_NUCLEUS_GUESS`` most likely ids (where a trained model
+    usually puts it), with the full sort as fallback; both give the same set. The draw
+    inverts the cumulative sum already at hand (``torch.multinomial`` is slower here).
     """
     probs = torch.softmax(logits / temperature, dim=-1)
     if top_p >= 1.0:
-        return torch.multinomial(probs, 1, generator=generator).squeeze(1)
-    top, order = probs.topk(min(_NUCLEUS_GUESS, probs.shape[-1]), dim=-1)
-    if not bool((top.sum(dim=-1) >= top_p).all()):
-        top, order = torch.sort(probs, dim=-1, descending=True)
-    top = top.masked_fill(top.cumsum(dim=-1) - top >= top_p, 0.0)
-    picked = torch.multinomial(top, 1, generator=generator)
-    return order.gather(-1, picked).squeeze(1)
+        cdf = probs.cumsum(dim=-1)
+        return _draw(cdf, torch.full_like(cdf[:, :1], cdf.shape[-1], dtype=torch.long), generator).squeeze(1)
+    ranked, order = probs.topk(min(_NUCLEUS_GUESS, probs.shape[-1]), dim=-1)
+    cdf = ranked.cumsum(dim=-1)
+    if not bool((cdf[:, -1] >= top_p).all()):
+        ranked, order = torch.sort(probs, dim=-1, descending=True)
+        cdf = ranked.cumsum(dim=-1)
+    kept = (cdf - ranked < top_p).sum(dim=-1, keepdim=True)
+    return order.gather(-1, _draw(cdf, kept, generator)).squeeze(1)
+
+
+def _draw(cdf: torch.Tensor, kept: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Per row, an index below ``kept`` drawn in proportion to its probability, given the
+    cumulative probabilities ``cdf`` (zero-probability ids are never drawn)."""
+    mass = cdf.gather(-1, kept - 1)
+    u = torch.rand(mass.shape, generator=generator, device=mass.device) * mass
+    return torch.searchsorted(cdf, u, right=True).clamp_max(kept - 1)

@@ -25,6 +25,12 @@ PIECES_DIR = "pieces"
 DEFAULT_PROJECT = "default"
 
 
+def find_root(start: Path | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` holding a ``midicli.toml``, as git finds its repository."""
+    start = Path(start or Path.cwd()).expanduser().resolve()
+    return next((folder for folder in (start, *start.parents) if (folder / CONFIG_NAME).is_file()), None)
+
+
 def default_root() -> Path:
     """Where commands keep pieces when run outside any project."""
     return midicli_home() / DEFAULT_PROJECT
@@ -87,10 +93,9 @@ class Project:
         """The nearest project at or above ``start`` (default: the working folder), as git
         finds its repository; with none, the user's default project, made if needed
         (commands that only look pass ``create_default=False``: looking creates nothing)."""
-        start = Path(start or Path.cwd()).expanduser().resolve()
-        for folder in (start, *start.parents):
-            if (folder / CONFIG_NAME).is_file():
-                return cls(folder)
+        found = find_root(start)
+        if found is not None:
+            return cls(found)
         root = default_root()
         if not (root / CONFIG_NAME).is_file():
             if not create_default:

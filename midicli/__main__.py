@@ -1,0 +1,5 @@
+"""``python -m midicli`` runs the CLI."""
+
+from midicli.cli.main import main
+
+main()

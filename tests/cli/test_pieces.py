@@ -1,0 +1,118 @@
+"""A user brings MIDI files into a project, looks around, exports, removes — and bad
+input is refused in one line without touching the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mido
+import pytest
+from typer.testing import CliRunner
+
+from midicli.cli.main import app
+from midicli.music.midi_io import read_midi
+from support import FIXTURE_MIDIS, files_under
+
+
+def same_notes(a, b, tolerance: float = 0.0105) -> bool:
+    key = lambda n: (round(n.onset, 2), n.pitch, n.instrument)  # noqa: E731
+    a, b = sorted(a, key=key), sorted(b, key=key)
+    return len(a) == len(b) and all(
+        x.pitch == y.pitch and x.instrument == y.instrument and abs(x.onset - y.onset) <= tolerance
+        and abs(x.duration - y.duration) <= tolerance for x, y in zip(a, b)
+    )
+
+
+@pytest.mark.parametrize("midi", FIXTURE_MIDIS, ids=lambda p: p.stem)
+def test_import_show_export_round_trips_the_notes(cli, tmp_path: Path, midi: Path) -> None:
+    created = cli.json("import", str(midi))["created"]
+    assert created == [f"{midi.stem.replace('_', '-')}@1"]
+    shown = cli.json("show", created[0])
+    original = read_midi(midi)
+    assert shown["notes"] == len(original.notes) and shown["operation"] == "import"
+    out = tmp_path / "out.mid"
+    cli("export", created[0], str(out))
+    assert same_notes(read_midi(out).notes, original.notes)
+
+
+def test_list_and_history_describe_the_project(cli) -> None:
+    cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
+    cli("import", str(FIXTURE_MIDIS[1]), "--name", "second")
+    listing = cli.json("list")
+    assert [p["name"] for p in listing] == ["chorale", "second"]
+    assert all(p["versions"] == 1 and p["notes"] > 0 for p in listing)
+    table = cli("list").stdout
+    assert "chorale" in table and "second" in table
+    history = cli.json("history", "chorale")
+    assert [v["ref"] for v in history] == ["chorale@1"]
+
+
+def test_rm_asks_for_confirmation_then_removes(cli) -> None:
+    cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
+    cli.fails("rm", "chorale")  # no terminal to ask on, no --yes
+    assert [p["name"] for p in cli.json("list")] == ["chorale"]
+    cli("rm", "chorale", "--yes")
+    assert cli.json("list") == []
+    assert not (cli.root / "pieces" / "chorale").exists()
+
+
+def test_init_refuses_an_existing_project(cli) -> None:
+    assert "already" in cli.fails("init", str(cli.root))
+
+
+def _bad_midis(tmp_path: Path) -> dict[str, Path]:
+    text = tmp_path / "notes.mid"
+    text.write_text("these are not the notes you are looking for")
+    truncated = tmp_path / "truncated.mid"
+    truncated.write_bytes(FIXTURE_MIDIS[0].read_bytes()[:300])
+    silent = tmp_path / "silent.mid"
+    song = mido.MidiFile()
+    song.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000), mido.Message("program_change", program=3)]))
+    song.save(silent)
+    return {"not midi": text, "truncated": truncated, "no notes": silent}
+
+
+@pytest.mark.parametrize("case", ["not midi", "truncated", "no notes"])
+def test_bad_midi_files_are_refused_and_nothing_changes(cli, tmp_path: Path, case: str) -> None:
+    cli("import", str(FIXTURE_MIDIS[0]), "--name", "keep")
+    before = files_under(cli.root), cli.json("list")
+    message = cli.fails("import", str(_bad_midis(tmp_path)[case]))
+    assert _bad_midis(tmp_path)[case].name in message
+    assert (files_under(cli.root), cli.json("list")) == before
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", "..", "UPPER CASE!", ""])
+def test_piece_names_that_could_escape_or_confuse_are_refused(cli, name: str) -> None:
+    before = files_under(cli.root)
+    message = cli.fails("import", str(FIXTURE_MIDIS[0]), "--name", name)
+    assert "name" in message
+    assert files_under(cli.root) == before
+
+
+@pytest.mark.parametrize(("ref", "words"), [("ghost", "no piece named 'ghost'"), ("chorale@7", "no version 7")])
+def test_missing_pieces_and_versions_are_named(cli, ref: str, words: str) -> None:
+    cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
+    for command in (["show", ref], ["export", ref, "x.mid"], ["history", ref.split("@")[0]] if "@" not in ref else ["show", ref]):
+        assert words in cli.fails(*command)
+
+
+def test_export_to_an_unwritable_place_is_one_line(cli, tmp_path: Path) -> None:
+    cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
+    assert "cannot write" in cli.fails("export", "chorale", str(tmp_path / "no" / "such" / "dir" / "x.mid"))
+
+
+def test_outside_any_project_reading_commands_say_how_to_start(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["list"])
+    assert result.exit_code == 2
+    assert "midicli init" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert files_under(tmp_path) == []
+
+
+def test_outside_any_project_import_uses_the_default_project(tmp_path: Path, monkeypatch, midicli_home: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["import", str(FIXTURE_MIDIS[0])])
+    assert result.exit_code == 0, result.output
+    assert "default project" in result.stderr
+    assert (midicli_home / "default" / "midicli.toml").is_file()
+    assert "bach-bwv66-6" in CliRunner().invoke(app, ["list"]).stdout.replace("\n", "")

@@ -1,0 +1,22 @@
+"""Paths and helpers shared by test modules (importable: pytest puts tests/ on the path)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    """``<repo>/../shared``, or ``$MIDICLI_SHARED`` (CI clones the repo beside shared/)."""
+    return Path(os.environ.get("MIDICLI_SHARED") or REPO.parent / "shared")
+
+
+AMT_FIXTURES = shared_dir() / "fixtures" / "amt"
+FIXTURE_MIDIS = sorted(p for p in AMT_FIXTURES.glob("*.mid") if not p.name.endswith(".decoded.mid"))
+
+
+def files_under(root: Path) -> list[str]:
+    """Every file and folder under a folder, as sorted relative paths (to prove nothing changed)."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
