@@ -15,7 +15,6 @@ from midicli.cli.options import Json
 from midicli.cli.output import console, err_console, print_json, print_table
 from midicli.cli.pieces import instruments_text, version_json
 from midicli.engines.base import Engine, SamplingParams
-from midicli.engines.constraints import MAX_ONSETS_PER_INSTANT
 from midicli.errors import GenerationError, ModelError
 from midicli.generation import operations
 from midicli.generation.write import Constraints
@@ -94,7 +93,7 @@ def compose(
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = defaults.TEMPERATURE,
     top_p: TopP = defaults.TOP_P,
-    max_simultaneous: MaxOnsets = MAX_ONSETS_PER_INSTANT,
+    max_simultaneous: MaxOnsets = defaults.MAX_ONSETS_PER_INSTANT,
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
@@ -134,7 +133,7 @@ def continue_(
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = defaults.TEMPERATURE,
     top_p: TopP = defaults.TOP_P,
-    max_simultaneous: MaxOnsets = MAX_ONSETS_PER_INSTANT,
+    max_simultaneous: MaxOnsets = defaults.MAX_ONSETS_PER_INSTANT,
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
@@ -173,7 +172,7 @@ def infill(
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = defaults.TEMPERATURE,
     top_p: TopP = defaults.TOP_P,
-    max_simultaneous: MaxOnsets = MAX_ONSETS_PER_INSTANT,
+    max_simultaneous: MaxOnsets = defaults.MAX_ONSETS_PER_INSTANT,
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,

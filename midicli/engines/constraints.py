@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from midicli.defaults import MAX_ONSETS_PER_INSTANT
 from midicli.tokenizers.vocab import (
     ATIME_OFFSET,
     CONTROL_OFFSET,
@@ -29,11 +30,6 @@ from midicli.tokenizers.vocab import (
 if TYPE_CHECKING:
     import torch
 
-MAX_ONSETS_PER_INSTANT = 24
-"""Default cap on notes starting at one instant. The densest instant of the AMT
-reference pop arrangement (``strawberry``, 13 instruments) starts 12 notes; twice
-that leaves room for a quantized tutti (chords in several parts plus drums) while
-stopping MIDI-LLM's degenerate runs of hundreds of simultaneous notes."""
 
 Range = tuple[int, int]
 """Half-open range ``[start, end)`` of music ids."""
@@ -85,7 +81,7 @@ class GrammarSpec:
         if self.max_instruments < 1 or self.max_onsets_per_instant < 1 or self.delta < 0:
             raise ValueError("max_instruments and max_onsets_per_instant must be >= 1, delta >= 0")
         if self.instruments is not None and not all(0 <= i < MAX_INSTRUMENT for i in self.instruments):
-            raise ValueError(f"instruments must be in 0..{MAX_INSTRUMENT - 1}, got {sorted(self.instruments)}")
+            raise ValueError(f"instruments must be in 0..{MAX_INSTRUMENT - 1}: {sorted(self.instruments)}")
         if len(self.controls) % 3:
             raise ValueError(f"controls must be whole triplets, got {len(self.controls)} tokens")
         triplets = list(zip(self.controls[0::3], self.controls[1::3], self.controls[2::3]))
@@ -170,7 +166,7 @@ class Grammar:
             elif control_slot == _TIME and _slot(token, _EVENT_BLOCKS) == self._slot:
                 self._take_event(token)
             else:
-                raise ValueError(f"history token {token} at index {index} breaks the (TIME, DUR, NOTE) triplets")
+                raise ValueError(f"history token {token} at index {index} breaks the note triplets")
         if control_slot != _TIME:
             raise ValueError("history ends inside a control triplet")
 
@@ -203,7 +199,8 @@ class Grammar:
 
     def _notes(self) -> tuple[Range, ...]:
         if self._note_ranges is None:
-            choices: Iterable[int] = range(MAX_INSTRUMENT) if self.spec.instruments is None else self.spec.instruments
+            allow = self.spec.instruments
+            choices: Iterable[int] = range(MAX_INSTRUMENT) if allow is None else allow
             if len(self._instruments) >= self.spec.max_instruments:
                 choices = self._instruments.intersection(choices)
             ranges: list[Range] = []

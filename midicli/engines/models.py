@@ -152,7 +152,7 @@ def _locate(model_id: str, download: bool) -> Path:
     if Path(model_id).is_absolute():
         return Path(model_id)
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
     try:
         return Path(snapshot_download(model_id, allow_patterns=_HUB_FILES, local_files_only=not download))
@@ -162,6 +162,8 @@ def _locate(model_id: str, download: bool) -> Path:
         ) from e
     except RepositoryNotFoundError as e:
         raise ModelError(f"no model {model_id} on the Hugging Face hub (private? run `hf auth login`)") from e
+    except HfHubHTTPError as e:
+        raise ModelError(f"cannot download {model_id}: {_first_line(e)}") from e
     except (LocalEntryNotFoundError, OSError) as e:
         if not download:
             raise ModelError(f"{model_id} is not downloaded: pre-download it with `hf download {model_id}`") from e

@@ -2,9 +2,9 @@
 
 We do not use ``model.generate`` because the grammar must see every token as it is
 chosen (to advance its state and to inject control tokens), and a row whose piece
-is finished must stop while its siblings go on. One prefill serves all ``n``
-candidates (the prompt repeated n times); each step is a single forward pass over
-the KV cache.
+is finished must stop while its siblings go on. The prompt is run once and its KV
+cache repeated for the ``n`` candidates; each step is then one forward pass over the
+rows still going (finished rows leave the batch).
 """
 
 from __future__ import annotations
@@ -99,17 +99,15 @@ class TransformersEngine:
         n = sampling.n
         rows: list[list[int]] = [[] for _ in range(n)]
         reasons: list[str | None] = [None] * n
-        filler = self.eos_id if self.eos_id is not None else prompt_ids[-1]
+        active = list(range(n))  # rows still generating, in the order of the batch
         cache = DynamicCache(config=self.model.config)
-        inputs = torch.tensor([prompt_ids], device=self.device).expand(n, -1)
+        prefill = torch.tensor([prompt_ids], device=self.device)
+        out = self.model(input_ids=prefill, past_key_values=cache, use_cache=True, logits_to_keep=1)
+        cache.batch_repeat_interleave(n)
+        logits = out.logits[:, -1, :].float().repeat(n, 1)
         for step in range(sampling.max_new_tokens):
-            out = self.model(input_ids=inputs, past_key_values=cache, use_cache=True, logits_to_keep=1)
-            logits = out.logits[:, -1, :].float()
-            chosen = self._choose(logits, sampling, grammars, generator)
-            for i, token in enumerate(chosen):
-                if reasons[i] is not None:
-                    chosen[i] = filler
-                    continue
+            chosen = self._choose(logits, sampling, [grammars[i] for i in active] if grammars else [], generator)
+            for i, token in zip(active, chosen):
                 if token == self.eos_id:
                     reasons[i] = "stop"
                     continue
@@ -120,9 +118,16 @@ class TransformersEngine:
                         reasons[i] = "stop"
                 if progress is not None:
                     progress(i, token)
-            if all(r is not None for r in reasons) or step == sampling.max_new_tokens - 1:
+            going = [k for k, i in enumerate(active) if reasons[i] is None]
+            if not going or step == sampling.max_new_tokens - 1:
                 break
+            if len(going) < len(active):  # drop finished rows from the batch and the cache
+                cache.batch_select_indices(torch.tensor(going, device=self.device))
+                active = [active[k] for k in going]
+                chosen = [chosen[k] for k in going]
             inputs = torch.tensor(chosen, device=self.device).unsqueeze(1)
+            out = self.model(input_ids=inputs, past_key_values=cache, use_cache=True)
+            logits = out.logits[:, -1, :].float()
         return [Completion(ids, reason or "length") for ids, reason in zip(rows, reasons)]
 
     def _choose(
@@ -154,19 +159,18 @@ def _sample_top_p(logits: torch.Tensor, temperature: float, top_p: float, genera
     probs = torch.softmax(logits / temperature, dim=-1)
     if top_p >= 1.0:
         cdf = probs.cumsum(dim=-1)
-        return _draw(cdf, torch.full_like(cdf[:, :1], cdf.shape[-1], dtype=torch.long), generator).squeeze(1)
+        return _draw(cdf, cdf[:, -1:], generator).squeeze(1)
     ranked, order = probs.topk(min(_NUCLEUS_GUESS, probs.shape[-1]), dim=-1)
     cdf = ranked.cumsum(dim=-1)
     if not bool((cdf[:, -1] >= top_p).all()):
         ranked, order = torch.sort(probs, dim=-1, descending=True)
         cdf = ranked.cumsum(dim=-1)
     kept = (cdf - ranked < top_p).sum(dim=-1, keepdim=True)
-    return order.gather(-1, _draw(cdf, kept, generator)).squeeze(1)
+    return order.gather(-1, _draw(cdf, cdf.gather(-1, kept - 1), generator)).squeeze(1)
 
 
-def _draw(cdf: torch.Tensor, kept: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Per row, an index below ``kept`` drawn in proportion to its probability, given the
-    cumulative probabilities ``cdf`` (zero-probability ids are never drawn)."""
-    mass = cdf.gather(-1, kept - 1)
-    u = torch.rand(mass.shape, generator=generator, device=mass.device) * mass
-    return torch.searchsorted(cdf, u, right=True).clamp_max(kept - 1)
+def _draw(cdf: torch.Tensor, mass: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Per row, the index where a uniform draw in (0, mass] meets the cumulative
+    probabilities ``cdf``: an id with positive probability, within the first ``mass``."""
+    u = (1.0 - torch.rand(mass.shape, generator=generator, device=mass.device)) * mass
+    return torch.searchsorted(cdf, u)

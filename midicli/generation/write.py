@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+from midicli import defaults
 from midicli.engines.base import Engine, Request, SamplingParams
-from midicli.engines.constraints import MAX_ONSETS_PER_INSTANT
 from midicli.errors import GenerationError
 from midicli.generation.prompt import build_prompt, text_ids
 from midicli.generation.span import Span, Window, window
@@ -27,7 +27,7 @@ class Constraints:
 
     instruments: frozenset[int] | None = None
     max_instruments: int = 16
-    max_onsets_per_instant: int = MAX_ONSETS_PER_INSTANT
+    max_onsets_per_instant: int = defaults.MAX_ONSETS_PER_INSTANT
 
 
 @dataclass

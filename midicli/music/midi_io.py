@@ -160,13 +160,13 @@ def write_midi(piece: Piece, path: Path) -> None:
 
 
 def _conductor(piece: Piece, clock: _Clock) -> mido.MidiTrack:
-    """Tempo map and meter (120 bpm and 4/4 when the piece declares none)."""
+    """The declared tempo map and meter only: a piece that declares none (generated
+    music) is written without them, so MIDI's implied 120 bpm and 4/4 are never read
+    back as if the music had said so (``meter`` estimates the tempo instead)."""
     timed: list[tuple[int, int, mido.MetaMessage]] = []
-    tempos = piece.tempos or [TempoChange(0.0, DEFAULT_BPM)]
-    for tempo in tempos:
+    for tempo in piece.tempos:
         timed.append((clock.tick(tempo.time), 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo.bpm))))
-    meters = piece.time_signatures or [TimeSignature(0.0, 4, 4)]
-    for meter in meters:
+    for meter in piece.time_signatures:
         message = mido.MetaMessage("time_signature", numerator=meter.numerator, denominator=meter.denominator)
         timed.append((clock.tick(meter.time), 0, message))
     return mido.MidiTrack(_deltas(timed))

@@ -4,6 +4,7 @@ sequences checked against an independent reading of DESIGN.md §2."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 import torch
@@ -33,7 +34,16 @@ from midicli.tokenizers.vocab import (
 
 TEXT = 8  # a tiny text vocabulary keeps sampling fast; MIDI-LLM's size is tested once
 EOS = 3
-INF = float("-inf")
+NEG_INF = float("-inf")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Row-sized tensor work gains nothing from threads, which only spin on a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def event(time: int, dur: int = 10, instrument: int = 0, pitch: int = 60) -> list[int]:
@@ -57,9 +67,7 @@ def time_floor(grammar: Grammar) -> int:
     return start - TIME_OFFSET
 
 
-def anticipate_by_hand(
-    events: list[int], controls: list[int], delta: int, event_time: int
-) -> list[int]:
+def anticipate_by_hand(events: list[int], controls: list[int], delta: int, event_time: int) -> list[int]:
     """AMT's interleaving written out plainly: before each event (and after the last),
     every control whose time - delta <= the latest event time goes in."""
     out, pending = [], [controls[i : i + 3] for i in range(0, len(controls), 3)]
@@ -78,7 +86,15 @@ def anticipate_by_hand(
     return out
 
 
-def sample(specs: list[GrammarSpec], steps: int, seed: int, time_slope: float = 0.0) -> list[tuple[list[int], Grammar]]:
+def instruments_of(tokens: Sequence[int]) -> set[int]:
+    """Instruments of the NOTE and ANOTE tokens."""
+    notes = [t - CONTROL_OFFSET if t >= CONTROL_OFFSET else t for t in tokens]
+    return {(n - NOTE_OFFSET) // MAX_PITCH for n in notes if NOTE_OFFSET <= n < REST}
+
+
+def sample(
+    specs: list[GrammarSpec], steps: int, seed: int, time_slope: float = 0.0
+) -> list[tuple[list[int], Grammar]]:
     """Sample a batch under the grammar from uniform logits; ``time_slope`` makes late
     times exponentially less likely, so instants fill up and the cap is reached."""
     generator = torch.Generator().manual_seed(seed)
@@ -125,26 +141,25 @@ def assert_obeys(spec: GrammarSpec, tokens: list[int], finished: bool) -> None:
         last = time
     if spec.stop_time is not None:
         assert all(t < spec.stop_time for t in new_times[:-1])
-    ended_by_stop = spec.stop_time is not None and bool(new_times) and tokens[-1] == TIME_OFFSET + new_times[-1] and new_times[-1] >= spec.stop_time
-    out_of_time = last == MAX_TIME - 1 and onsets[last] >= spec.max_onsets_per_instant and not ended_by_stop
+    last_is_time = bool(tokens) and TIME_OFFSET <= tokens[-1] < DUR_OFFSET
+    ended_by_stop = spec.stop_time is not None and last_is_time and new_times[-1] >= spec.stop_time
+    out_of_time = last == MAX_TIME - 1 and onsets[last] >= spec.max_onsets_per_instant
     all_injected = sum(t >= CONTROL_OFFSET for t in tokens) == len(spec.controls)
     assert finished == (ended_by_stop or (out_of_time and all_injected and len(events) % 3 == 0))
 
     # Instruments: the allow-list, and at most max_instruments in the piece.
-    start_set = {(t - NOTE_OFFSET) // MAX_PITCH for t in history_events[2::3]}
-    start_set |= {(t - CONTROL_OFFSET - NOTE_OFFSET) // MAX_PITCH for t in spec.history[2::3] if t >= CONTROL_OFFSET}
-    start_set |= {(t - CONTROL_OFFSET - NOTE_OFFSET) // MAX_PITCH for t in spec.controls[2::3]}
-    new_notes = {(t - NOTE_OFFSET) // MAX_PITCH for t in events[first_new + 2 :: 3]}
+    before = instruments_of(spec.history) | instruments_of(spec.controls)
+    new = instruments_of(tokens)
     if spec.instruments is not None:
-        assert new_notes <= spec.instruments
-    assert len(start_set | new_notes) <= max(spec.max_instruments, len(start_set))
+        assert instruments_of(generated_events) <= spec.instruments
+    assert len(before | new) <= max(spec.max_instruments, len(before))
 
     # Controls: exactly where AMT's interleaving puts them, none after a note is begun.
     partial = len(history_events) % 3
     event_time = history_events[-partial or -3] - TIME_OFFSET if history_events else 0
     split = (3 - partial) % 3
-    expected = generated_events[:split] + anticipate_by_hand(generated_events[split:], list(spec.controls), spec.delta, event_time)
-    assert tokens == expected[: len(tokens)]
+    rest = anticipate_by_hand(generated_events[split:], list(spec.controls), spec.delta, event_time)
+    assert tokens == (generated_events[:split] + rest)[: len(tokens)]
 
 
 # --- the triplet -------------------------------------------------------------------
@@ -164,7 +179,7 @@ def test_a_note_is_time_then_duration_then_pitch():
 
 @pytest.mark.parametrize(
     "token",
-    [REST, SEPARATOR, AUTOREGRESS, ANTICIPATE, ATIME_OFFSET, *control(0)[1:], -1, MUSIC_VOCAB_SIZE, DUR_OFFSET, NOTE_OFFSET],
+    [REST, SEPARATOR, AUTOREGRESS, ANTICIPATE, *control(0), -1, MUSIC_VOCAB_SIZE, DUR_OFFSET, NOTE_OFFSET],
 )
 def test_a_new_note_never_starts_with_rest_specials_controls_or_other_slots(token):
     grammar = Grammar(GrammarSpec())
@@ -197,7 +212,8 @@ def test_min_time_is_a_floor_for_generated_times():
 def test_a_full_instant_pushes_the_next_time_on():
     grammar = drive(GrammarSpec(max_onsets_per_instant=2), event(50) + event(50, pitch=64))
     assert time_floor(grammar) == 51
-    grammar = Grammar(GrammarSpec(history=tuple(event(10) + event(50) + event(50, pitch=64)), max_onsets_per_instant=3))
+    history = event(10) + event(50) + event(50, pitch=64)
+    grammar = Grammar(GrammarSpec(history=tuple(history), max_onsets_per_instant=3))
     assert time_floor(grammar) == 50
     grammar.advance(TIME_OFFSET + 50)
     grammar.advance(DUR_OFFSET)
@@ -247,9 +263,13 @@ def test_notes_come_from_the_instrument_allow_list():
 
 
 def test_a_full_band_only_plays_its_own_instruments():
-    spec = GrammarSpec(history=tuple(event(0, instrument=5) + control(100, instrument=7)), controls=tuple(control(900, instrument=9)), max_instruments=4)
+    spec = GrammarSpec(
+        history=tuple(event(0, instrument=5) + control(100, instrument=7)),
+        controls=tuple(control(900, instrument=9)),
+        max_instruments=4,
+    )
     grammar = drive(spec, event(10, instrument=20)[:2])
-    assert len(grammar.allowed()) == 1 and grammar.allowed()[0] == (NOTE_OFFSET, REST)
+    assert grammar.allowed() == ((NOTE_OFFSET, REST),)
     grammar.advance(NOTE_OFFSET + MAX_PITCH * 20)  # the fourth instrument
     grammar.advance(TIME_OFFSET + 10)
     grammar.advance(DUR_OFFSET)
@@ -258,14 +278,18 @@ def test_a_full_band_only_plays_its_own_instruments():
 
 def test_an_allow_list_that_no_longer_fits_the_band_is_refused():
     with pytest.raises(ValueError, match="no instrument"):
-        Grammar(GrammarSpec(history=tuple(event(0, instrument=5)), instruments=frozenset({6}), max_instruments=1))
+        Grammar(GrammarSpec(
+            history=tuple(event(0, instrument=5)),
+            instruments=frozenset({6}),
+            max_instruments=1,
+        ))
 
 
 # --- controls ----------------------------------------------------------------------
 
 
 def test_controls_are_injected_where_amt_puts_them():
-    spec = GrammarSpec(controls=tuple(control(600, instrument=1) + control(1200, instrument=2) + control(1250)), delta=DELTA)
+    spec = GrammarSpec(controls=tuple(control(600) + control(1200) + control(1250)), delta=DELTA)
     generated = event(50) + event(100) + event(650) + event(700) + event(800)
     c600, c1200, c1250 = spec.controls[0:3], spec.controls[3:6], spec.controls[6:9]
     # by hand: each control goes in right after the first event at or past its time - 5 s
@@ -339,10 +363,10 @@ def test_logits_keep_only_allowed_music_ids_at_midi_llm_width():
     logits = torch.zeros(4, width)
     out = apply_to_logits(logits, [time_row, forced_row, note_row, done_row], text, eos)
     assert out is logits
-    kept = [set(torch.nonzero(row != INF).squeeze(1).tolist()) for row in logits]
+    kept = [set(torch.nonzero(row != NEG_INF).squeeze(1).tolist()) for row in logits]
     assert kept[0] == set(range(text + TIME_OFFSET + 70, text + TIME_OFFSET + MAX_TIME))
     assert kept[1] == {text + ATIME_OFFSET}
-    assert kept[2] == set(range(text + note_range(0)[0], text + note_range(0)[1])) | set(range(text + note_range(40)[0], text + note_range(40)[1]))
+    assert kept[2] == {text + k for i in (0, 40) for k in range(*note_range(i))}
     assert kept[3] == {eos}
 
 
@@ -384,7 +408,8 @@ def test_sampling_from_scratch_gives_valid_music_until_time_runs_out():
 
 
 def test_sampling_keeps_the_cap_and_the_band_size():
-    spec = GrammarSpec(max_onsets_per_instant=4, max_instruments=3, instruments=frozenset({0, 1, 2, 24, 33, DRUMS}))
+    band = frozenset({0, 1, 2, 24, 33, DRUMS})
+    spec = GrammarSpec(max_onsets_per_instant=4, max_instruments=3, instruments=band)
     for tokens, grammar in sample([spec] * 4, steps=300, seed=1, time_slope=2.0):
         assert_obeys(spec, tokens, grammar.finished)
         onsets = Counter(tokens[0::3])
@@ -395,20 +420,19 @@ def test_sampling_keeps_the_cap_and_the_band_size():
 def specs(draw: st.DrawFn) -> GrammarSpec:
     """Infill- and continuation-like specs: a history with the controls due in it
     interleaved, the rest of the controls pending, and random limits."""
+    band = st.sampled_from([0, 1, 30, 40, DRUMS])
+    dur, pitch = st.integers(0, MAX_DUR - 1), st.integers(0, MAX_PITCH - 1)
+
     def notes(count: int, high: int) -> list[list[int]]:
         times = sorted(draw(st.lists(st.integers(0, high), min_size=count, max_size=count)))
-        return [
-            event(t, draw(st.integers(0, MAX_DUR - 1)), draw(st.sampled_from([0, 1, 30, 40, DRUMS])), draw(st.integers(0, MAX_PITCH - 1)))
-            for t in times
-        ]
+        return [event(t, draw(dur), draw(band), draw(pitch)) for t in times]
 
     delta = draw(st.sampled_from([0, 50, DELTA]))
     past = [t for e in notes(draw(st.integers(0, 6)), 400) for t in e]
+    cut = draw(st.integers(1, 2)) if past and draw(st.booleans()) else 0  # end inside a note
     controls = [CONTROL_OFFSET + t for e in notes(draw(st.integers(0, 5)), 1500) for t in e]
-    history = anticipate_by_hand(past, controls, delta, 0)
+    history = anticipate_by_hand(past[: len(past) - cut], controls, delta, 0)
     injected = sum(t >= CONTROL_OFFSET for t in history)
-    if past and draw(st.booleans()):
-        history = history[: -draw(st.integers(1, 2))]  # stop inside the last note
     spec = GrammarSpec(
         history=tuple(history),
         min_time=draw(st.integers(0, 600)),
@@ -426,10 +450,10 @@ def specs(draw: st.DrawFn) -> GrammarSpec:
     return spec
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=specs(), seed=st.integers(0, 2**16), slope=st.sampled_from([0.0, 0.02, 2.0]))
 def test_any_sampled_continuation_obeys_every_rule(spec, seed, slope):
-    for tokens, grammar in sample([spec] * 2, steps=100, seed=seed, time_slope=slope):
+    for tokens, grammar in sample([spec] * 2, steps=120, seed=seed, time_slope=slope):
         assert_obeys(spec, tokens, grammar.finished)
         assert check_sequence(spec, tokens) is None
         if tokens:

@@ -7,7 +7,7 @@ import torch
 
 from midicli.engines.base import Request, SamplingParams
 from midicli.engines.constraints import Grammar, GrammarSpec, check_sequence
-from midicli.engines.models import LoadedModel
+from midicli.engines.models import LoadedModel, load_model
 from midicli.engines.transformers import TransformersEngine, _sample_top_p
 from midicli.errors import GenerationError
 from midicli.tokenizers.vocab import (
@@ -130,10 +130,22 @@ def test_a_grammar_that_allows_no_instrument_is_refused(engine) -> None:
 
 def test_top_p_keeps_only_the_nucleus() -> None:
     generator = torch.Generator().manual_seed(0)
-    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]])).repeat(500, 1)
-    picked = _sample_top_p(logits, 1.0, 0.8, generator)
-    assert set(picked.tolist()) == {0, 1}
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05, 0.0]])).repeat(500, 1)
+    assert set(_sample_top_p(logits, 1.0, 0.8, generator).tolist()) == {0, 1}
+    assert set(_sample_top_p(logits, 1.0, 1.0, generator).tolist()) == {0, 1, 2, 3}  # masked id never
 
     flat = torch.zeros(200, 1000)  # nucleus wider than the first guess: the full sort path
     picked = _sample_top_p(flat, 1.0, 0.5, generator)
     assert picked.max() < 1000 and len(set(picked.tolist())) > 100
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_a_gpu_the_engine_runs_in_bfloat16_and_stays_reproducible(tiny_model_dir) -> None:
+    loaded = load_model(tiny_model_dir)
+    assert (loaded.device.type, loaded.dtype) == ("cuda", torch.bfloat16)
+    gpu = TransformersEngine(loaded)
+    request = Request(prompt(gpu), SamplingParams(n=4, max_new_tokens=100, seed=0), GrammarSpec())
+    first = gpu.generate(request)
+    assert [c.token_ids for c in gpu.generate(request)] == [c.token_ids for c in first]
+    assert all(check_sequence(GrammarSpec(), music(gpu, c.token_ids)) is None for c in first)

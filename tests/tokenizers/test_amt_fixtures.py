@@ -7,8 +7,6 @@ reference implementation; see shared/fixtures/amt/README.md.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
@@ -16,14 +14,10 @@ from midicli.music.midi_io import read_midi
 from midicli.music.piece import Note
 from midicli.tokenizers.amt import events_to_notes, notes_to_events
 from midicli.tokenizers.vocab import MAX_TIME, TIME_RESOLUTION
+from support import AMT_FIXTURES
 
 
-def shared_dir() -> Path:
-    """``<repo>/../shared``, or ``$MIDICLI_SHARED`` (CI clones the repo beside shared/)."""
-    return Path(os.environ.get("MIDICLI_SHARED") or Path(__file__).resolve().parents[2].parent / "shared")
-
-
-FIXTURES = shared_dir() / "fixtures" / "amt"
+FIXTURES = AMT_FIXTURES
 NAMES = sorted(p.name.removesuffix(".tokens.json") for p in FIXTURES.glob("*.tokens.json"))
 
 
