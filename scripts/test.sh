@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
-exec .venv/bin/python -m pytest tests plugins "$@"
+paths=(tests)
+[ -d plugins ] && [ -n "$(ls plugins)" ] && paths+=(plugins)
+exec .venv/bin/python -m pytest "${paths[@]}" "$@"
