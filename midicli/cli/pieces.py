@@ -41,8 +41,14 @@ def init(
 ) -> None:
     """Start a project: midicli.toml, the database and a pieces/ folder.
 
+    Without --model, a machine with a CUDA GPU gets midi-llm; others choose later.
+
     Example: [bold]midicli init songs --model ./models/tiny[/bold]
     """
+    if model is None:
+        from midicli.engines.models import default_model
+
+        model = default_model()
     project = Project.init(directory, model=model, engine=engine)
     console.print(f"Initialised a midicli project in {project.root} (model: {project.config.model or 'none yet'})")
 

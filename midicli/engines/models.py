@@ -73,6 +73,19 @@ def resolve_model(name_or_path: str | Path) -> str:
     )
 
 
+def quiet_transformers() -> None:
+    """transformers' own progress bars would tear through the CLI's rich output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
+def default_model() -> str | None:
+    """The model a new project starts with: MIDI-LLM where a CUDA GPU can run it. On
+    other machines none yet (the bundled small model will take this place)."""
+    return "midi-llm" if torch.cuda.is_available() else None
+
+
 def load_model(
     name_or_path: str | Path, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None
 ) -> LoadedModel:
@@ -88,6 +101,7 @@ def load_model(
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    quiet_transformers()
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory)
         model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch_dtype)

@@ -23,7 +23,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, 
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from midicli import defaults
-from midicli.engines.models import TEXT_VOCAB_KEY
+from midicli.engines.models import TEXT_VOCAB_KEY, quiet_transformers
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 Size = Literal["tiny", "1b"]
@@ -130,6 +130,7 @@ def scaffold_model(directory: Path, size: Size = "tiny", seed: int = 0) -> Path:
         torch.manual_seed(seed)
         model = LlamaForCausalLM._from_config(config, dtype=torch.bfloat16)
     directory.mkdir(parents=True, exist_ok=True)
+    quiet_transformers()
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
