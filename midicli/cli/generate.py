@@ -33,9 +33,10 @@ MaxOnsets = Annotated[int, typer.Option("--max-simultaneous", help="Most notes t
 Model = Annotated[Optional[str], typer.Option(help="Model: a preset (midi-llm), hub id or folder (default: the project's).")]
 EngineName = Annotated[Optional[str], typer.Option("--engine", help="Engine (default: the project's, else transformers).")]
 Device = Annotated[Optional[str], typer.Option(help="cuda, mps or cpu (default: the best available).")]
+Dtype = Annotated[Optional[str], typer.Option(help="Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU).")]
 
 
-def _engine(model: str | None, engine: str | None, device: str | None) -> Engine:
+def _engine(model: str | None, engine: str | None, device: str | None, dtype: str | None) -> Engine:
     from midicli.engines.pool import open_engine
 
     config = context.session.project(create_default=True).config
@@ -44,7 +45,7 @@ def _engine(model: str | None, engine: str | None, device: str | None) -> Engine
         raise ModelError("no model chosen: pass --model (a preset such as midi-llm, a hub id or a folder) or set one with `midicli init --model`")
     name = engine or config.engine or "transformers"
     with err_console.status(f"Loading {chosen} on the {name} engine…"):
-        return open_engine(name, chosen, device=device)
+        return open_engine(name, chosen, device=device, dtype=dtype)
 
 
 @contextmanager
@@ -97,6 +98,7 @@ def compose(
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
+    dtype: Dtype = None,
     as_json: Json = False,
 ) -> None:
     """Compose new pieces from a description: one piece per candidate.
@@ -115,7 +117,7 @@ def compose(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    project, chosen = context.session.project(create_default=True), _engine(model, engine, device)
+    project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype)
     created = []
     for description in descriptions:
         with _progress(n, max_tokens, None) as progress:
@@ -137,6 +139,7 @@ def continue_(
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
+    dtype: Dtype = None,
     as_json: Json = False,
 ) -> None:
     """Extend a piece from its end; each candidate becomes a new version of it.
@@ -154,7 +157,7 @@ def continue_(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    chosen = _engine(model, engine, device)
+    chosen = _engine(model, engine, device, dtype)
     with _progress(n, max_tokens, length) as progress:
         created = operations.continue_piece(project, chosen, record.ref, length, text, sampling, limits, progress)
     _report(created, as_json)
@@ -176,6 +179,7 @@ def infill(
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
+    dtype: Dtype = None,
     as_json: Json = False,
 ) -> None:
     """Rewrite a time range (or one instrument in it); everything else stays as it is.
@@ -195,7 +199,7 @@ def infill(
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     operations.check_range(piece, begin, finish)
-    chosen = _engine(model, engine, device)
+    chosen = _engine(model, engine, device, dtype)
     with _progress(n, max_tokens, finish - begin) as progress:
         created = operations.infill(project, chosen, record.ref, begin, finish, text, sampling, which, limits, progress)
     _report(created, as_json)

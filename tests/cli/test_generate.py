@@ -73,3 +73,11 @@ def test_a_folder_that_is_not_a_model_is_refused(studio, tmp_path: Path) -> None
 def test_compose_without_any_model_says_how_to_choose_one(studio) -> None:
     cli, _ = studio
     assert "--model" in cli.fails("compose", "waltz")
+
+
+def test_a_prompts_file_composes_every_line(studio, tmp_path: Path) -> None:
+    cli, model = studio
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("A slow organ chorale\n\nFast jazz drums\n")
+    created = cli.json("compose", "--prompts-file", str(prompts), "-n", "2", "--dtype", "float32", *model)["created"]
+    assert created == ["slow-organ-chorale-1@1", "slow-organ-chorale-2@1", "fast-jazz-drums-1@1", "fast-jazz-drums-2@1"]
