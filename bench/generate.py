@@ -6,7 +6,7 @@ runs once with the same music-only mask (same work, our loop) and once with the 
 grammar (the real compose path). On a random-weight scaffold the grammar rows reach
 99.99 s within ~100 tokens and stop; a trained model runs much longer.
 
-    .venv/bin/python bench/generate.py                       # tiny scaffold, CPU
+    .venv/bin/python bench/generate.py                       # tiny scaffold, CPU, 3 interleaved rounds
     .venv/bin/python bench/generate.py --model models/1b --tokens 2046   # e.g. on a GPU
 """
 
@@ -111,6 +111,11 @@ def run_engine(
     return Result(label, n, sum(map(len, music)), wall, sum(map(music_seconds, music)))
 
 
+def median(results: list[Result]) -> Result:
+    """The run with the median wall time among repeats of one runner."""
+    return sorted(results, key=lambda r: r.wall_s)[len(results) // 2]
+
+
 def print_table(results: list[Result]) -> None:
     header = ["runner", "n", "tokens", "wall s", "tokens/s", "music s", "real-time x"]
     rows = [header] + [r.row() for r in results]
@@ -129,6 +134,7 @@ def main() -> None:
     parser.add_argument("--device", default=None)
     parser.add_argument("--dtype", default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds; the median wall time is shown")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -148,9 +154,14 @@ def main() -> None:
     run_engine(engine, prompt, 1, 8, args.seed, None)
     results = []
     for n in args.n:
-        results.append(run_hf(loaded, prompt, n, args.tokens, args.seed))
-        results.append(run_engine(engine, prompt, n, args.tokens, args.seed, None))
-        results.append(run_engine(engine, prompt, n, args.tokens, args.seed, GrammarSpec()))
+        runs: list[list[Result]] = []
+        for _ in range(args.repeat):  # interleaved, so a busy spell on the machine hits every runner alike
+            runs.append([
+                run_hf(loaded, prompt, n, args.tokens, args.seed),
+                run_engine(engine, prompt, n, args.tokens, args.seed, None),
+                run_engine(engine, prompt, n, args.tokens, args.seed, GrammarSpec()),
+            ])
+        results += [median(list(same)) for same in zip(*runs)]
     print_table(results)
 
 

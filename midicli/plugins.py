@@ -26,6 +26,7 @@ PLUGINS_ENV = "MIDICLI_PLUGINS"
 DEFAULT_PLUGINS = (
     "midicli.tokenizers.plugin",
     "midicli.engines.plugin",
+    "midicli.render.plugin",
 )
 
 pm = pluggy.PluginManager("midicli")

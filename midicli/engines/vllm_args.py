@@ -1,0 +1,124 @@
+"""What the vLLM engines (in-process and remote) send along with a prompt, and how
+they read vLLM's answer back, so both behave exactly like the transformers engine.
+
+The grammar travels to the logits processor as one JSON string in the request's
+``extra_args`` (``vllm_xargs`` over HTTP, which only carries strings and numbers).
+Nothing here imports vLLM: a client of a remote server does not need it installed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from midicli.engines.base import Completion, Request
+from midicli.engines.constraints import Grammar, GrammarSpec
+from midicli.errors import GenerationError
+from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
+
+GRAMMAR_ARG = "midicli_grammar"
+
+
+def spec_to_dict(spec: GrammarSpec) -> dict[str, Any]:
+    """A JSON-able form of ``spec`` (tuples as lists, the instrument set sorted)."""
+    return {
+        "history": list(spec.history),
+        "min_time": spec.min_time,
+        "stop_time": spec.stop_time,
+        "controls": list(spec.controls),
+        "instruments": None if spec.instruments is None else sorted(spec.instruments),
+        "max_instruments": spec.max_instruments,
+        "max_onsets_per_instant": spec.max_onsets_per_instant,
+        "delta": spec.delta,
+    }
+
+
+def spec_from_dict(data: dict[str, Any]) -> GrammarSpec:
+    """The inverse of :func:`spec_to_dict`; ValueError on anything malformed."""
+    try:
+        instruments = data["instruments"]
+        return GrammarSpec(
+            history=tuple(int(t) for t in data["history"]),
+            min_time=int(data["min_time"]),
+            stop_time=None if data["stop_time"] is None else int(data["stop_time"]),
+            controls=tuple(int(t) for t in data["controls"]),
+            instruments=None if instruments is None else frozenset(int(i) for i in instruments),
+            max_instruments=int(data["max_instruments"]),
+            max_onsets_per_instant=int(data["max_onsets_per_instant"]),
+            delta=int(data["delta"]),
+        )
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"malformed grammar spec: {e!r}") from e
+
+
+def grammar_args(spec: GrammarSpec, text_vocab_size: int, eos_id: int) -> dict[str, str]:
+    """The request's ``extra_args``: the spec, where music ids start, and the id a
+    finished sequence must end with (the processor knows nothing of the model)."""
+    payload = {"spec": spec_to_dict(spec), "offset": text_vocab_size, "eos": eos_id}
+    return {GRAMMAR_ARG: json.dumps(payload, separators=(",", ":"))}
+
+
+def read_grammar_args(extra_args: dict[str, Any] | None) -> tuple[GrammarSpec, int, int] | None:
+    """(spec, text_vocab_size, eos id) from a request's ``extra_args``, None when it
+    carries no grammar; ValueError when it carries a broken one."""
+    raw = (extra_args or {}).get(GRAMMAR_ARG)
+    if raw is None:
+        return None
+    try:
+        payload = json.loads(raw)
+        return spec_from_dict(payload["spec"]), int(payload["offset"]), int(payload["eos"])
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise ValueError(f"malformed {GRAMMAR_ARG}: {e!r}") from e
+
+
+def music_ids(text_vocab_size: int) -> list[int]:
+    """Every music id: what may be sampled when there is no grammar."""
+    return list(range(text_vocab_size, text_vocab_size + MUSIC_VOCAB_SIZE))
+
+
+def check_request(request: Request, vocab_size: int, context: int | None) -> int:
+    """Refuse what the transformers engine refuses, with the same words; return the
+    seed to use (a fresh one when none is given: vLLM gives candidate i seed + i)."""
+    sampling, prompt = request.sampling, request.prompt_ids
+    if sampling.n < 1:
+        raise GenerationError(f"the number of candidates must be at least 1, not {sampling.n}")
+    if not sampling.temperature > 0:
+        raise GenerationError(f"temperature must be above 0, not {sampling.temperature}")
+    if not 0 < sampling.top_p <= 1:
+        raise GenerationError(f"top-p must be in (0, 1], not {sampling.top_p}")
+    if sampling.max_new_tokens < 1:
+        raise GenerationError(f"max new tokens must be at least 1, not {sampling.max_new_tokens}")
+    if not prompt:
+        raise GenerationError("the prompt is empty")
+    bad = [t for t in prompt if not 0 <= t < vocab_size]
+    if bad:
+        raise GenerationError(f"prompt id {bad[0]} is outside the model's vocabulary (0..{vocab_size - 1})")
+    if context and len(prompt) + sampling.max_new_tokens > context:
+        raise GenerationError(
+            f"prompt ({len(prompt)} tokens) + {sampling.max_new_tokens} new tokens exceed the model's context of {context}"
+        )
+    if request.grammar is not None:
+        try:
+            Grammar(request.grammar)
+        except ValueError as e:
+            raise GenerationError(str(e)) from e
+    return sampling.seed if sampling.seed is not None else secrets.randbits(62)
+
+
+def finish(token_ids: Sequence[int], spec: GrammarSpec | None, text_vocab_size: int, eos_id: int | None) -> Completion:
+    """vLLM's ids as a Completion: the end-of-sequence id stripped, and "stop" exactly
+    when the grammar finished (its last TIME kept), as the transformers engine says."""
+    ids = list(token_ids)
+    if ids and ids[-1] == eos_id:
+        ids.pop()
+    if spec is None:
+        return Completion(ids, "length")
+    grammar = Grammar(spec)
+    for index, token in enumerate(ids):
+        music = token - text_vocab_size
+        if grammar.finished or not grammar.permits(music):
+            raise GenerationError(f"vLLM returned id {token} at position {index}, which the grammar forbids")
+        grammar.advance(music)
+    return Completion(ids, "stop" if grammar.finished else "length")
