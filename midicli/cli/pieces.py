@@ -83,7 +83,7 @@ def list_(as_json: Json = False) -> None:
         note("No pieces yet: try `midicli compose \"a calm piano waltz\"` or `midicli import FILE.mid`.")
         return
     print_table(None, ["piece", "versions", "latest", "seconds", "notes", "instruments", "created"],
-                [(s.name, s.versions, f"@{s.latest} {s.operation}", f"{s.duration or 0:.1f}", s.notes, instruments_text(s.instruments), s.created[:19])
+                [(s.name, s.versions, f"@{s.latest} {s.operation}", f"{s.duration or 0:.1f}", s.notes, instruments_text(s.instruments), s.created[:16].replace("T", " "))
                  for s in summaries])
 
 
@@ -118,7 +118,7 @@ def history(name: Annotated[str, typer.Argument(help="A piece name.")], as_json:
         print_json([version_json(r) for r in records])
         return
     print_table(name, ["version", "operation", "parent", "text", "seconds", "notes", "created"],
-                [(f"@{r.number}", r.operation, r.parent or "—", (r.text or "")[:40], f"{r.duration or 0:.1f}", r.notes, r.created[:19])
+                [(f"@{r.number}", r.operation, r.parent or "—", (r.text or "")[:40], f"{r.duration or 0:.1f}", r.notes, r.created[:16].replace("T", " "))
                  for r in records])
 
 
