@@ -74,8 +74,7 @@ def render(
 ) -> None:
     """Render a piece as audio, a piano roll or notation.
 
-    A version's render is kept in the project beside its MIDI (pieces/NAME/vN.wav);
-    infill versions get the changed range shaded in the piano roll.
+    A version's render is kept beside its MIDI (pieces/NAME/vN.wav); an infill's range is shaded in its piano roll.
 
     Examples: [bold]midicli render calm-waltz-1[/bold] ·
     [bold]midicli render calm-waltz-1@2 --to png[/bold] ·

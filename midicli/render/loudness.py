@@ -8,6 +8,7 @@ gate 10 LU below the gated mean. Audio is ``(frames, channels)`` floats in [-1, 
 from __future__ import annotations
 
 import math
+from functools import reduce
 
 import numpy as np
 
@@ -73,17 +74,23 @@ def _lufs(power: np.ndarray | float) -> np.ndarray | float:
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     """Gated integrated loudness in LUFS; ``-inf`` for silence."""
     weighted = _k_weighted(audio, sample_rate)
-    energy = np.concatenate([[0.0], np.cumsum((weighted.astype(np.float64) ** 2).sum(axis=0))])
+    energy = np.concatenate([[0.0], np.cumsum(np.einsum("cn,cn->n", weighted, weighted))])  # summed over channels
     block = min(round(BLOCK_SECONDS * sample_rate), len(audio))  # a shorter clip is one block
     if block == 0:
         return -math.inf
     starts = np.arange(0, len(audio) - block + 1, round(STEP_SECONDS * sample_rate))
-    power = (energy[starts + block] - energy[starts]) / block  # summed over channels (stereo weights are 1)
+    power = (energy[starts + block] - energy[starts]) / block  # stereo channels weigh 1 each
     gated = power[_lufs(power) > ABSOLUTE_GATE_LUFS]
     if not gated.size:
         return -math.inf
     gated = gated[_lufs(gated) > _lufs(gated.mean()) + RELATIVE_GATE_LU]
     return float(_lufs(gated.mean()))
+
+
+def _frame_peaks(audio: np.ndarray) -> np.ndarray:
+    """The largest magnitude of each frame across channels (a reduction over the short
+    channel axis is an order of magnitude slower in numpy)."""
+    return reduce(np.maximum, (np.abs(channel) for channel in audio.T))
 
 
 def _sliding_min(values: np.ndarray, radius: int) -> np.ndarray:
@@ -104,7 +111,7 @@ def limit(audio: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray:
     averaged over the same span: every average only includes gains at most the one
     needed at its centre, so the result never exceeds the ceiling.
     """
-    level = np.abs(audio).max(axis=1)
+    level = _frame_peaks(audio)
     if level.max(initial=0.0) <= ceiling:
         return audio
     needed = np.minimum(1.0, ceiling / np.maximum(level, 1e-12))
@@ -128,7 +135,7 @@ def trim_tail(audio: np.ndarray, sample_rate: int, keep_seconds: float) -> np.nd
     """Cut the silence after the music: the first ``keep_seconds`` (the piece) stay
     whole; past them, everything after the last sample within ``SILENCE_DB`` of the
     peak goes, ending in a short fade so the cut does not click."""
-    level = np.abs(audio).max(axis=1)
+    level = _frame_peaks(audio)
     keep = min(len(audio), round(keep_seconds * sample_rate))
     audible = np.flatnonzero(level > level.max(initial=0.0) * 10 ** (SILENCE_DB / 20))
     end = max(keep, int(audible[-1]) + 1 if audible.size else 0)

@@ -17,7 +17,7 @@ from typing import Any
 
 from midicli.music.instruments import instrument_name
 from midicli.music.meter import Meter
-from midicli.music.midi_io import midi_bytes
+from midicli.music.midi_io import MELODIC_CHANNELS, midi_bytes
 from midicli.music.piece import Piece
 from midicli.render.core import RenderError
 from midicli.tokenizers.vocab import DRUMS
@@ -41,23 +41,24 @@ def score(piece: Piece, title: str | None = None) -> Any:
     programs = {instrument_name(i): i for i in piece.instruments}
     pitched = []
     for part in result.parts:
-        program = programs.get(part.partName or "")
+        name = part.partName or ""
+        program = programs.get(name)
         if program is None or program == DRUMS:
             continue  # drums keep music21's percussion part as it read it
+        for found in list(part.recurse().getElementsByClass(instrument.Instrument)):
+            found.activeSite.remove(found)  # what the reader guessed, sometimes several per part
         named = instrument.Instrument()
-        named.instrumentName = named.partName = part.partName
+        named.instrumentName = named.partName = part.partName = name
         named.midiProgram = program
-        current = part.getInstrument(returnDefault=False)
-        if current is not None and current.activeSite is not None:
-            current.activeSite.replace(current, named)
-        else:
-            part.insert(0, named)
+        # a channel per part: left unset, music21 numbers every instrument object it meets and runs out
+        named.midiChannel = MELODIC_CHANNELS[len(pitched) % len(MELODIC_CHANNELS)]
+        part.insert(0, named)
         pitched.append(part)
     if pitched:
-        found = stream.Score(pitched).analyze("key")
+        estimated = stream.Score(pitched).analyze("key")
         for part in pitched:
             first = part.getElementsByClass(stream.Measure).first() or part
-            first.insert(0, key.Key(found.tonic, found.mode))
+            first.insert(0, key.Key(estimated.tonic, estimated.mode))
     # an empty composer, or music21 credits itself
     result.metadata = metadata.Metadata(movementName=title or "", composer="")
     return result

@@ -104,7 +104,7 @@ def render_png(piece: Piece, out_path: Path, **options: Any) -> None:
     if highlight:
         start, end = at.x(highlight[0]), at.x(highlight[1])
         draw.rectangle([start, TOP, max(start, end - 1), bottom - 1], fill=HIGHLIGHT)
-        draw.text((start + 3, TOP - 16), f"infill {highlight[0]:g}–{highlight[1]:g} s", fill=TEXT, font=font)
+        draw.text((start + 3, TOP - 16), f"infill {highlight[0]:g}-{highlight[1]:g} s", fill=TEXT, font=font)
     step = next((s for s in TICK_STEPS if s * at.plot_width / at.seconds >= MIN_TICK_SPACING), TICK_STEPS[-1])
     tick = 0.0
     while tick <= at.seconds + 1e-9:
