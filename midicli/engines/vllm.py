@@ -25,6 +25,7 @@ MISSING_VLLM = "the vllm engine needs vLLM: pip install 'midicli[vllm]' (GPU) or
 
 def import_vllm() -> Any:
     """The ``vllm`` module, or a ModelError with the install hint."""
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # its start-up chatter would bury our output
     try:
         import vllm
     except ImportError as e:
@@ -63,22 +64,25 @@ class VllmEngine:
         self.model_hash = directory_hash(self.model_id)
         _check_device(device, current_platform.device_type)
         on_cpu = current_platform.device_type == "cpu"
+        if on_cpu:
+            _check_cpu_head_size(config, self.model_id)
         self.max_model_len = min(max_model_len or DEFAULT_MAX_MODEL_LEN, config.max_position_embeddings)
         if gpu_memory_utilization is not None and not 0 < gpu_memory_utilization <= 1:
             raise ModelError(f"--gpu-memory-utilization must be in (0, 1], not {gpu_memory_utilization}")
         # The engine core runs in this process: no spawned child, so library users and
         # scripts need no `if __name__ == "__main__"` guard.
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        share = gpu_memory_utilization or (CPU_MEMORY_SHARE if on_cpu else None)
         try:
-            self.llm = vllm.LLM(
+            self.llm: Any = vllm.LLM(
                 model=str(directory),
                 skip_tokenizer_init=True,
                 dtype=dtype or ("float32" if on_cpu else "auto"),
                 quantization="fp8" if fp8 else None,
-                gpu_memory_utilization=gpu_memory_utilization or (CPU_MEMORY_SHARE if on_cpu else 0.9),
                 max_model_len=self.max_model_len,
                 enable_prefix_caching=True,
                 logits_processors=[GrammarLogitsProcessor],
+                **({"gpu_memory_utilization": share} if share else {}),
             )
         except (ValueError, RuntimeError, OSError) as e:
             raise ModelError(f"vLLM cannot load {self.model_id}: {_first_line(e)}") from e
@@ -128,6 +132,19 @@ def _eos_id(tokenizer: Any, config: Any) -> int:
     if eos is None:
         raise ModelError("the model names no end-of-sequence token (eos_token_id)")
     return int(eos)
+
+
+def _check_cpu_head_size(config: Any, model_id: str) -> None:
+    """vLLM's CPU attention only has kernels for some head sizes; say so before it crashes mid-step."""
+    from vllm.v1.attention.backends.cpu_attn import CPUAttentionBackend
+
+    head = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    supported = CPUAttentionBackend.get_supported_head_sizes()
+    if head not in supported:
+        raise ModelError(
+            f"vLLM on the CPU cannot run {model_id}: its attention head size is {head}, and vLLM's CPU "
+            f"kernels support {', '.join(map(str, supported))} (use the transformers engine)"
+        )
 
 
 def _check_device(device: str | None, platform: str) -> None:

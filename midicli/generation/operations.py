@@ -74,6 +74,7 @@ def _store(
             model=engine.model_id,
             model_hash=engine.model_hash,
             engine=engine.name,
+            adapter=getattr(engine, "adapter", None),  # engines that cannot load adapters have none
             timings={"seconds": round(c.seconds, 3), "tokens": c.tokens, "rounds": c.rounds,
                      "tokens_per_second": round(c.tokens / c.seconds, 1) if c.seconds else None},
             manifest={"prompt_ids": c.prompt_ids, "generated_ids": c.generated_ids, "finish_reason": c.finish_reason,

@@ -8,6 +8,7 @@ commit) is never listed, and is swept away the next time the project is opened.
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,11 +18,13 @@ from midicli.errors import ProjectError
 from midicli.music.piece import Piece
 from midicli.project.config import CONFIG_NAME, DEFAULT_ENGINE, ProjectConfig, midicli_home
 from midicli.project.files import discard, orphans, write_atomic
-from midicli.project.records import OPERATIONS, NewVersion, PieceSummary, VersionRecord
+from midicli.project import taste
+from midicli.project.records import OPERATIONS, AdapterRecord, NewPreference, NewVersion, PieceSummary, PreferenceRecord, VersionRecord
 from midicli.project.refs import check_name, clean_name, parse_ref
 from midicli.project.store import DB_NAME, Store
 
 PIECES_DIR = "pieces"
+ADAPTERS_DIR = "adapters"
 DEFAULT_PROJECT = "default"
 
 
@@ -57,6 +60,10 @@ class Project:
     @property
     def pieces_dir(self) -> Path:
         return self.root / PIECES_DIR
+
+    @property
+    def adapters_dir(self) -> Path:
+        return self.root / ADAPTERS_DIR
 
     @property
     def is_default(self) -> bool:
@@ -137,7 +144,7 @@ class Project:
         if not new:
             return []
         batch = uuid.uuid4().hex
-        created = datetime.now(UTC).isoformat(timespec="seconds")
+        created = _now()
         written: list[Path] = []
         made: list[Path] = []
         try:
@@ -297,6 +304,77 @@ class Project:
         discard([path for record in removed for path in folder.glob(f"v{record.number}.*")] + [folder])
         return removed
 
+    # -- taste: preferences, ratings and the adapters tuned on them ------------------
+
+    def add_preferences(self, new: list[NewPreference]) -> list[PreferenceRecord]:
+        """Record judgements all together. A pair already recorded is kept once; the
+        reversed pair is replaced (the latest judgement wins)."""
+        created = _now()
+        with self._store.transaction():
+            self._check_present([v for item in new for v in (item.chosen, item.rejected)])
+            ids = [taste.insert_preference(self._store.db, item, created) for item in new]
+        return self._preferences_by_id(ids)
+
+    def preferences(self) -> list[PreferenceRecord]:
+        """Every recorded judgement, oldest first."""
+        return taste.preferences(self._store.db)
+
+    def remove_preference(self, preference_id: int) -> None:
+        with self._store.transaction():
+            if not taste.delete_preference(self._store.db, preference_id):
+                raise ProjectError(f"no preference {preference_id}: see `midicli prefs`")
+
+    def ratings(self) -> list[tuple[VersionRecord, int]]:
+        """Rated versions with their stars."""
+        stars = taste.ratings(self._store.db)
+        return list(zip(self._store.versions_by_id(list(stars)), stars.values()))
+
+    def rate(self, record: VersionRecord, stars: int, implied: list[NewPreference]) -> list[PreferenceRecord]:
+        """Give ``record`` 1–5 stars and record the preferences that implies over other
+        rated versions; rating it again replaces the old stars and what they implied."""
+        created = _now()
+        with self._store.transaction():
+            self._check_present([record] + [v for item in implied for v in (item.chosen, item.rejected)])
+            taste.set_rating(self._store.db, record.id, stars, created)
+            ids = [taste.insert_preference(self._store.db, item, created) for item in implied]
+        return self._preferences_by_id(ids)
+
+    def adapters(self) -> list[AdapterRecord]:
+        return taste.adapters(self._store.db)
+
+    def adapter(self, name: str) -> AdapterRecord:
+        found = taste.adapters(self._store.db, "WHERE name = ?", (name,))
+        if not found:
+            raise ProjectError(f"no adapter named '{name}' in this project: see `midicli adapters list`")
+        return found[0]
+
+    def register_adapter(self, record: AdapterRecord) -> None:
+        """Add an adapter whose files are already in place under ``record.path``."""
+        with self._store.transaction():
+            if taste.adapters(self._store.db, "WHERE name = ?", (record.name,)):
+                raise ProjectError(f"an adapter named '{record.name}' exists already")
+            taste.insert_adapter(self._store.db, record)
+
+    def remove_adapter(self, name: str) -> AdapterRecord:
+        """Remove an adapter (row first, then files) and stop using it as the project default."""
+        with self._store.transaction():
+            record = self.adapter(name)
+            taste.delete_adapter(self._store.db, name)
+        shutil.rmtree(self.root / record.path, ignore_errors=True)
+        if self.config.adapter == name:
+            self.config.adapter = None
+            self.save_config()
+        return record
+
+    def _preferences_by_id(self, ids: list[int]) -> list[PreferenceRecord]:
+        found = {p.id: p for p in taste.preferences(self._store.db, f"WHERE id IN ({', '.join('?' * len(ids))})", tuple(ids))}
+        return [found[i] for i in dict.fromkeys(ids)]
+
+    def _check_present(self, records: list[VersionRecord]) -> None:
+        gone = next((r for r in records if not self._store.has_version(r.id)), None)
+        if gone is not None:
+            raise ProjectError(f"{gone.ref} was removed meanwhile")
+
     def _recover(self) -> None:
         """Sweep files a killed process left; look without the lock, remove under it."""
         if not orphans(self.pieces_dir, self._referenced()):
@@ -309,3 +387,7 @@ class Project:
 
     def _referenced(self) -> set[Path]:
         return {self.root / path for path in self._store.referenced_paths()}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -82,3 +82,56 @@ class PieceSummary:
     @property
     def ref(self) -> str:
         return format_ref(self.name, self.latest)
+
+
+PREFERENCE_SOURCES = ("pick", "prefer", "rating")
+ADAPTER_METHODS = ("lora", "full")
+
+
+@dataclass(frozen=True)
+class NewPreference:
+    """A judgement to record: ``chosen`` sounded better than ``rejected``, both written
+    by the model from the same prompt ids. The ids are copied into the record so
+    training sees exactly what the model produced, even after the versions are removed."""
+
+    chosen: VersionRecord
+    rejected: VersionRecord
+    source: str
+    prompt_ids: list[int]
+    chosen_ids: list[int]  # music ids, as in the version manifest's ``generated_ids``
+    rejected_ids: list[int]
+
+
+@dataclass(frozen=True)
+class PreferenceRecord:
+    """A stored judgement. ``chosen_id``/``rejected_id`` become None when the version is
+    removed; the refs and ids stay, so the pair can still be trained on."""
+
+    id: int
+    chosen: str
+    rejected: str
+    chosen_id: int | None
+    rejected_id: int | None
+    source: str
+    prompt_ids: list[int]
+    chosen_ids: list[int]
+    rejected_ids: list[int]
+    model: str | None
+    model_hash: str | None
+    created: str
+
+
+@dataclass(frozen=True)
+class AdapterRecord:
+    """A tuned adapter kept in the project: where its weights are, the base model it
+    applies to, and the preferences, hyper-parameters and metrics of its training."""
+
+    name: str
+    path: str  # relative to the project root
+    method: str  # "lora" (a PEFT adapter) or "full" (whole tuned weights)
+    base_model: str
+    base_hash: str
+    preference_ids: list[int]
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    created: str

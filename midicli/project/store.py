@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from midicli.errors import MidicliError, ProjectError
-from midicli.project.records import OPERATIONS, PieceSummary, VersionRecord
+from midicli.project.records import ADAPTER_METHODS, OPERATIONS, PREFERENCE_SOURCES, PieceSummary, VersionRecord
 from midicli.project.refs import format_ref
 
 DB_NAME = "midicli.db"
@@ -98,7 +98,50 @@ def m002_version_summary(db: sqlite3.Connection, root: Path) -> None:
         )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_pieces_and_versions, m002_version_summary)
+def m003_preferences_ratings_adapters(db: sqlite3.Connection, root: Path) -> None:
+    """Judgements between versions (with copies of the exact prompt and generated ids,
+    so removing a version keeps its training data), star ratings, and tuned adapters."""
+    sources = ", ".join(f"'{s}'" for s in PREFERENCE_SOURCES)
+    methods = ", ".join(f"'{m}'" for m in ADAPTER_METHODS)
+    _run_script(
+        db,
+        f"""
+        CREATE TABLE preferences (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chosen_id INTEGER REFERENCES versions(id) ON DELETE SET NULL,
+            rejected_id INTEGER REFERENCES versions(id) ON DELETE SET NULL,
+            chosen_ref TEXT NOT NULL,
+            rejected_ref TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ({sources})),
+            prompt_ids TEXT NOT NULL,
+            chosen_ids TEXT NOT NULL,
+            rejected_ids TEXT NOT NULL,
+            model TEXT,
+            model_hash TEXT,
+            created TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX preferences_pair ON preferences(chosen_id, rejected_id);
+        CREATE TABLE ratings (
+            version_id INTEGER PRIMARY KEY REFERENCES versions(id) ON DELETE CASCADE,
+            stars INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),
+            created TEXT NOT NULL
+        );
+        CREATE TABLE adapters (
+            name TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            method TEXT NOT NULL CHECK (method IN ({methods})),
+            base_model TEXT NOT NULL,
+            base_hash TEXT NOT NULL,
+            preference_ids TEXT NOT NULL DEFAULT '[]',
+            params TEXT NOT NULL DEFAULT '{{}}',
+            metrics TEXT NOT NULL DEFAULT '{{}}',
+            created TEXT NOT NULL
+        );
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_pieces_and_versions, m002_version_summary, m003_preferences_ratings_adapters)
 
 
 _SELECT_VERSIONS = """

@@ -1,0 +1,59 @@
+"""tune and adapters from the command line: too little data is a clear error; a tuned
+adapter is listed, chosen per command or as the project default, and recorded on the
+versions it writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from midicli.project import Project
+
+
+@pytest.fixture
+def judged(cli, tiny_model_dir: Path):
+    """A project on the tiny model; ``judge(seed)`` composes 3 candidates and picks the first."""
+    with Project.open(cli.root) as project:
+        project.config.model = str(tiny_model_dir)
+        project.save_config()
+
+    def judge(seed: int) -> list[str]:
+        refs = cli.json("compose", "A calm piano waltz", "-n", "3", "--max-tokens", "30", "--seed", str(seed))["created"]
+        cli("pick", refs[0])
+        return refs
+
+    return cli, judge
+
+
+def test_tune_needs_two_usable_pairs(judged) -> None:
+    cli, judge = judged
+    assert "at least 2 usable preference pairs, this project has 0" in cli.fails("tune", "first")
+    judge(1)  # two pairs, then one
+    cli("prefs", "rm", str(cli.json("prefs")[0]["id"]))
+    assert "this project has 1: record more with `midicli pick REF`" in cli.fails("tune", "first")
+
+
+def test_a_tuned_adapter_is_used_by_name_or_by_default_and_recorded(judged) -> None:
+    cli, judge = judged
+    judge(1), judge(2)
+    adapter = cli.json("tune", "warm", "--epochs", "1", "--holdout", "0.5", "--max-length", "256")
+    assert (adapter["name"], adapter["method"], adapter["path"]) == ("warm", "lora", "adapters/warm")
+    assert len(adapter["preferences"]) == 4 and adapter["params"]["beta"] == 0.1
+    assert adapter["metrics"]["held_out_pairs"] == 2 and set(adapter["metrics"]["before"]) == {"pairs", "accuracy", "margin"}
+    assert (cli.root / "adapters" / "warm" / "adapter_config.json").is_file()
+    assert [a["name"] for a in cli.json("adapters", "list")] == ["warm"]
+    assert "exists already" in cli.fails("tune", "warm")
+
+    def made_with(*args: str) -> set:
+        out = cli.json("compose", "A calm piano waltz", "-n", "1", "--max-tokens", "9", *args)
+        return {c["adapter"] for c in out["candidates"]}
+
+    assert made_with("--adapter", "warm") == {"warm"} and made_with() == {None}
+    cli("adapters", "use", "warm")
+    assert made_with() == {"warm"} and made_with("--adapter", "none") == {None}
+    assert cli.json("adapters", "list")[0]["default"] is True
+    cli("adapters", "rm", "warm")
+    assert cli.json("adapters", "list") == [] and not (cli.root / "adapters" / "warm").exists()
+    assert made_with() == {None}  # no longer the default
+    assert "no adapter named 'warm'" in cli.fails("compose", "waltz", "--adapter", "warm")
