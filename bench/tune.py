@@ -49,8 +49,9 @@ def record_preferences(root: Path, model: str, pairs: int, tokens: int) -> None:
 
 def run(root: Path, method: str, epochs: float, batch_size: int) -> dict[str, float]:
     """One tuning run in this process; what the parent prints."""
-    import trl  # noqa: F401  (imported before the baseline, like everything tune needs)
+    import peft  # noqa: F401  (everything tune imports is in the baseline)
 
+    import midicli.tuning.trainer  # noqa: F401
     from midicli.tuning.dpo import TuneSettings, tune
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
