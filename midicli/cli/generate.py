@@ -113,6 +113,9 @@ def compose(
     device: Device = None,
     dtype: Dtype = None,
     adapter: Adapter = None,
+    render: Annotated[
+        Optional[str], typer.Option(help="Also render each candidate into the project: wav, flac, mp3, ogg, png, musicxml…")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Compose new pieces from a description: one piece per candidate.
@@ -120,6 +123,7 @@ def compose(
     Examples:
       [bold]midicli compose "a calm piano waltz" -n 4 --seed 1[/bold]
       [bold]midicli compose "upbeat jazz" --instruments "piano,acoustic bass,drums"[/bold]
+      [bold]midicli compose "a sad cello solo" -n 2 --render wav[/bold]
     """
     descriptions = [text] if text else []
     if prompts_file is not None:
@@ -136,6 +140,12 @@ def compose(
     for description in descriptions:
         with _progress(n, max_tokens, None) as progress:
             created += operations.compose(project, chosen, description, sampling, limits, progress)
+    if render is not None:
+        from midicli.render.core import render_version
+
+        with err_console.status(f"Rendering {len(created)} candidates to {render}…"):
+            for c in created:
+                render_version(project, c.record, render)
     _report(created, as_json)
 
 

@@ -81,3 +81,12 @@ def test_a_prompts_file_composes_every_line(studio, tmp_path: Path) -> None:
     prompts.write_text("A slow organ chorale\n\nFast jazz drums\n")
     created = cli.json("compose", "--prompts-file", str(prompts), "-n", "2", "--dtype", "float32", *model)["created"]
     assert created == ["slow-organ-chorale-1@1", "slow-organ-chorale-2@1", "fast-jazz-drums-1@1", "fast-jazz-drums-2@1"]
+
+
+def test_compose_can_render_every_candidate(studio) -> None:
+    cli, model = studio
+    created = cli.json("compose", "A sad cello solo", "-n", "2", "--render", "wav", *model)["created"]
+    for ref in created:
+        name, version = ref.split("@")
+        wav = cli.root / "pieces" / name / f"v{version}.wav"
+        assert wav.is_file() and wav.stat().st_size > 44  # more than a WAV header
