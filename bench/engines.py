@@ -82,6 +82,7 @@ def run(engine: Any, prompt: list[int], n: int, tokens: int, seed: int) -> Resul
     completions = engine.generate(request)
     wall = time.perf_counter() - start
     music = [[t - engine.text_vocab_size for t in c.token_ids] for c in completions]
+    print(f"  {engine.name} n={n}: {wall:.1f} s", file=sys.stderr, flush=True)  # long runs show where they are
     return Result(engine.name, n, sum(map(len, music)), wall, sum(map(music_seconds, music)))
 
 

@@ -34,13 +34,20 @@ MaxOnsets = Annotated[int, typer.Option("--max-simultaneous", help="Most notes t
 Model = Annotated[Optional[str], typer.Option(help="Model: a preset (midi-llm), hub id or folder (default: the project's).")]
 EngineName = Annotated[Optional[str], typer.Option("--engine", help="Engine (default: the project's, else transformers).")]
 Device = Annotated[Optional[str], typer.Option(help="cuda, mps or cpu (default: the best available).")]
+Url = Annotated[Optional[str], typer.Option(help="With --engine server: the vLLM server, e.g. http://HOST:8000/v1.")]
+Fp8 = Annotated[bool, typer.Option("--fp8", help="vLLM engines: fp8 weights (vLLM's quantization='fp8').")]
+MemoryShare = Annotated[
+    Optional[float], typer.Option("--gpu-memory-utilization", help="In-process vLLM: share of GPU memory (host RAM on CPU) to reserve.")
+]
 Dtype = Annotated[Optional[str], typer.Option(help="Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU).")]
 Adapter = Annotated[
     Optional[str], typer.Option(help=f"A tuned adapter of this project (default: the project's, see `midicli adapters`); '{NO_ADAPTER}' for the base model.")
 ]
 
 
-def _engine(model: str | None, engine: str | None, device: str | None, dtype: str | None, adapter: str | None) -> Engine:
+def _engine(
+    model: str | None, engine: str | None, device: str | None, dtype: str | None, adapter: str | None, **options: object
+) -> Engine:
     from midicli.engines.pool import open_engine
 
     project = context.session.project(create_default=True)
@@ -49,11 +56,13 @@ def _engine(model: str | None, engine: str | None, device: str | None, dtype: st
     if not chosen:
         raise ModelError("no model chosen: pass --model (a preset such as midi-llm, a hub id or a folder) or set one with `midicli init --model`")
     name = engine or config.engine or "transformers"
+    if options.get("fp8") and name == "transformers":
+        raise ModelError("--fp8 needs a vLLM engine: add --engine vllm (or server)")
     wanted = adapter or config.adapter
     tuned = project.adapter(wanted) if wanted and wanted != NO_ADAPTER else None
     path = str(project.root / tuned.path) if tuned else None
     with err_console.status(f"Loading {chosen}{f' with adapter {tuned.name}' if tuned else ''} on the {name} engine…"):
-        loaded = open_engine(name, chosen, device=device, dtype=dtype, adapter=path)
+        loaded = open_engine(name, chosen, device=device, dtype=dtype, adapter=path, **options)
     if tuned and getattr(loaded, "adapter", None) is None:
         raise ModelError(f"the {name} engine cannot apply adapters: use --engine transformers, or --adapter none")
     if tuned and loaded.model_hash != tuned.base_hash:
@@ -111,6 +120,9 @@ def compose(
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
+    url: Url = None,
+    fp8: Fp8 = False,
+    gpu_memory_utilization: MemoryShare = None,
     dtype: Dtype = None,
     adapter: Adapter = None,
     render: Annotated[
@@ -135,7 +147,7 @@ def compose(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype, adapter)
+    project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
     created = []
     for description in descriptions:
         with _progress(n, max_tokens, None) as progress:
@@ -163,6 +175,9 @@ def continue_(
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
+    url: Url = None,
+    fp8: Fp8 = False,
+    gpu_memory_utilization: MemoryShare = None,
     dtype: Dtype = None,
     adapter: Adapter = None,
     as_json: Json = False,
@@ -182,7 +197,7 @@ def continue_(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    chosen = _engine(model, engine, device, dtype, adapter)
+    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
     with _progress(n, max_tokens, length) as progress:
         created = operations.continue_piece(project, chosen, record.ref, length, text, sampling, limits, progress)
     _report(created, as_json)
@@ -204,6 +219,9 @@ def infill(
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
+    url: Url = None,
+    fp8: Fp8 = False,
+    gpu_memory_utilization: MemoryShare = None,
     dtype: Dtype = None,
     adapter: Adapter = None,
     as_json: Json = False,
@@ -225,7 +243,7 @@ def infill(
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     operations.check_range(piece, begin, finish)
-    chosen = _engine(model, engine, device, dtype, adapter)
+    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
     with _progress(n, max_tokens, finish - begin) as progress:
         created = operations.infill(project, chosen, record.ref, begin, finish, text, sampling, which, limits, progress)
     _report(created, as_json)
