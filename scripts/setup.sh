@@ -10,6 +10,8 @@ dev=0
 
 # System packages: FluidSynth + the FluidR3_GM soundfont (the one the MIDI-LLM paper used), ffmpeg.
 packages=(libfluidsynth3 fluid-soundfont-gm ffmpeg)
+# Tests also engrave notation to PDF (users without it get a hint to install it).
+[ $dev -eq 1 ] && packages+=(lilypond)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
