@@ -128,6 +128,7 @@ def compose(
     render: Annotated[
         Optional[str], typer.Option(help="Also render each candidate into the project: wav, flac, mp3, ogg, png, musicxml…")
     ] = None,
+    edit: Annotated[bool, typer.Option("-e", "--edit", help="Write the description in $EDITOR (starting from TEXT).")] = False,
     as_json: Json = False,
 ) -> None:
     """Compose new pieces from a description: one piece per candidate.
@@ -136,7 +137,14 @@ def compose(
       [bold]midicli compose "a calm piano waltz" -n 4 --seed 1[/bold]
       [bold]midicli compose "upbeat jazz" --instruments "piano,acoustic bass,drums"[/bold]
       [bold]midicli compose "a sad cello solo" -n 2 --render wav[/bold]
+      [bold]midicli compose -e[/bold]   (a long description, written in $EDITOR)
     """
+    if edit:
+        from midicli.studio.editing import edit_description
+
+        text = edit_description(text or "")
+        if text is None:
+            raise GenerationError("no description written in the editor: nothing composed")
     descriptions = [text] if text else []
     if prompts_file is not None:
         if not prompts_file.is_file():

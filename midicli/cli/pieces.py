@@ -58,13 +58,21 @@ def import_(
     name: Annotated[Optional[str], typer.Option(help="Piece name (default: from the file name).")] = None,
     as_json: Json = False,
 ) -> None:
-    """Import a MIDI file as a new piece (version 1).
+    """Import a MIDI file (or notes text, FILE.notes) as a new piece (version 1).
 
-    Example: [bold]midicli import song.mid --name song[/bold]
+    Examples: [bold]midicli import song.mid --name song[/bold] · [bold]midicli import sketch.notes[/bold]
     """
+    from midicli.music.notes_text import SUFFIX
+
     if not file.is_file():
         raise MidicliError(f"no such file: {file}")
-    record = context.session.project(create_default=True).import_midi(file, name=name)
+    project = context.session.project(create_default=True)
+    if file.suffix.lower() == SUFFIX:
+        from midicli.studio.editing import import_notes
+
+        record = import_notes(project, file, name)
+    else:
+        record = project.import_midi(file, name=name)
     if as_json:
         print_json({"created": [record.ref], "versions": [version_json(record)]})
     else:
@@ -124,18 +132,35 @@ def history(name: Annotated[str, typer.Argument(help="A piece name.")], as_json:
 
 def export(
     ref: Ref,
-    out: Annotated[Path, typer.Argument(help="The MIDI file to write.", dir_okay=False)],
+    out: Annotated[Path, typer.Argument(help="The file to write ('-' with --to notes: standard output).", dir_okay=False)],
+    to: Annotated[
+        Optional[str], typer.Option("--to", help="mid, or notes (text, one note per line); default: from OUT's suffix.")
+    ] = None,
+    time: Annotated[str, typer.Option("--time", help="For notes: times in seconds or bars (bar:beat).")] = "seconds",
 ) -> None:
-    """Write a version as a MIDI file.
+    """Write a version as a MIDI file, or as notes text.
 
-    Example: [bold]midicli export calm-waltz-1 waltz.mid[/bold]
+    Examples: [bold]midicli export calm-waltz-1 waltz.mid[/bold] ·
+    [bold]midicli export calm-waltz-1 waltz.notes --time bars[/bold]
     """
     from midicli.music.midi_io import write_midi
+    from midicli.music.notes_text import SUFFIX, to_text
+    from midicli.project.files import write_text_atomic
 
+    fmt = (to or ("notes" if out.suffix.lower() == SUFFIX else "mid")).lower().lstrip(".")
+    if fmt not in ("mid", "midi", "notes"):
+        raise MidicliError(f"--to must be mid or notes, not {to!r}")
     project = context.session.project()
-    piece = project.load_piece(project.resolve(ref))
+    record = project.resolve(ref)
+    piece = project.load_piece(record)
+    if fmt == "notes" and str(out) == "-":
+        sys.stdout.write(to_text(piece, time, record.ref))
+        return
     try:
-        write_midi(piece, out)
+        if fmt == "notes":
+            write_text_atomic(out, to_text(piece, time, record.ref))
+        else:
+            write_midi(piece, out)
     except OSError as exc:
         raise MidicliError(f"cannot write {out}: {exc.strerror or exc}") from None
     console.print(f"Wrote {out}")

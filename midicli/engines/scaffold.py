@@ -15,6 +15,8 @@ special tokens. Music ids therefore sit exactly where MIDI-LLM has them, and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -53,10 +55,23 @@ A slow chorale for organ, four voices, solemn and peaceful, in D minor.
 Latin salsa with piano montuno, congas, timbales, trumpets and a driving bass.
 """
 
-# (hidden, layers, attention heads, key/value heads, MLP width, text vocabulary)
-_SHAPES: dict[str, tuple[int, int, int, int, int, int]] = {
-    "tiny": (64, 2, 4, 2, 128, 1024),
-    "1b": (2048, 16, 32, 8, 8192, defaults.MIDI_LLM_TEXT_VOCAB_SIZE),
+
+@dataclass(frozen=True)
+class Shape:
+    """A Llama's size; ``text_vocab`` embedding rows for text come before the music ids."""
+
+    hidden: int
+    layers: int
+    heads: int
+    kv_heads: int
+    mlp: int
+    text_vocab: int
+    max_positions: int = 131_072
+
+
+SHAPES: dict[str, Shape] = {
+    "tiny": Shape(64, 2, 4, 2, 128, 1024),
+    "1b": Shape(2048, 16, 32, 8, 8192, defaults.MIDI_LLM_TEXT_VOCAB_SIZE),
 }
 
 # Llama 3.2's rotary embedding: theta 500,000 with the "llama3" frequency scaling.
@@ -70,18 +85,27 @@ _LLAMA3_ROPE = {
 }
 
 
-def build_text_tokenizer() -> PreTrainedTokenizerFast:
-    """A byte-level BPE (like Llama 3's) trained on ``_CORPUS``; adds BOS like Llama."""
+def _rope(max_positions: int) -> dict[str, object]:
+    """Llama 3's scaled rotary embedding where positions reach past the 8,192 it
+    scales from; plain rotary (same theta) for a shorter context."""
+    if max_positions > _LLAMA3_ROPE["original_max_position_embeddings"]:
+        return dict(_LLAMA3_ROPE)
+    return {"rope_type": "default", "rope_theta": _LLAMA3_ROPE["rope_theta"]}
+
+
+def build_text_tokenizer(lines: Iterable[str] | None = None, vocab_size: int = 600) -> PreTrainedTokenizerFast:
+    """A byte-level BPE (like Llama 3's) of at most ``vocab_size`` ids trained on ``lines``
+    (default ``_CORPUS``); adds BOS like Llama."""
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=600,
+        vocab_size=vocab_size,
         special_tokens=[BOS, EOS, PAD],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(_CORPUS.splitlines(), trainer=trainer)
+    tok.train_from_iterator(_CORPUS.splitlines() if lines is None else lines, trainer=trainer)
     bos_id = tok.token_to_id(BOS)
     tok.post_processor = processors.TemplateProcessing(
         single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, bos_id)]
@@ -91,23 +115,24 @@ def build_text_tokenizer() -> PreTrainedTokenizerFast:
     )
 
 
-def scaffold_config(size: Size, tokenizer: PreTrainedTokenizerFast | None = None) -> LlamaConfig:
-    """The model configuration of a scaffold of ``size`` (see ``_SHAPES``)."""
-    if size not in _SHAPES:
-        raise ValueError(f"unknown scaffold size {size!r}: use one of {', '.join(_SHAPES)}")
-    hidden, layers, heads, kv_heads, mlp, text_vocab = _SHAPES[size]
+def scaffold_config(size: Size | Shape, tokenizer: PreTrainedTokenizerFast | None = None) -> LlamaConfig:
+    """The model configuration of a scaffold of ``size`` (a name in ``SHAPES``, or a shape)."""
+    if not isinstance(size, Shape) and size not in SHAPES:
+        raise ValueError(f"unknown scaffold size {size!r}: use one of {', '.join(SHAPES)}")
+    shape = size if isinstance(size, Shape) else SHAPES[size]
+    text_vocab = shape.text_vocab
     tokenizer = tokenizer or build_text_tokenizer()
     assert len(tokenizer) <= text_vocab, "the text tokenizer outgrew the text vocabulary"
     return LlamaConfig(
         vocab_size=text_vocab + MUSIC_VOCAB_SIZE,
-        hidden_size=hidden,
-        intermediate_size=mlp,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=kv_heads,
-        max_position_embeddings=131_072,
+        hidden_size=shape.hidden,
+        intermediate_size=shape.mlp,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        num_key_value_heads=shape.kv_heads,
+        max_position_embeddings=shape.max_positions,
         rms_norm_eps=1e-5,
-        rope_parameters=dict(_LLAMA3_ROPE),
+        rope_parameters=_rope(shape.max_positions),
         tie_word_embeddings=True,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,

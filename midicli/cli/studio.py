@@ -1,0 +1,53 @@
+"""studio: compose, choose and edit in one interactive session with the model kept loaded."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from midicli import defaults
+from midicli.cli import context
+from midicli.cli.generate import (Adapter, Candidates, Device, Dtype, EngineName, Fp8, MaxOnsets, MaxTokens, MemoryShare, Model,
+                                  Temperature, TopP, Url)
+from midicli.cli.output import console
+
+
+def studio(
+    ref: Annotated[Optional[str], typer.Argument(help="A version to start from: NAME or NAME@N.", show_default=False)] = None,
+    n: Candidates = defaults.CANDIDATES,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the first request; each later one uses the next number.")] = None,
+    max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
+    temperature: Temperature = defaults.TEMPERATURE,
+    top_p: TopP = defaults.TOP_P,
+    max_simultaneous: MaxOnsets = defaults.MAX_ONSETS_PER_INSTANT,
+    model: Model = None,
+    engine: EngineName = None,
+    device: Device = None,
+    url: Url = None,
+    fp8: Fp8 = False,
+    gpu_memory_utilization: MemoryShare = None,
+    dtype: Dtype = None,
+    adapter: Adapter = None,
+) -> None:
+    """An interactive session: compose, continue, infill, keep, undo, edit — the model stays loaded.
+
+    Type [bold]help[/bold] inside for the commands. Piped input runs one command per line.
+
+    Examples:
+      [bold]midicli studio[/bold]
+      [bold]midicli studio calm-waltz-1 -n 2 --seed 7[/bold]
+    """
+    from midicli.studio.loop import run
+    from midicli.studio.session import Settings, Studio
+
+    options = {"device": device, "dtype": dtype, "url": url, "fp8": fp8, "gpu_memory_utilization": gpu_memory_utilization}
+    settings = Settings(model, engine, adapter, n, max_tokens, temperature, top_p, seed, max_simultaneous,
+                        {k: v for k, v in options.items() if v is not None and v is not False})
+    session = Studio(context.session.project(create_default=True), settings, ref)
+    run(session, console, interactive=sys.stdin.isatty() and sys.stdout.isatty())
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(studio)

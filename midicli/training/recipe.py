@@ -1,0 +1,149 @@
+"""Recipes: one TOML file that says how a model is made (its dataset, its shape, how it
+is trained), so ``midicli train --recipe FILE OUT`` remakes it with one command.
+
+```toml
+name = "mini"
+[dataset]            # source = "music21" (collections, limit) or a folder of MIDI files
+source = "music21"
+collections = ["bach", "ryansMammoth"]
+limit = 500
+chunk_tokens = 2040
+augment = 3
+[model]              # a new model's shape (or size = "tiny"), or from = MODEL [method = "lora"]
+hidden = 256
+layers = 6
+heads = 8
+kv_heads = 4
+mlp = 768
+text_vocab = 1024
+max_positions = 4096
+[train]              # the fields of TrainSettings
+epochs = 1
+learning_rate = 1e-3
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from midicli.engines.scaffold import SHAPES, Shape
+from midicli.training import TrainingError
+from midicli.training.dataset import MANIFEST, BuildProgress, BuildSettings, build
+from midicli.training.sources import Listing, from_folder, from_music21
+from midicli.training.train import Start, TrainProgress, TrainSettings, run_folder, train
+
+_DATASET_KEYS = {"source", "collections", "limit", "captions", "chunk_tokens", "min_notes", "augment", "validation", "test", "seed"}
+_MODEL_KEYS = {f.name for f in fields(Shape)} | {"size", "from", "method", "lora_rank"}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A recipe as read: the dataset to build, where training starts and how it goes."""
+
+    name: str
+    source: str  # "music21" or a folder (relative paths are from the recipe's folder)
+    collections: list[str] | None
+    limit: int | None
+    captions: Path | None
+    build: BuildSettings
+    start: Start
+    settings: TrainSettings
+    text: dict[str, Any]  # the file's content, recorded with the model
+
+    def listing(self) -> Listing:
+        if self.source == "music21":
+            return from_music21(self.collections, self.limit)
+        return from_folder(Path(self.source), self.captions, self.limit)
+
+
+def load_recipe(path: Path) -> Recipe:
+    """Read and check a recipe; unknown keys are errors (a typo would silently do nothing)."""
+    path = Path(path)
+    try:
+        text = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TrainingError(f"no recipe file {path}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise TrainingError(f"{path.name} is not valid TOML: {e}") from None
+    dataset, model, settings = (_table(text, name, path) for name in ("dataset", "model", "train"))
+    _known(dataset, _DATASET_KEYS, "dataset", path)
+    _known(model, _MODEL_KEYS, "model", path)
+    _known(settings, {f.name for f in fields(TrainSettings)}, "train", path)
+    _known(text, {"name", "description", "dataset", "model", "train"}, "", path)
+    source = str(dataset.get("source", "music21"))
+    if source != "music21":
+        source = str((path.parent / source).resolve())
+    build_settings = BuildSettings(**{("copies" if k == "augment" else k): v for k, v in dataset.items()
+                                      if k not in {"source", "collections", "limit", "captions"}})
+    captions = dataset.get("captions")
+    start = _start(model, path)
+    try:
+        recipe = Recipe(
+            name=str(text.get("name", path.stem)),
+            source=source,
+            collections=dataset.get("collections"),
+            limit=dataset.get("limit"),
+            captions=(path.parent / captions).resolve() if captions else None,
+            build=build_settings.checked(),
+            start=start.checked(),
+            settings=TrainSettings(**settings),
+            text=text,
+        )
+        recipe.settings.checked(start)
+    except TypeError as e:  # a number given as text, and the like
+        raise TrainingError(f"{path.name}: a value has the wrong type ({e})") from None
+    return recipe
+
+
+def run_recipe(
+    recipe: Recipe,
+    out: Path,
+    device: str | None = None,
+    resume: bool = False,
+    restart: bool = False,
+    build_progress: BuildProgress | None = None,
+    train_progress: TrainProgress | None = None,
+    settings: TrainSettings | None = None,
+) -> dict[str, Any]:
+    """Build the recipe's dataset (kept in the run folder, so a resumed run reuses it)
+    and train on it into ``out``; ``settings`` replaces the recipe's [train] values."""
+    with run_folder(out, resume, restart) as run:
+        data = run / "dataset"
+        if not (data / MANIFEST).is_file():
+            build(recipe.listing(), data, recipe.build, force=True, progress=build_progress)
+        return train(data, out, recipe.start, settings or recipe.settings, run, device, train_progress, recipe=recipe.text)
+
+
+def _table(text: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    table = text.get(name, {})
+    if not isinstance(table, dict):
+        raise TrainingError(f"{path.name}: [{name}] must be a table")
+    return table
+
+
+def _known(table: dict[str, Any], keys: set[str], name: str, path: Path) -> None:
+    unknown = sorted(set(table) - keys)
+    if unknown:
+        where = f"[{name}]" if name else "the top level"
+        raise TrainingError(f"{path.name}: unknown key {', '.join(unknown)} in {where}; known: {', '.join(sorted(keys))}")
+
+
+def _start(model: dict[str, Any], path: Path) -> Start:
+    """Where the recipe's training starts: ``from`` a model, a named ``size``, or a shape."""
+    method, rank = model.get("method", "full"), model.get("lora_rank", 16)
+    if "from" in model:
+        return Start(model=str(model["from"]), method=method, lora_rank=rank)
+    if "size" in model:
+        if model["size"] not in SHAPES:
+            raise TrainingError(f"{path.name}: [model] size must be one of {', '.join(SHAPES)}")
+        return Start(shape=SHAPES[model["size"]], method=method)
+    shape_keys = {f.name for f in fields(Shape)}
+    try:
+        return Start(shape=Shape(**{k: v for k, v in model.items() if k in shape_keys}), method=method)
+    except TypeError:
+        missing = sorted(f.name for f in fields(Shape) if f.default is MISSING and f.name not in model)
+        raise TrainingError(f"{path.name}: [model] needs from, size, or the shape ({', '.join(missing)} missing)") from None

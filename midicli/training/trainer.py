@@ -1,0 +1,100 @@
+"""transformers' Trainer set up for next-token training on token ids (imported only
+when a run starts: needs the ``train`` extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import datasets
+import torch
+from datasets import Dataset
+from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+
+from midicli.training.train import IGNORE
+
+datasets.disable_progress_bars()  # the CLI draws its own progress
+datasets.logging.set_verbosity_error()
+
+_COLUMNS = ["input_ids", "labels"]
+
+# (global step, total steps, epoch, training loss or None, validation loss or None)
+StepReport = Callable[[int, int, float, float | None, float | None], None]
+
+
+def encoded(path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], cache: Path) -> Dataset | None:
+    """A split file's rows encoded by ``encode`` into a memory-mapped Arrow dataset (so a
+    big dataset never sits in memory as Python lists), keeping the rows it ``learns``
+    from; None for an empty split."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    rows = Dataset.from_json(str(path), cache_dir=str(cache))
+    return rows.map(encode, remove_columns=rows.column_names).filter(lambda learns: learns, input_columns="learns")
+
+
+class _Reporter(TrainerCallback):
+    """Hands each logged training or validation loss to a plain callable (the library
+    does not draw progress)."""
+
+    def __init__(self, report: StepReport) -> None:
+        self.report = report
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **_: Any) -> None:
+        if logs and ("loss" in logs or "eval_loss" in logs):
+            self.report(state.global_step, state.max_steps, float(state.epoch or 0.0), logs.get("loss"), logs.get("eval_loss"))
+
+
+def build_trainer(
+    model: Any,
+    tokenizer: Any,
+    train: Dataset,
+    validation: Dataset | None,
+    settings: dict[str, Any],
+    checkpoints: Path,
+    device: torch.device,
+    report: StepReport | None,
+) -> Trainer:
+    """A Trainer over the ``input_ids`` and ``labels`` of the rows, padded per batch; it
+    logs, evaluates (from step 0) and keeps checkpoints every so many steps."""
+    if tokenizer.pad_token is None:  # Llama 3's tokenizer has none; padded positions are masked anyway
+        tokenizer.pad_token = tokenizer.eos_token
+    gpu = device.type == "cuda"
+    evaluate = validation is not None and len(validation) > 0
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        num_train_epochs=settings["epochs"],
+        max_steps=settings["max_steps"] or -1,
+        learning_rate=settings["learning_rate"],
+        lr_scheduler_type="cosine",
+        warmup_steps=settings["warmup"],
+        weight_decay=settings["weight_decay"],
+        per_device_train_batch_size=settings["batch_size"],
+        per_device_eval_batch_size=settings["batch_size"],
+        gradient_accumulation_steps=settings["gradient_accumulation"],
+        eval_strategy="steps" if evaluate else "no",
+        eval_steps=settings["eval_steps"],
+        eval_on_start=evaluate,
+        save_strategy="steps",
+        save_steps=settings["save_steps"],
+        save_total_limit=2,
+        logging_steps=settings["logging_steps"],
+        logging_first_step=True,
+        seed=settings["seed"],
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=device.type == "cpu",
+        bf16=gpu and torch.cuda.is_bf16_supported(),
+        train_sampling_strategy="group_by_length",  # less padding per batch
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train.select_columns(_COLUMNS),
+        eval_dataset=validation.select_columns(_COLUMNS) if evaluate else None,
+        data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE),
+        processing_class=tokenizer,
+    )
+    trainer.remove_callback(PrinterCallback)  # it prints every log line; progress goes to ``report``
+    if report is not None:
+        trainer.add_callback(_Reporter(report))
+    return trainer

@@ -1,0 +1,76 @@
+"""The recipe kept in the repository says how the bundled mini model is made; anyone
+can read it, check it, and rerun it with one command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import LlamaForCausalLM
+
+from midicli.engines.scaffold import SHAPES, build_text_tokenizer, scaffold_config
+from midicli.training import TrainingError
+from midicli.training.recipe import load_recipe
+from support import REPO
+
+MINI = REPO / "recipes" / "mini.toml"
+
+
+def test_the_mini_recipe_makes_a_small_fast_model_from_free_music() -> None:
+    recipe = load_recipe(MINI)
+    shape = recipe.start.shape
+    assert recipe.name == "mini" and recipe.source == "music21" and shape is not None
+    with torch.device("meta"):
+        model = LlamaForCausalLM(scaffold_config(shape, build_text_tokenizer()))
+    megabytes = 2 * sum(p.numel() for p in model.parameters()) / 1e6  # bfloat16, tied head counted once
+    assert megabytes <= 40
+    assert shape.hidden // shape.heads >= 32  # vLLM's CPU attention kernels need it
+    assert 2048 <= recipe.settings.max_length <= shape.max_positions <= 4096
+    assert recipe.build.chunk_tokens + 100 <= recipe.settings.max_length  # room for the caption
+    assert recipe.build.copies > 1  # it learns infilling too
+    from midicli.training.music21_corpus import COLLECTIONS
+
+    assert all(COLLECTIONS[c].rights.startswith("public domain") for c in recipe.collections or COLLECTIONS)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "recipe.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_recipe_names_a_folder_relative_to_itself_and_a_named_size(tmp_path: Path) -> None:
+    recipe = load_recipe(write(tmp_path, '[dataset]\nsource = "midi"\naugment = 2\n[model]\nsize = "tiny"\n[train]\nmax_steps = 5\n'))
+    assert recipe.source == str(tmp_path / "midi") and recipe.build.copies == 2
+    assert recipe.start.shape == SHAPES["tiny"] and recipe.settings.max_steps == 5 and recipe.name == "recipe"
+
+
+def test_a_recipe_can_start_from_an_existing_model_with_lora(tmp_path: Path) -> None:
+    recipe = load_recipe(write(tmp_path, '[model]\nfrom = "midi-llm"\nmethod = "lora"\nlora_rank = 8\n'))
+    assert (recipe.start.model, recipe.start.method, recipe.start.lora_rank) == ("midi-llm", "lora", 8)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[dataset]\nchunk_token = 100\n", r"unknown key chunk_token in \[dataset\]"),
+        ("[train]\nlr = 1\n[model]\nsize='tiny'\n", r"unknown key lr in \[train\]"),
+        ("[model]\nhidden = 64\n", r"needs from, size, or the shape \(heads, kv_heads, layers, mlp, text_vocab missing\)"),
+        ("[model]\nsize = 'huge'\n", "size must be one of tiny, 1b"),
+        ("name = \n", "not valid TOML"),
+    ],
+)
+def test_mistakes_in_a_recipe_are_named(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(TrainingError, match=message):
+        load_recipe(write(tmp_path, text))
+
+
+def test_a_missing_recipe_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="no recipe file"):
+        load_recipe(tmp_path / "nope.toml")
+
+
+def test_a_value_of_the_wrong_type_is_named(tmp_path: Path) -> None:
+    with pytest.raises(TrainingError, match="recipe.toml: a value has the wrong type"):
+        load_recipe(write(tmp_path, '[model]\nsize = "tiny"\n[train]\nbatch_size = "eight"\n'))
