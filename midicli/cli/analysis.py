@@ -49,9 +49,10 @@ def caption(
     ] = None,
     as_json: Json = False,
 ) -> None:
-    """Describe MIDI files in MidiCaps-style words, from what their notes measure:
-    instruments, key and mode, time signature, tempo (the file's, else estimated),
-    texture and length.
+    """Describe MIDI files in MidiCaps-style words, measured from their notes.
+
+    The words name the instruments, key and mode, time signature, tempo (the file's,
+    else estimated), texture and length.
 
     Examples:
       [bold]midicli caption song.mid[/bold]
@@ -142,8 +143,10 @@ def eval_(
     url: Url = None,
     as_json: Json = False,
 ) -> None:
-    """Measure text control: generate from each caption, then check the music for the
-    key, instruments, tempo word and time signature the caption asks for.
+    """Measure text control: does the music have what each caption asks for?
+
+    Generates from each caption, then checks the music for the key, instruments,
+    tempo word and time signature the caption names.
 
     Figures sit beside the same figures for the real pieces (a JSONL prompt set's
     reference MIDI, scored against its own caption) and for outputs made from

@@ -76,6 +76,9 @@ class Project:
     def init(cls, root: Path, model: str | None = None, engine: str | None = None) -> Project:
         """Make a new project in ``root`` (created if missing)."""
         root = Path(root).expanduser().resolve()
+        if model is not None and Path(model).expanduser().is_dir():
+            # a folder named relative to here must still be found from inside the project
+            model = str(Path(model).expanduser().resolve())
         if (root / CONFIG_NAME).exists():
             raise ProjectError(f"{root} already holds a midicli project ({CONFIG_NAME})")
         try:

@@ -27,6 +27,15 @@ def test_init_makes_settings_database_and_pieces_folder(tmp_path: Path) -> None:
     assert {p.name for p in (tmp_path / "album").iterdir()} == {"midicli.toml", "midicli.db", "pieces"}
 
 
+def test_a_model_folder_named_from_here_is_found_from_inside_the_project(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "models" / "mine").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    with Project.init(tmp_path / "songs", model="models/mine") as project:
+        assert project.config.model == str(tmp_path / "models" / "mine")
+    with Project.init(tmp_path / "other", model="midi-llm") as project:  # presets and hub ids stay as given
+        assert project.config.model == "midi-llm"
+
+
 def test_init_refuses_to_overwrite_a_project(project: Project) -> None:
     with pytest.raises(ProjectError, match="already holds a midicli project"):
         Project.init(project.root)
