@@ -9,6 +9,9 @@ here: a candidate is cut at its first forbidden token, one token is drawn from
 exactly the allowed ids, and sampling goes on from there (controls are appended
 directly). That costs extra round trips, so the user is told once.
 
+A server started with ``--enable-lora --lora-modules NAME=PATH`` serves a tuned LoRA
+adapter under NAME: :meth:`ServerEngine.with_adapter` names it as the request's model.
+
 Only the standard library talks HTTP: a client needs neither vLLM nor httpx.
 """
 
@@ -29,7 +32,7 @@ from midicli.engines.base import Completion, ProgressCallback, Request, Sampling
 from midicli.engines.constraints import Grammar, GrammarSpec
 from midicli.engines.models import _first_line, _text_vocab_size, resolve_model
 from midicli.engines.models import model_hash as directory_hash
-from midicli.engines.vllm_args import check_request, finish, grammar_args, music_ids
+from midicli.engines.vllm_args import check_request, finish, grammar_args, lora_rank, lora_room, music_ids
 from midicli.errors import GenerationError, ModelError
 from midicli.tokenizers.vocab import ADUR_OFFSET, ANOTE_OFFSET, ANTICIPATE, ATIME_OFFSET
 
@@ -70,6 +73,7 @@ class ServerEngine:
         eos = self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else config.eos_token_id
         self.eos_id = int(eos[0] if isinstance(eos, list) else eos)
         self.model_hash = directory_hash(self.model_id)
+        self.adapter: str | None = None  # the tuned adapter's name, recorded on the versions it writes
         self.served, self.context = self._find_model({model, self.model_id, served_model_name} - {None})
         self._music_ids = music_ids(self.text_vocab_size)
         self.grammar_on_server = self._has_processor()
@@ -101,6 +105,20 @@ class ServerEngine:
                 for token in completion.token_ids:
                     progress(row, token)
         return completions
+
+    def with_adapter(self, adapter: Path) -> ServerEngine:
+        """This engine sampling through the LoRA adapter in folder ``adapter``, which the
+        server must serve under the folder's name (checked in /v1/models)."""
+        room = lora_room(lora_rank(adapter))
+        for entry in self._call("/models", None).get("data", []):
+            if entry.get("parent") == self.served and entry.get("id") == adapter.name:
+                tuned = copy.copy(self)
+                tuned.served, tuned.adapter = entry["id"], adapter.name
+                return tuned
+        raise ModelError(
+            f"the vLLM server at {self.url} does not serve adapter {adapter.name}: start it with --enable-lora "
+            f"--max-lora-rank {room} --lora-modules {adapter.name}={adapter.resolve()} (that folder's path on the server's machine)"
+        )
 
     def close(self) -> None:
         """Nothing to free here: the server keeps the model."""
@@ -164,8 +182,9 @@ class ServerEngine:
         return ids == [self.text_vocab_size + t for t in _PROBE.controls]
 
     def _find_model(self, names: set[str]) -> tuple[str, int | None]:
-        """The served name for our model and its context length, from /v1/models."""
-        served = self._call("/models", None).get("data", [])
+        """The served name for our model and its context length, from /v1/models
+        (which also lists LoRA adapters: those name their base model as ``parent``)."""
+        served = [e for e in self._call("/models", None).get("data", []) if not e.get("parent")]
         wanted = names | {str(Path(n).resolve()) for n in names if Path(n).exists()}
         for entry in served:
             root = entry.get("root") or ""

@@ -5,17 +5,22 @@ Prompts go in as token ids (vLLM never sees text: ``skip_tokenizer_init``); the
 text tokenizer is loaded separately for :mod:`midicli.generation`. One request
 carries all ``n`` candidates: vLLM gives candidate ``i`` the seed ``seed + i`` and
 each its own grammar. Prefix caching lets later rounds reuse the prompt's KV cache.
+
+The engine starts ready for LoRA adapters (vLLM's ``enable_lora``), which vLLM
+applies per request: one loaded model samples the base model and any number of
+tuned adapters (:meth:`VllmEngine.with_adapter`) without loading anything twice.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from midicli.engines.base import Completion, ProgressCallback, Request
 from midicli.engines.models import _check_files, _first_line, _locate, _read_config, _text_vocab_size, resolve_model
 from midicli.engines.models import model_hash as directory_hash
-from midicli.engines.vllm_args import check_request, finish, grammar_args, music_ids
+from midicli.engines.vllm_args import DEFAULT_LORA_RANK, check_request, finish, grammar_args, lora_rank, lora_room, music_ids
 from midicli.errors import GenerationError, ModelError
 
 DEFAULT_MAX_MODEL_LEN = 4096  # 1,024 music tokens of context + 2,046 new + text, with room
@@ -46,6 +51,7 @@ class VllmEngine:
         fp8: bool = False,
         gpu_memory_utilization: float | None = None,
         max_model_len: int | None = None,
+        max_lora_rank: int = DEFAULT_LORA_RANK,
     ) -> None:
         vllm = import_vllm()
         from transformers import AutoTokenizer
@@ -62,6 +68,7 @@ class VllmEngine:
         self.tokenizer = AutoTokenizer.from_pretrained(directory)
         self.eos_id = _eos_id(self.tokenizer, config)
         self.model_hash = directory_hash(self.model_id)
+        self.adapter: str | None = None  # the base model; with_adapter gives engines for tuned ones
         _check_device(device, current_platform.device_type)
         on_cpu = current_platform.device_type == "cpu"
         if on_cpu:
@@ -82,18 +89,59 @@ class VllmEngine:
                 max_model_len=self.max_model_len,
                 enable_prefix_caching=True,
                 logits_processors=[GrammarLogitsProcessor],
+                enable_lora=True,
+                max_lora_rank=max_lora_rank,
                 **({"gpu_memory_utilization": share} if share else {}),
             )
         except (ValueError, RuntimeError, OSError) as e:
             raise ModelError(f"vLLM cannot load {self.model_id}: {_first_line(e)}") from e
         self._music_ids = music_ids(self.text_vocab_size)
+        self.max_lora_rank = max_lora_rank
+        self._lora_ids: dict[tuple[str, int], int] = {}
+
+    def with_adapter(self, adapter: Path) -> TunedVllmEngine:
+        """This engine sampling through the PEFT LoRA adapter in folder ``adapter``
+        (as ``midicli tune`` writes), loaded into vLLM now so a bad one fails here."""
+        from vllm.lora.request import LoRARequest
+
+        rank = lora_rank(adapter)
+        if rank > self.max_lora_rank:
+            raise ModelError(
+                f"adapter {adapter.name} has LoRA rank {rank}, above the {self.max_lora_rank} this vLLM engine "
+                f"was started with room for: open it with max_lora_rank={lora_room(rank)}"
+            )
+        # vLLM caches an adapter by its id: rewritten weights (a new tune of that name) need a new one.
+        path = str(adapter.resolve())
+        weights = max(f.stat().st_mtime_ns for f in adapter.iterdir() if f.is_file())
+        lora_id = self._lora_ids.setdefault((path, weights), len(self._lora_ids) + 1)
+        lora = LoRARequest(f"{adapter.name}-{lora_id}", lora_id, path)
+        self._load(lora)
+        return TunedVllmEngine(self, adapter.name, lora)
 
     def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
         """``request.sampling.n`` continuations; the same seed gives the same ids.
         ``progress`` hears of the tokens once the batch is done (vLLM returns whole)."""
+        return self._sample(request, progress, None)
+
+    def _live(self) -> Any:
         if self.llm is None:
             raise GenerationError("this engine is closed: load the model again")
+        return self.llm
+
+    def _load(self, lora: Any) -> None:
+        """Load an adapter into vLLM (nothing to do while it is still there). A request
+        whose adapter fails to load mid-generation leaves vLLM stuck, so this comes first."""
+        try:
+            self._live().llm_engine.add_lora(lora)
+        except Exception as e:  # vLLM, safetensors and torch each raise their own kinds for a bad adapter
+            name = Path(lora.lora_path).name
+            raise ModelError(f"cannot apply the adapter {name} to this model: {_first_line(e)}") from e
+
+    def _sample(self, request: Request, progress: ProgressCallback | None, lora: Any) -> list[Completion]:
+        llm = self._live()
         seed = check_request(request, self.vocab_size, self.max_model_len)
+        if lora is not None:
+            self._load(lora)
         from vllm import SamplingParams, TokensPrompt
 
         sampling, spec = request.sampling, request.grammar
@@ -110,7 +158,8 @@ class VllmEngine:
             stop_token_ids=[self.eos_id] if spec is not None else None,
             extra_args=grammar_args(spec, self.text_vocab_size, self.eos_id) if spec is not None else None,
         )
-        (output,) = self.llm.generate([TokensPrompt(prompt_token_ids=request.prompt_ids)], params, use_tqdm=False)
+        prompt = TokensPrompt(prompt_token_ids=request.prompt_ids)
+        (output,) = llm.generate([prompt], params, use_tqdm=False, lora_request=lora)
         candidates = sorted(output.outputs, key=lambda c: c.index)
         completions = [finish(c.token_ids, spec, self.text_vocab_size, self.eos_id) for c in candidates]
         if progress is not None:
@@ -124,6 +173,26 @@ class VllmEngine:
         if self.llm is not None:
             self.llm.llm_engine.engine_core.shutdown()
             self.llm = None
+
+
+class TunedVllmEngine:
+    """A loaded :class:`VllmEngine` sampling through a tuned LoRA adapter: the same
+    model, tokenizer and identity, with the adapter's name recorded on the versions
+    it writes. It holds no model of its own; closing the base engine frees vLLM."""
+
+    name = "vllm"
+
+    def __init__(self, base: VllmEngine, adapter: str, lora: Any) -> None:
+        self.base, self.adapter, self.lora = base, adapter, lora  # lora: vLLM's LoRARequest
+        self.model_id, self.model_hash = base.model_id, base.model_hash
+        self.tokenizer, self.text_vocab_size = base.tokenizer, base.text_vocab_size
+
+    def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
+        """As :meth:`VllmEngine.generate`, with the adapter applied."""
+        return self.base._sample(request, progress, self.lora)
+
+    def close(self) -> None:
+        """Nothing to free: the base engine holds the model (and other adapters may use it)."""
 
 
 def _eos_id(tokenizer: Any, config: Any) -> int:

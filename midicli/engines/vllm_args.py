@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from midicli.engines.base import Completion, Request
 from midicli.engines.constraints import Grammar, GrammarSpec
-from midicli.errors import GenerationError
+from midicli.errors import GenerationError, ModelError
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 GRAMMAR_ARG = "midicli_grammar"
+LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the values vLLM's max_lora_rank accepts
+DEFAULT_LORA_RANK = 16  # vLLM's default max_lora_rank, and `tune`'s default rank
 
 
 def spec_to_dict(spec: GrammarSpec) -> dict[str, Any]:
@@ -122,3 +125,30 @@ def finish(token_ids: Sequence[int], spec: GrammarSpec | None, text_vocab_size: 
             raise GenerationError(f"vLLM returned id {token} at position {index}, which the grammar forbids")
         grammar.advance(music)
     return Completion(ids, "stop" if grammar.finished else "length")
+
+
+def lora_rank(adapter: Path) -> int:
+    """The highest LoRA rank in a PEFT adapter folder (``r``, or a larger per-module
+    rank), which vLLM must be started with room for. ModelError for anything else,
+    such as the full weights ``tune --full`` writes: vLLM applies LoRA adapters only."""
+    if not adapter.is_dir():
+        raise ModelError(f"no adapter folder at {adapter}")
+    config = adapter / "adapter_config.json"
+    if not config.is_file():
+        raise ModelError(
+            f"adapter {adapter.name} holds fully tuned weights (tune --full), and the vLLM engines apply "
+            "LoRA adapters only: use --engine transformers"
+        )
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+        return max([int(data["r"]), *(int(r) for r in (data.get("rank_pattern") or {}).values())])
+    except (ValueError, KeyError, TypeError) as e:
+        raise ModelError(f"adapter {adapter.name} has an unreadable adapter_config.json: {e!r}") from e
+
+
+def lora_room(rank: int) -> int:
+    """The smallest ``max_lora_rank`` vLLM accepts that holds an adapter of ``rank``."""
+    for room in LORA_RANKS:
+        if room >= rank:
+            return room
+    raise ModelError(f"vLLM takes LoRA adapters of rank up to {LORA_RANKS[-1]}, and this one has rank {rank}")

@@ -1,15 +1,18 @@
 """The server engine against real `vllm serve` processes: it finds out whether the
 grammar runs there, says so once when it does not, and turns a missing, wrong or
-dying server into one clear line. The dying-server test stops the stock server: it
-stays last in this file, and no later test file uses that server."""
+dying server into one clear line; a server launched with a tuned LoRA adapter samples
+through it. The dying-server test stops the stock server: it stays last in this file,
+and no later test file uses that server."""
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import socket
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -83,6 +86,51 @@ def test_compose_from_the_command_line_on_the_server_engine(servers, server_engi
     out = json.loads(result.stdout)
     assert out["created"] == ["calm-piano-waltz-1@1", "calm-piano-waltz-2@1"]
     assert {c["engine"] for c in out["candidates"]} == {"server"}
+
+
+def test_a_server_launched_with_the_adapter_samples_through_it(servers, server_engine, vllm_model_dir: Path, lora_adapter: Path) -> None:
+    tuned = open_engine("server", str(vllm_model_dir), url=servers["grammar"].url, adapter=str(lora_adapter))
+    assert (tuned.adapter, tuned.served, server_engine.adapter) == ("warm", "warm", None)
+    prompt = server_engine.tokenizer("A calm waltz for piano ").input_ids + [server_engine.text_vocab_size + AUTOREGRESS]
+    request = Request(prompt, SamplingParams(n=2, max_new_tokens=30, seed=4, temperature=0.3), GrammarSpec())
+    with_adapter = [c.token_ids for c in tuned.generate(request)]
+    assert with_adapter != [c.token_ids for c in server_engine.generate(request)]
+    assert [c.token_ids for c in tuned.generate(request)] == with_adapter
+
+
+def test_the_server_applies_the_adapter_as_the_transformers_engine_does(servers, server_engine, tuned_next_token) -> None:
+    prompt, expected = tuned_next_token
+    body = {"model": "warm", "prompt": prompt, "max_tokens": 1, "logprobs": 5, "return_tokens_as_token_ids": True}
+    request = urllib.request.Request(servers["grammar"].url + "/completions", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        (top,) = json.load(response)["choices"][0]["logprobs"]["top_logprobs"]
+    got = {int(token.removeprefix("token_id:")): logprob for token, logprob in top.items()}
+    assert got.keys() >= expected.keys()
+    assert all(got[token] == pytest.approx(logprob, abs=1e-4) for token, logprob in expected.items())
+
+
+def test_a_server_not_serving_the_adapter_tells_the_launch_flags(servers, fallback_engine, vllm_model_dir: Path, lora_adapter: Path) -> None:
+    with pytest.raises(ModelError) as error:
+        open_engine("server", str(vllm_model_dir), url=servers["stock"].url, adapter=str(lora_adapter))
+    message = str(error.value)
+    assert message.startswith(f"the vLLM server at {servers['stock'].url} does not serve adapter warm: ")
+    assert f"--enable-lora --max-lora-rank 8 --lora-modules warm={lora_adapter}" in message and "\n" not in message
+
+
+def test_fully_tuned_weights_are_refused_in_one_line(servers, server_engine, vllm_model_dir: Path, tmp_path: Path) -> None:
+    full = tmp_path / "adapters" / "big"  # what `midicli tune big --full` leaves: a whole model
+    shutil.copytree(vllm_model_dir, full)
+    with pytest.raises(ModelError, match="^adapter big holds fully tuned weights .* use --engine transformers$"):
+        open_engine("server", str(vllm_model_dir), url=servers["grammar"].url, adapter=str(full))
+
+
+def test_versions_composed_with_an_adapter_on_the_server_engine_record_it(servers, server_engine, tuned_project: Path) -> None:
+    args = ["-C", str(tuned_project), "compose", "A calm piano waltz", "-n", "2", "--seed", "3", "--max-tokens", "45",
+            "--engine", "server", "--url", servers["grammar"].url, "--adapter", "warm", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert {(c["engine"], c["adapter"]) for c in json.loads(result.stdout)["candidates"]} == {("server", "warm")}
 
 
 def test_a_server_that_dies_mid_request_is_one_line_and_the_project_unchanged(servers, fallback_engine, tmp_path: Path) -> None:

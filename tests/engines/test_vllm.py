@@ -1,9 +1,11 @@
 """The in-process vLLM engine and its grammar processor: the processor on both of
-vLLM's model runners, clear refusals, and one engine serving many generations."""
+vLLM's model runners, clear refusals, one engine serving many generations, and tuned
+LoRA adapters applied per request on that same engine."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +19,7 @@ from midicli.engines.base import Request, SamplingParams
 from midicli.engines.constraints import GrammarSpec
 from midicli.engines.pool import open_engine
 from midicli.engines.vllm import VllmEngine
-from midicli.engines.vllm_args import grammar_args
+from midicli.engines.vllm_args import LORA_RANKS, grammar_args
 from midicli.errors import ModelError
 from midicli.tokenizers.vocab import ADUR_OFFSET, ANOTE_OFFSET, ATIME_OFFSET, AUTOREGRESS, MUSIC_VOCAB_SIZE
 
@@ -143,3 +145,73 @@ def test_compose_from_the_command_line_on_the_vllm_engine(vllm_engine, vllm_mode
     out = json.loads(result.stdout)
     assert out["created"] == ["calm-piano-waltz-1@1", "calm-piano-waltz-2@1"]
     assert {c["engine"] for c in out["candidates"]} == {"vllm"}
+
+
+def test_an_adapter_changes_the_music_on_the_engine_already_loaded(vllm_engine, vllm_model_dir: Path, lora_adapter: Path) -> None:
+    tuned = open_engine("vllm", str(vllm_model_dir), adapter=str(lora_adapter))
+    assert tuned.base is vllm_engine and tuned.adapter == "warm" and vllm_engine.adapter is None
+    assert (tuned.model_id, tuned.model_hash) == (vllm_engine.model_id, vllm_engine.model_hash)
+    prompt = vllm_engine.tokenizer("A calm waltz for piano ").input_ids + [vllm_engine.text_vocab_size + AUTOREGRESS]
+    request = Request(prompt, SamplingParams(n=2, max_new_tokens=30, seed=4, temperature=0.3), GrammarSpec())
+
+    def ids(engine) -> list[list[int]]:
+        return [c.token_ids for c in engine.generate(request)]
+
+    base, with_adapter = ids(vllm_engine), ids(tuned)
+    assert with_adapter != base
+    assert ids(tuned) == with_adapter  # the same seed, the same music
+    assert ids(vllm_engine) == base  # adapters are per request: the base model is untouched
+
+
+def test_vllm_applies_the_adapter_as_the_transformers_engine_does(vllm_engine, vllm_model_dir: Path, lora_adapter: Path, tuned_next_token) -> None:
+    tuned = open_engine("vllm", str(vllm_model_dir), adapter=str(lora_adapter))
+    prompt, expected = tuned_next_token
+    params = vllm.SamplingParams(max_tokens=1, logprobs=5, detokenize=False)
+    (out,) = vllm_engine.llm.generate([vllm.TokensPrompt(prompt_token_ids=prompt)], params, lora_request=tuned.lora, use_tqdm=False)
+    got = {token: entry.logprob for token, entry in out.outputs[0].logprobs[0].items()}
+    assert got.keys() >= expected.keys()
+    assert all(got[token] == pytest.approx(logprob, abs=1e-4) for token, logprob in expected.items())
+
+
+def test_an_adapter_of_higher_rank_than_the_engine_has_room_for_is_refused(vllm_engine, vllm_model_dir: Path, tmp_path: Path) -> None:
+    peft = pytest.importorskip("peft")
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(vllm_model_dir)
+    peft.get_peft_model(model, peft.LoraConfig(r=32, target_modules=["q_proj", "v_proj"])).save_pretrained(tmp_path / "wide")
+    with pytest.raises(ModelError, match="adapter wide has LoRA rank 32, above the 16 this vLLM engine"):
+        vllm_engine.with_adapter(tmp_path / "wide")
+
+
+def test_the_lora_ranks_we_offer_vllm_are_the_ones_it_takes() -> None:
+    from typing import get_args
+
+    from vllm.config.lora import MaxLoRARanks
+
+    assert LORA_RANKS == get_args(MaxLoRARanks)
+
+
+def test_fully_tuned_weights_are_refused_in_one_line(vllm_model_dir: Path, tmp_path: Path) -> None:
+    full = tmp_path / "adapters" / "big"  # what `midicli tune big --full` leaves: a whole model
+    shutil.copytree(vllm_model_dir, full)
+    with pytest.raises(ModelError, match="^adapter big holds fully tuned weights .* use --engine transformers$"):
+        open_engine("vllm", str(vllm_model_dir), adapter=str(full))
+
+
+def test_versions_composed_with_an_adapter_on_the_vllm_engine_record_it(vllm_engine, tuned_project: Path, monkeypatch) -> None:
+    def second_load(*_, **__) -> None:
+        raise AssertionError("the CLI loaded the model again instead of reusing the open engine")
+
+    monkeypatch.setattr(VllmEngine, "__init__", second_load)
+    runner = CliRunner()
+
+    def compose(*args: str) -> list[dict]:
+        result = runner.invoke(app, ["-C", str(tuned_project), "compose", "A calm piano waltz", "-n", "2", "--seed", "3",
+                                     "--max-tokens", "45", "--engine", "vllm", "--json", *args])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["candidates"]
+
+    assert {(c["engine"], c["adapter"]) for c in compose("--adapter", "warm")} == {("vllm", "warm")}
+    assert {c["adapter"] for c in compose()} == {None}
+    assert runner.invoke(app, ["-C", str(tuned_project), "adapters", "use", "warm"]).exit_code == 0
+    assert {c["adapter"] for c in compose()} == {"warm"}
