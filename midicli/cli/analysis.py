@@ -20,11 +20,12 @@ from midicli.cli.generate import Device, Dtype, EngineName, MaxTokens, Model, Se
 from midicli.cli.options import Json
 from midicli.cli.output import err_console, note, print_json, print_table
 from midicli.engines.base import Engine, SamplingParams
-from midicli.errors import MidicliError, ModelError
+from midicli.errors import MidicliError
 from midicli.evaluation.metrics import Column
-from midicli.project.config import CONFIG_NAME, ProjectConfig
+from midicli.project.config import CONFIG_NAME
 from midicli.project.files import write_text_atomic
-from midicli.project.project import find_root
+from midicli.project.project import Project, find_root
+from midicli.tuning import NO_ADAPTER
 
 HEADINGS = {"real": "real pieces", "model": "model", "shuffled": "shuffled captions"}
 # (field of metrics.Column, label, how to show it)
@@ -79,16 +80,12 @@ def caption(
 def _engine(model: str | None, engine: str | None, device: str | None, dtype: str | None, url: str | None) -> Engine:
     """The model to measure: --model, else the model of the project here (if any);
     nothing is created when there is no project."""
-    from midicli.engines.pool import open_engine
+    from midicli.generation.engine import describe_choice, load_engine
 
     root = context.session.project_dir or find_root()
-    config = ProjectConfig.load(root / CONFIG_NAME) if root is not None and (root / CONFIG_NAME).is_file() else ProjectConfig()
-    chosen = model or config.model
-    if not chosen:
-        raise ModelError("no model chosen: pass --model (a preset such as midi-llm, a hub id or a folder)")
-    name = engine or config.engine
-    with err_console.status(f"Loading {chosen} on the {name} engine…"):
-        return open_engine(name, chosen, device=device, dtype=dtype, url=url)
+    project = Project.open(root) if root is not None and (root / CONFIG_NAME).is_file() else None
+    with err_console.status(f"Loading {describe_choice(project, model, engine, NO_ADAPTER)}…"):
+        return load_engine(project, model, engine, NO_ADAPTER, device=device, dtype=dtype, url=url)
 
 
 @contextmanager

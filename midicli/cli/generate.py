@@ -12,10 +12,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from midicli import defaults
 from midicli.cli import context
 from midicli.cli.options import Json
-from midicli.cli.output import console, err_console, print_json, print_table
+from midicli.cli.output import err_console, print_json, print_table
 from midicli.cli.pieces import instruments_text, version_json
 from midicli.engines.base import Engine, SamplingParams
-from midicli.errors import GenerationError, ModelError
+from midicli.errors import GenerationError
 from midicli.generation import operations
 from midicli.generation.write import Constraints
 from midicli.music.instruments import parse_instrument, parse_instruments
@@ -48,26 +48,11 @@ Adapter = Annotated[
 def _engine(
     model: str | None, engine: str | None, device: str | None, dtype: str | None, adapter: str | None, **options: object
 ) -> Engine:
-    from midicli.engines.pool import open_engine
+    from midicli.generation.engine import describe_choice, load_engine
 
     project = context.session.project(create_default=True)
-    config = project.config
-    chosen = model or config.model
-    if not chosen:
-        raise ModelError("no model chosen: pass --model (a preset such as midi-llm, a hub id or a folder) or set one with `midicli init --model`")
-    name = engine or config.engine or "transformers"
-    if options.get("fp8") and name == "transformers":
-        raise ModelError("--fp8 needs a vLLM engine: add --engine vllm (or server)")
-    wanted = adapter or config.adapter
-    tuned = project.adapter(wanted) if wanted and wanted != NO_ADAPTER else None
-    path = str(project.root / tuned.path) if tuned else None
-    with err_console.status(f"Loading {chosen}{f' with adapter {tuned.name}' if tuned else ''} on the {name} engine…"):
-        loaded = open_engine(name, chosen, device=device, dtype=dtype, adapter=path, **options)
-    if tuned and getattr(loaded, "adapter", None) is None:
-        raise ModelError(f"the {name} engine cannot apply adapters: use --engine transformers, or --adapter none")
-    if tuned and loaded.model_hash != tuned.base_hash:
-        raise ModelError(f"adapter {tuned.name} was tuned from {tuned.base_model}, not {chosen}: pass --model {tuned.base_model} or --adapter none")
-    return loaded
+    with err_console.status(f"Loading {describe_choice(project, model, engine, adapter)}…"):
+        return load_engine(project, model, engine, adapter, device=device, dtype=dtype, **options)
 
 
 @contextmanager

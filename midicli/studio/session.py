@@ -12,7 +12,7 @@ from typing import Any
 
 from midicli import defaults
 from midicli.engines.base import Engine, SamplingParams
-from midicli.errors import GenerationError, MidicliError, ModelError
+from midicli.errors import GenerationError, MidicliError
 from midicli.generation import operations
 from midicli.generation.write import Constraints, Progress
 from midicli.music.meter import parse_length, parse_time
@@ -229,21 +229,7 @@ class Studio:
 
 def _load_engine(project: Project, settings: Settings) -> Engine:
     """The engine for the studio's model and adapter (the project's unless changed)."""
-    from midicli.engines.pool import open_engine
+    from midicli.generation.engine import load_engine
 
-    config = project.config
-    model = settings.model or config.model
-    if not model:
-        raise ModelError("no model chosen: `model NAME` (a preset such as midi-llm, a hub id or a folder), or start with --model")
-    name = settings.engine or config.engine or "transformers"
-    if settings.engine_options.get("fp8") and name == "transformers":
-        raise ModelError("--fp8 needs a vLLM engine: start the studio with --engine vllm (or server)")
-    wanted = settings.adapter or config.adapter
-    tuned = project.adapter(wanted) if wanted and wanted != NO_ADAPTER else None
-    path = str(project.root / tuned.path) if tuned else None
-    loaded = open_engine(name, model, adapter=path, **settings.engine_options)
-    if tuned and getattr(loaded, "adapter", None) is None:
-        raise ModelError(f"the {name} engine cannot apply adapters: `adapter none`, or start with --engine transformers")
-    if tuned and loaded.model_hash != tuned.base_hash:
-        raise ModelError(f"adapter {tuned.name} was tuned from {tuned.base_model}, not {model}: `model {tuned.base_model}` or `adapter none`")
-    return loaded
+    return load_engine(project, settings.model, settings.engine, settings.adapter, **settings.engine_options)
+
