@@ -9,15 +9,18 @@ margin on those pairs.
 
 from __future__ import annotations
 
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from midicli.tuning.dataset import Pair
+
+if TYPE_CHECKING:  # torch loads only when a model is measured, not with every command
+    import torch
 
 
 def sequence_logprob(model: Any, prompt: list[int], completion: list[int], device: torch.device) -> float:
     """log π(completion | prompt), with logits kept only where completion ids are predicted."""
+    import torch
+
     ids = torch.tensor([prompt + completion], device=device)
     logits = model(input_ids=ids, logits_to_keep=len(completion) + 1).logits[0, :-1].float()
     targets = torch.tensor(completion, device=device)
@@ -27,6 +30,8 @@ def sequence_logprob(model: Any, prompt: list[int], completion: list[int], devic
 def preference_metrics(model: Any, pairs: list[Pair], beta: float, device: torch.device) -> dict[str, Any] | None:
     """``accuracy`` and ``margin`` over ``pairs`` (None without pairs), one sequence at a
     time so that a long completion over a large vocabulary still fits in memory."""
+    import torch
+
     if not pairs:
         return None
     was_training = model.training
