@@ -232,12 +232,14 @@ class Project:
         return names
 
     def import_midi(self, path: Path, name: str | None = None) -> VersionRecord:
-        """A MIDI file as version 1 of a new piece. A given name must be free; a name
-        made from the file's name gets a ``-N`` suffix when taken."""
+        """A MIDI file as version 1 of a new piece (see :meth:`import_piece`)."""
         from midicli.music.midi_io import read_midi
 
-        path = Path(path)
-        piece = read_midi(path)
+        return self.import_piece(read_midi(Path(path)), Path(path), name)
+
+    def import_piece(self, piece: Piece, path: Path, name: str | None = None) -> VersionRecord:
+        """``piece``, read from the file ``path``, as version 1 of a new piece. A given
+        name must be free; a name made from the file's name gets a ``-N`` suffix when taken."""
         if name is None:
             base = clean_name(path.stem)
             name = base if base not in self._store.names() else self.unique_names(base, 1)[0]

@@ -20,7 +20,6 @@ from midicli.music.notes_text import SUFFIX, NotesTextError, from_text, keep_exa
 from midicli.music.piece import Piece
 from midicli.project import Project
 from midicli.project.records import NewVersion, VersionRecord
-from midicli.project.refs import clean_name
 
 MARK = "#!"  # starts the lines we add to point at errors; removed before reading
 FALLBACK_EDITORS = ("nano", "vi")
@@ -113,13 +112,7 @@ def import_notes(project: Project, path: Path, name: str | None = None) -> Versi
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise MidicliError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
-    piece = from_text(text, source=path.name)
-    if name is None:
-        base = clean_name(path.stem)
-        name = base if base not in {p.name for p in project.pieces()} else project.unique_names(base, 1)[0]
-    source = {"source": str(path.resolve())}
-    [record] = project.add_versions([NewVersion(name=name, piece=piece, operation="import", manifest=source)])
-    return record
+    return project.import_piece(from_text(text, source=path.name), path, name)
 
 
 def edit_description(text: str = "", editor: Editor = open_editor) -> str | None:
