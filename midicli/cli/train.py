@@ -165,6 +165,7 @@ def train(
     batch_size: Annotated[Optional[int], typer.Option(help=f"Sequences per device and step (default {_TRAIN.batch_size}).")] = None,
     gradient_accumulation: Annotated[Optional[int], typer.Option("--grad-accum", help=f"Batches per optimiser step (default {_TRAIN.gradient_accumulation}).")] = None,
     max_length: Annotated[Optional[int], typer.Option(help=f"Tokens of caption + music per sequence; longer ones are cut (default {_TRAIN.max_length}).")] = None,
+    transpose: Annotated[Optional[int], typer.Option(help="Draw each training sequence moved up to this many semitones either way, its caption's key renamed to match, so the model learns the key from the caption (default 0: as written).")] = None,
     eval_steps: Annotated[Optional[int], typer.Option(help=f"Measure the validation loss every this many steps (default {_TRAIN.eval_steps}).")] = None,
     save_steps: Annotated[Optional[int], typer.Option(help=f"Keep a checkpoint every this many steps, to resume from (default {_TRAIN.save_steps}).")] = None,
     seed: Annotated[Optional[int], typer.Option(help=f"Seed for the weights and the order (default {_TRAIN.seed}).")] = None,
@@ -188,7 +189,8 @@ def train(
     from midicli.training.train import train as run_training
 
     given = {"epochs": epochs, "max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size,
-             "gradient_accumulation": gradient_accumulation, "max_length": max_length, "eval_steps": eval_steps,
+             "gradient_accumulation": gradient_accumulation, "max_length": max_length, "transpose": transpose,
+             "eval_steps": eval_steps,
              "save_steps": save_steps, "seed": seed}
     overrides = {k: v for k, v in given.items() if v is not None}
     try:
@@ -196,9 +198,10 @@ def train(
             if dataset or size or base or lora:
                 raise TrainingError("a recipe names the dataset and the model: drop --dataset, --size, --from and --lora")
             plan = load_recipe(recipe)
+            settings = replace(plan.settings, **overrides)
+            settings.checked(plan.start)  # a bad option fails before the dataset is built
             with _progress() as bars:
-                record = run_recipe(plan, out, device, resume, restart, bars.reading, bars.training,
-                                    replace(plan.settings, **overrides))
+                record = run_recipe(plan, out, device, resume, restart, bars.reading, bars.training, settings)
         else:
             if dataset is None or (size is None) == (base is None):
                 raise TrainingError("say what to train: --dataset DIR with --size (a new model) or --from MODEL; or --recipe FILE")

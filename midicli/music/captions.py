@@ -149,3 +149,20 @@ def parse_caption(text: str) -> Requested:
         tempo_word=tempo,
         time_signature=f"{int(meter[1])}/{meter[2]}" if meter else "",
     )
+
+
+# Tonic names by pitch class as the key analysis spells them (music21's choices).
+_TONICS = {"major": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"),
+           "minor": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")}
+_PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def transpose_caption(text: str, semitones: int) -> str:
+    """The caption of the same music moved by ``semitones``: its key renamed (spelled as
+    the key analysis spells it), everything else as it was."""
+    key, mode = _key(text)
+    if not key:
+        return text
+    pitch_class = (_PITCH_CLASSES[key[0]] + {"#": 1, "b": -1}.get(key[1:], 0) + semitones) % 12
+    match = next(m for m in _KEY.finditer(text) if not (m[1].islower() and not m[2]))
+    return f"{text[:match.start()]}{_TONICS[mode][pitch_class]} {match[3]}{text[match.end():]}"

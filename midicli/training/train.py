@@ -74,6 +74,7 @@ class TrainSettings:
     warmup: float = 0.05  # share of the steps
     weight_decay: float = 0.01
     max_length: int = 2304  # tokens of caption + music; longer sequences are cut
+    transpose: int = 0  # above 0: each training draw moves the music and its caption's key up to this many semitones
     eval_steps: int = 100
     save_steps: int = 100
     logging_steps: int = 10
@@ -83,6 +84,8 @@ class TrainSettings:
         for name in ("epochs", "batch_size", "gradient_accumulation", "max_length", "eval_steps", "save_steps", "logging_steps"):
             if not getattr(self, name) > 0:
                 raise TrainingError(f"--{name.replace('_', '-')} must be above 0, got {getattr(self, name)}")
+        if not 0 <= self.transpose <= 12:
+            raise TrainingError(f"--transpose is a number of semitones from 0 to 12, got {self.transpose}")
         if self.max_steps < 0 or not 0 <= self.warmup < 1 or self.weight_decay < 0:
             raise TrainingError("--max-steps and --weight-decay must be at least 0, --warmup from 0 to below 1")
         if self.learning_rate is not None and not self.learning_rate > 0:
@@ -161,12 +164,14 @@ def train(
     report(TrainEvent("preparing"))
     target = pick_device(device)
     model, tokenizer, text_vocab_size = _starting_model(start, run, dataset, settings.seed, target)
-    rows = _sequences(dataset, run, _encoder(tokenizer, text_vocab_size, settings.max_length))
+    encode = _encoder(tokenizer, text_vocab_size, settings.max_length)
+    rows = _sequences(dataset, run, encode)
     if rows["train"] is None or not len(rows["train"]):
         raise TrainingError(
             f"no training sequence has room for music after its caption within --max-length {settings.max_length}: raise it"
         )
-    trainer, resumed_at, seconds = _train(model, tokenizer, rows, plan, run, target, report)
+    drawn = _transposed(dataset, run, encode, settings.transpose) if settings.transpose else rows["train"]
+    trainer, resumed_at, seconds = _train(model, tokenizer, drawn, rows["validation"], plan, run, target, report)
     report(TrainEvent("saving", trainer.state.global_step, trainer.state.max_steps))
     record = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -255,7 +260,14 @@ def _sequences(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict
     return {split: encoded(dataset / f"{split}.jsonl", encode, run / "cache") for split in ("train", "validation")}
 
 
-def _train(model: Any, tokenizer: Any, rows: dict[str, Any], plan: dict[str, Any], run: Path, device: Any,
+def _transposed(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], semitones: int) -> Any:
+    """The train split drawn in random transpositions (see ``training.transpose``)."""
+    from midicli.training.trainer import Transposed
+
+    return Transposed(dataset / "train.jsonl", encode, semitones, run / "cache")
+
+
+def _train(model: Any, tokenizer: Any, train: Any, validation: Any, plan: dict[str, Any], run: Path, device: Any,
            report: TrainProgress) -> tuple[Any, int, float]:
     """Train from the last checkpoint in ``run`` (if any); returns the trainer, the step
     it resumed at and the seconds spent."""
@@ -270,7 +282,7 @@ def _train(model: Any, tokenizer: Any, rows: dict[str, Any], plan: dict[str, Any
     def step(done: int, total: int, epoch: float, loss: float | None, eval_loss: float | None) -> None:
         report(TrainEvent("training", done, total, epoch, loss, eval_loss, resumed_at))
 
-    trainer = build_trainer(model, tokenizer, rows["train"], rows["validation"], plan["settings"], checkpoints, device, step)
+    trainer = build_trainer(model, tokenizer, train, validation, plan["settings"], checkpoints, device, step)
     started = time.perf_counter()
     trainer.train(resume_from_checkpoint=checkpoint)
     step_now = trainer.state.global_step

@@ -12,6 +12,7 @@ from datasets import Dataset
 from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from midicli.training.train import IGNORE
+from midicli.training.transpose import transpose_row
 
 datasets.disable_progress_bars()  # the CLI draws its own progress
 datasets.logging.set_verbosity_error()
@@ -32,6 +33,26 @@ def encoded(path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], cach
     return rows.map(encode, remove_columns=rows.column_names).filter(lambda learns: learns, input_columns="learns")
 
 
+class Transposed(torch.utils.data.Dataset):
+    """A split file's rows encoded as the Trainer draws them, each time moved by a random
+    number of semitones (up to ``semitones`` either way). torch's generator draws the
+    shifts, so a resumed run, whose generator state the Trainer restores, goes on alike."""
+
+    def __init__(self, path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], semitones: int, cache: Path) -> None:
+        rows = Dataset.from_json(str(path), cache_dir=str(cache)).select_columns(["caption", "music"])
+        self.rows = rows.filter(lambda row: encode(row)["learns"])
+        self.encode = encode
+        self.semitones = semitones
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, list[int]]:
+        shift = int(torch.randint(-self.semitones, self.semitones + 1, ()))
+        encoded = self.encode(transpose_row(self.rows[index], shift))
+        return {name: encoded[name] for name in _COLUMNS}
+
+
 class _Reporter(TrainerCallback):
     """Hands each logged training or validation loss to a plain callable (the library
     does not draw progress)."""
@@ -47,7 +68,7 @@ class _Reporter(TrainerCallback):
 def build_trainer(
     model: Any,
     tokenizer: Any,
-    train: Dataset,
+    train: Dataset | Transposed,
     validation: Dataset | None,
     settings: dict[str, Any],
     checkpoints: Path,
@@ -89,7 +110,7 @@ def build_trainer(
     trainer = Trainer(
         model=model,
         args=args,
-        train_dataset=train.select_columns(_COLUMNS),
+        train_dataset=train if isinstance(train, Transposed) else train.select_columns(_COLUMNS),
         eval_dataset=validation.select_columns(_COLUMNS) if evaluate else None,
         data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE),
         processing_class=tokenizer,

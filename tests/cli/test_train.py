@@ -4,35 +4,31 @@ project then composes with."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from midicli.engines.models import load_model
 from midicli.music.midi_io import read_midi
 from midicli.project import Project
-from support import FIXTURE_MIDIS
+from support import FIXTURE_MIDIS, REPO
 
-SMALL_RECIPE = """\
-name = "small"
-[dataset]
-source = "music21"
-collections = ["bach", "ryansMammoth"]
-limit = 4
-chunk_tokens = 150
-augment = 2
-validation = 0.25
-test = 0
-[model]
-size = "tiny"
-[train]
-max_steps = 1000
-batch_size = 4
-learning_rate = 3e-3
-warmup = 0
-max_length = 320
-eval_steps = 6
-save_steps = 6
-logging_steps = 1
-"""
+MINI = REPO / "recipes" / "mini.toml"
+SMALL = {"name": '"small"', "collections": '["bach", "ryansMammoth"]', "limit": "4", "chunk_tokens": "150",
+         "validation": "0.25", "test": "0", "max_length": "320", "batch_size": "4", "learning_rate": "3e-3",
+         "warmup": "0", "eval_steps": "6", "save_steps": "6", "logging_steps": "1"}
+
+
+def small_mini_recipe() -> str:
+    """The bundled model's own recipe (its shape, augmentation and transposition) cut
+    down to four works, short chunks and a few steps."""
+    text = MINI.read_text(encoding="utf-8")
+    for key, value in SMALL.items():
+        text, found = re.subn(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.MULTILINE)
+        assert found, f"{key} is no longer in {MINI.name}"
+    return text
+
+
+SMALL_RECIPE = small_mini_recipe()
 
 
 def midi_folder(tmp_path: Path) -> Path:
@@ -79,6 +75,7 @@ def test_train_says_what_it_needs(cli, tmp_path: Path) -> None:
     recipe.write_text(SMALL_RECIPE, encoding="utf-8")
     assert "a recipe names the dataset and the model" in cli.fails("train", model, "--recipe", str(recipe), "--size", "tiny")
     assert "is not a dataset" in cli.fails("train", model, "--dataset", str(tmp_path), "--size", "tiny")
+    assert "--transpose is a number of semitones from 0 to 12" in cli.fails("train", model, "--recipe", str(recipe), "--transpose", "13")
     assert not (tmp_path / ".model.run").exists()  # nothing to resume from: nothing kept
 
 
@@ -89,6 +86,7 @@ def test_one_command_with_a_recipe_makes_a_model_the_project_composes_with(cli, 
     record = cli.json("train", str(out), "--recipe", str(recipe), "--max-steps", "12")
     m = record["metrics"]
     assert record["settings"]["max_steps"] == 12 and m["steps"] == 12  # the option replaced the recipe's value
+    assert record["settings"]["transpose"] == 5  # drawn in random keys, as the bundled model was
     assert record["dataset"]["source"]["collections"] == ["bach", "ryansMammoth"]
     assert record["dataset"]["splits"]["validation"]["pieces"] == 1 and record["recipe"]["name"] == "small"
     assert m["validation_loss"]["end"] < m["validation_loss"]["start"]
