@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 MIDI_LLM_HUB_ID = "slseanwu/MIDI-LLM_Llama-3.2-1B"
-MODEL_PRESETS = {"midi-llm": MIDI_LLM_HUB_ID}
+MINI_MODEL_DIR = Path(__file__).parent / "models" / "mini"  # the bundled model (recipes/mini.toml, MODEL_CARD.md)
+MODEL_PRESETS = {"midi-llm": MIDI_LLM_HUB_ID, "mini": str(MINI_MODEL_DIR)}
 
 TEMPERATURE = 1.0
 TOP_P = 0.98

@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
 # Set up midicli and compose: the README's first command.
 #   scripts/quickstart.sh ["DESCRIPTION"]
-# Until the bundled model ships, the model here is a random-weight scaffold in the
-# MIDI-LLM layout (its notes are noise): pass MODEL=midi-llm (or a local copy of it)
-# for real music.
+# The demo project uses the bundled `mini` model (offline, seconds on a CPU), or
+# midi-llm on a machine with a CUDA GPU; MODEL=... picks another (preset, hub id, folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 midicli=.venv/bin/midicli
-model=${MODEL:-models/tiny}
-if [ "$model" = "models/tiny" ] && [ ! -f models/tiny/config.json ]; then
-  $midicli model scaffold models/tiny --size tiny
-fi
-[ -f demo/midicli.toml ] || $midicli init demo --model "$model"
-$midicli -C demo compose "${1:-A calm piano waltz in 3/4}" -n 2 --max-tokens 300 --seed 1 --model "$model"
+[ -f demo/midicli.toml ] || $midicli init demo ${MODEL:+--model "$MODEL"}
+$midicli -C demo compose "${1:-An Irish folk piece featuring fiddle. Set in the key of D major.}" \
+  -n 2 --max-tokens 600 --seed 1 --render wav
 $midicli -C demo list

@@ -31,7 +31,7 @@ Instruments = Annotated[
     Optional[str], typer.Option(help="Allow only these instruments, e.g. 'piano,drums' or GM program numbers.")
 ]
 MaxOnsets = Annotated[int, typer.Option("--max-simultaneous", help="Most notes that may start at the same instant.")]
-Model = Annotated[Optional[str], typer.Option(help="Model: a preset (midi-llm), hub id or folder (default: the project's).")]
+Model = Annotated[Optional[str], typer.Option(help="Model: a preset (mini, midi-llm), hub id or folder (default: the project's).")]
 EngineName = Annotated[Optional[str], typer.Option("--engine", help="Engine (default: the project's, else transformers).")]
 Device = Annotated[Optional[str], typer.Option(help="cuda, mps or cpu (default: the best available).")]
 Url = Annotated[Optional[str], typer.Option(help="With --engine server: the vLLM server, e.g. http://HOST:8000/v1.")]

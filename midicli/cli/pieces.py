@@ -36,12 +36,13 @@ def version_json(record: VersionRecord) -> dict[str, Any]:
 
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder for the new project (created if missing).", file_okay=False)] = Path("."),
-    model: Annotated[Optional[str], typer.Option(help="Model: a preset (midi-llm), hub id or local folder.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model: a preset (mini, midi-llm), hub id or local folder.")] = None,
     engine: Annotated[Optional[str], typer.Option(help="Engine: transformers (default), vllm or server.")] = None,
 ) -> None:
     """Start a project: midicli.toml, the database and a pieces/ folder.
 
-    Without --model, a machine with a CUDA GPU gets midi-llm; others choose later.
+    Without --model, a machine with a CUDA GPU gets midi-llm; others the bundled mini,
+    which composes offline in seconds on a CPU.
 
     Example: [bold]midicli init songs --model ./models/tiny[/bold]
     """
@@ -50,7 +51,7 @@ def init(
 
         model = default_model()
     project = Project.init(directory, model=model, engine=engine)
-    console.print(f"Initialised a midicli project in {project.root} (model: {project.config.model or 'none yet'})")
+    console.print(f"Initialised a midicli project in {project.root} (model: {project.config.model})")
 
 
 def import_(

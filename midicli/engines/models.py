@@ -81,10 +81,10 @@ def quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
-def default_model() -> str | None:
-    """The model a new project starts with: MIDI-LLM where a CUDA GPU can run it. On
-    other machines none yet (the bundled small model will take this place)."""
-    return "midi-llm" if torch.cuda.is_available() else None
+def default_model() -> str:
+    """The model used when none is chosen: MIDI-LLM where a CUDA GPU can run it, else
+    the bundled ``mini``, which composes offline in seconds on a CPU."""
+    return "midi-llm" if torch.cuda.is_available() else "mini"
 
 
 def load_model(

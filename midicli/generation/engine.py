@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from midicli.engines.base import Engine
+from midicli.engines.models import default_model
 from midicli.errors import ModelError
 from midicli.project import Project
 from midicli.project.config import DEFAULT_ENGINE, ProjectConfig
@@ -20,7 +21,7 @@ def describe_choice(project: Project | None, model: str | None, engine: str | No
     config = project.config if project is not None else ProjectConfig()
     wanted = adapter or config.adapter
     tuned = f" with adapter {wanted}" if wanted and wanted != NO_ADAPTER else ""
-    return f"{model or config.model}{tuned} on the {engine or config.engine or DEFAULT_ENGINE} engine"
+    return f"{model or config.model or default_model()}{tuned} on the {engine or config.engine or DEFAULT_ENGINE} engine"
 
 
 def load_engine(
@@ -28,13 +29,11 @@ def load_engine(
 ) -> Engine:
     """The loaded engine (kept open for the process) for ``model`` on ``engine`` with a
     project adapter's name (``NO_ADAPTER`` for none); unset choices fall back to the
-    project's settings. Without a project there are no adapters and no defaults."""
+    project's settings, then to ``default_model``. Without a project there are no adapters."""
     from midicli.engines.pool import open_engine
 
     config = project.config if project is not None else ProjectConfig()
-    chosen = model or config.model
-    if not chosen:
-        raise ModelError("no model chosen: pass --model (a preset such as midi-llm, a hub id or a folder) or set one with `midicli init --model`")
+    chosen = model or config.model or default_model()
     name = engine or config.engine or DEFAULT_ENGINE
     if options.get("fp8") and name == "transformers":
         raise ModelError("--fp8 needs a vLLM engine: add --engine vllm (or server)")

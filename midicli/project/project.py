@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from midicli.defaults import MODEL_PRESETS
 from midicli.errors import ProjectError
 from midicli.music.piece import Piece
 from midicli.project.config import CONFIG_NAME, DEFAULT_ENGINE, ProjectConfig, midicli_home
@@ -76,7 +77,7 @@ class Project:
     def init(cls, root: Path, model: str | None = None, engine: str | None = None) -> Project:
         """Make a new project in ``root`` (created if missing)."""
         root = Path(root).expanduser().resolve()
-        if model is not None and Path(model).expanduser().is_dir():
+        if model is not None and model not in MODEL_PRESETS and Path(model).expanduser().is_dir():
             # a folder named relative to here must still be found from inside the project
             model = str(Path(model).expanduser().resolve())
         if (root / CONFIG_NAME).exists():
