@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from midicli.defaults import MINI_MODEL_DIR
+from midicli.project import Project
 from support import AMT_FIXTURES, files_under
 
 
@@ -70,9 +72,13 @@ def test_a_folder_that_is_not_a_model_is_refused(studio, tmp_path: Path) -> None
     assert files_under(cli.root) == before
 
 
-def test_compose_without_any_model_says_how_to_choose_one(studio) -> None:
+def test_a_project_without_a_model_composes_with_the_default_one(studio) -> None:
     cli, _ = studio
-    assert "--model" in cli.fails("compose", "waltz")
+    with Project.open(cli.root) as project:
+        project.config.model = None
+        project.save_config()
+    (ref,) = cli.json("compose", "A baroque chorale piece featuring church organ.", "-n", "1", "--max-tokens", "30")["created"]
+    assert cli.json("show", ref)["model"] == str(MINI_MODEL_DIR)  # no GPU here: the bundled mini
 
 
 def test_a_prompts_file_composes_every_line(studio, tmp_path: Path) -> None:

@@ -116,12 +116,3 @@ def test_outside_any_project_import_uses_the_default_project(tmp_path: Path, mon
     assert "default project" in result.stderr
     assert (midicli_home / "default" / "midicli.toml").is_file()
     assert "bach-bwv66-6" in CliRunner().invoke(app, ["list"]).stdout.replace("\n", "")
-
-
-def test_init_without_a_gpu_leaves_the_model_for_the_user_to_choose(tmp_path: Path) -> None:
-    import torch
-
-    if torch.cuda.is_available():
-        pytest.skip("this machine has a GPU: init picks midi-llm")
-    assert CliRunner().invoke(app, ["init", str(tmp_path / "p")]).exit_code == 0
-    assert "model =" not in (tmp_path / "p" / "midicli.toml").read_text()
