@@ -125,14 +125,22 @@ _ITALIAN = re.compile(r"\b(" + "|".join(w for _, w in TEMPO_WORDS) + r")\b", re.
 _PLAIN = re.compile(r"\b(very fast|fast|moderate|slow)\b", re.IGNORECASE)
 
 
-def _key(text: str) -> tuple[str, str]:
+def _key_match(text: str) -> re.Match[str] | None:
+    """Where the text names a key: the first "X major/minor" whose X is a tonic."""
     for match in _KEY.finditer(text):
-        letter, accidental, mode = match.groups()
-        if letter.islower() and not accidental:
-            continue  # "a minor key", "in a major way": an article, not a tonic
-        sign = "" if not accidental else ("#" if accidental.strip("- ").lower() in ("#", "♯", "sharp") else "b")
-        return letter.upper() + sign, mode.lower()
-    return "", ""
+        letter, accidental, _ = match.groups()
+        if not (letter.islower() and not accidental):  # "a minor key", "in a major way": an article, not a tonic
+            return match
+    return None
+
+
+def _key(text: str) -> tuple[str, str]:
+    match = _key_match(text)
+    if match is None:
+        return "", ""
+    letter, accidental, mode = match.groups()
+    sign = "" if not accidental else ("#" if accidental.strip("- ").lower() in ("#", "♯", "sharp") else "b")
+    return letter.upper() + sign, mode.lower()
 
 
 def parse_caption(text: str) -> Requested:
@@ -160,9 +168,9 @@ _PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 def transpose_caption(text: str, semitones: int) -> str:
     """The caption of the same music moved by ``semitones``: its key renamed (spelled as
     the key analysis spells it), everything else as it was."""
-    key, mode = _key(text)
-    if not key:
+    match = _key_match(text)
+    if match is None:
         return text
+    key, mode = _key(match[0])
     pitch_class = (_PITCH_CLASSES[key[0]] + {"#": 1, "b": -1}.get(key[1:], 0) + semitones) % 12
-    match = next(m for m in _KEY.finditer(text) if not (m[1].islower() and not m[2]))
     return f"{text[:match.start()]}{_TONICS[mode][pitch_class]} {match[3]}{text[match.end():]}"
