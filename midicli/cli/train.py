@@ -166,6 +166,7 @@ def train(
     gradient_accumulation: Annotated[Optional[int], typer.Option("--grad-accum", help=f"Batches per optimiser step (default {_TRAIN.gradient_accumulation}).")] = None,
     max_length: Annotated[Optional[int], typer.Option(help=f"Tokens of caption + music per sequence; longer ones are cut (default {_TRAIN.max_length}).")] = None,
     transpose: Annotated[Optional[int], typer.Option(help="Draw each training sequence moved up to this many semitones either way, its caption's key renamed to match, so the model learns the key from the caption (default 0: as written).")] = None,
+    openings: Annotated[Optional[int], typer.Option(help="Draw each training sequence this many more times cut to its opening (the caption and 16 notes), where the caption's key and instruments decide what comes (default 0).")] = None,
     eval_steps: Annotated[Optional[int], typer.Option(help=f"Measure the validation loss every this many steps (default {_TRAIN.eval_steps}).")] = None,
     save_steps: Annotated[Optional[int], typer.Option(help=f"Keep a checkpoint every this many steps, to resume from (default {_TRAIN.save_steps}).")] = None,
     seed: Annotated[Optional[int], typer.Option(help=f"Seed for the weights and the order (default {_TRAIN.seed}).")] = None,
@@ -190,7 +191,7 @@ def train(
 
     given = {"epochs": epochs, "max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size,
              "gradient_accumulation": gradient_accumulation, "max_length": max_length, "transpose": transpose,
-             "eval_steps": eval_steps,
+             "openings": openings, "eval_steps": eval_steps,
              "save_steps": save_steps, "seed": seed}
     overrides = {k: v for k, v in given.items() if v is not None}
     try:

@@ -172,5 +172,12 @@ def transpose_caption(text: str, semitones: int) -> str:
     if match is None:
         return text
     key, mode = _key(match[0])
-    pitch_class = (_PITCH_CLASSES[key[0]] + {"#": 1, "b": -1}.get(key[1:], 0) + semitones) % 12
-    return f"{text[:match.start()]}{_TONICS[mode][pitch_class]} {match[3]}{text[match.end():]}"
+    moved = (pitch_class(key) + semitones) % 12
+    return f"{text[:match.start()]}{_TONICS[mode][moved]} {match[3]}{text[match.end():]}"
+
+
+def pitch_class(name: str) -> int | None:
+    """The pitch class a note name spells ("Eb" → 3, "F#" → 6); None for other words."""
+    if not 1 <= len(name) <= 2 or name[0] not in _PITCH_CLASSES or name[1:] not in ("", "#", "b"):
+        return None
+    return (_PITCH_CLASSES[name[0]] + {"#": 1, "b": -1}.get(name[1:], 0)) % 12

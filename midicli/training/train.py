@@ -75,6 +75,7 @@ class TrainSettings:
     weight_decay: float = 0.01
     max_length: int = 2304  # tokens of caption + music; longer sequences are cut
     transpose: int = 0  # above 0: each training draw moves the music and its caption's key up to this many semitones
+    openings: int = 0  # above 0: each sequence is drawn this many more times cut to its opening (trainer.opening)
     eval_steps: int = 100
     save_steps: int = 100
     logging_steps: int = 10
@@ -86,6 +87,8 @@ class TrainSettings:
                 raise TrainingError(f"--{name.replace('_', '-')} must be above 0, got {getattr(self, name)}")
         if not 0 <= self.transpose <= 12:
             raise TrainingError(f"--transpose is a number of semitones from 0 to 12, got {self.transpose}")
+        if self.openings < 0:
+            raise TrainingError(f"--openings is a number of extra draws, at least 0, got {self.openings}")
         if self.max_steps < 0 or not 0 <= self.warmup < 1 or self.weight_decay < 0:
             raise TrainingError("--max-steps and --weight-decay must be at least 0, --warmup from 0 to below 1")
         if self.learning_rate is not None and not self.learning_rate > 0:
@@ -170,7 +173,7 @@ def train(
         raise TrainingError(
             f"no training sequence has room for music after its caption within --max-length {settings.max_length}: raise it"
         )
-    drawn = _transposed(dataset, run, encode, settings.transpose) if settings.transpose else rows["train"]
+    drawn = _drawn(dataset, run, encode, settings) if settings.transpose or settings.openings else rows["train"]
     trainer, resumed_at, seconds = _train(model, tokenizer, drawn, rows["validation"], plan, run, target, report)
     report(TrainEvent("saving", trainer.state.global_step, trainer.state.max_steps))
     record = {
@@ -222,6 +225,7 @@ def _starting_model(start: Start, run: Path, dataset: Path, seed: int, device: A
     from transformers import AutoTokenizer, LlamaForCausalLM
 
     from midicli.engines.scaffold import build_text_tokenizer, scaffold_config
+    from midicli.training.embeddings import start_music_rows
 
     saved = run / "tokenizer"
     if saved.is_dir():  # a resumed run keeps the tokenizer its checkpoints were trained with
@@ -233,6 +237,7 @@ def _starting_model(start: Start, run: Path, dataset: Path, seed: int, device: A
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = LlamaForCausalLM._from_config(scaffold_config(start.shape, tokenizer), dtype=torch.float32)
+    start_music_rows(model, tokenizer, start.shape.text_vocab, seed)
     return model, tokenizer, start.shape.text_vocab
 
 
@@ -260,11 +265,12 @@ def _sequences(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict
     return {split: encoded(dataset / f"{split}.jsonl", encode, run / "cache") for split in ("train", "validation")}
 
 
-def _transposed(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], semitones: int) -> Any:
-    """The train split drawn in random transpositions (see ``training.transpose``)."""
-    from midicli.training.trainer import Transposed
+def _drawn(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], settings: TrainSettings) -> Any:
+    """The train split drawn in random transpositions (see ``training.transpose``) and
+    with extra openings."""
+    from midicli.training.trainer import Drawn
 
-    return Transposed(dataset / "train.jsonl", encode, semitones, run / "cache")
+    return Drawn(dataset / "train.jsonl", encode, settings.transpose, settings.openings, run / "cache")
 
 
 def _train(model: Any, tokenizer: Any, train: Any, validation: Any, plan: dict[str, Any], run: Path, device: Any,

@@ -18,6 +18,7 @@ datasets.disable_progress_bars()  # the CLI draws its own progress
 datasets.logging.set_verbosity_error()
 
 _COLUMNS = ["input_ids", "labels"]
+OPENING_NOTES = 16
 
 # (global step, total steps, epoch, training loss or None, validation loss or None)
 StepReport = Callable[[int, int, float, float | None, float | None], None]
@@ -33,24 +34,40 @@ def encoded(path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], cach
     return rows.map(encode, remove_columns=rows.column_names).filter(lambda learns: learns, input_columns="learns")
 
 
-class Transposed(torch.utils.data.Dataset):
-    """A split file's rows encoded as the Trainer draws them, each time moved by a random
-    number of semitones (up to ``semitones`` either way). torch's generator draws the
-    shifts, so a resumed run, whose generator state the Trainer restores, goes on alike."""
+class Drawn(torch.utils.data.Dataset):
+    """A split file's rows encoded as the Trainer draws them: each time moved by a random
+    number of semitones (up to ``semitones`` either way), and drawn ``openings`` more
+    times cut to its opening (see ``opening``). torch's generator draws the shifts, so a
+    resumed run, whose generator state the Trainer restores, goes on alike."""
 
-    def __init__(self, path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], semitones: int, cache: Path) -> None:
+    def __init__(self, path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], semitones: int, openings: int,
+                 cache: Path) -> None:
         rows = Dataset.from_json(str(path), cache_dir=str(cache)).select_columns(["caption", "music"])
         self.rows = rows.filter(lambda row: encode(row)["learns"])
         self.encode = encode
         self.semitones = semitones
+        self.copies = 1 + openings
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.rows) * self.copies
 
     def __getitem__(self, index: int) -> dict[str, list[int]]:
-        shift = int(torch.randint(-self.semitones, self.semitones + 1, ()))
-        encoded = self.encode(transpose_row(self.rows[index], shift))
+        if not 0 <= index < len(self):
+            raise IndexError(index)  # ends iteration: the Trainer measures lengths by iterating
+        row = self.rows[index % len(self.rows)]
+        if self.semitones:
+            row = transpose_row(row, int(torch.randint(-self.semitones, self.semitones + 1, ())))
+        if index >= len(self.rows):
+            row = opening(row)
+        encoded = self.encode(row)
         return {name: encoded[name] for name in _COLUMNS}
+
+
+def opening(row: dict[str, Any]) -> dict[str, Any]:
+    """The row cut to its first ``OPENING_NOTES`` notes: the caption decides how a piece
+    begins (its key, its instruments), and only there; later notes can follow the
+    music before them. A short copy makes that lesson cheap to draw often."""
+    return row | {"music": row["music"][: 1 + 3 * OPENING_NOTES]}  # the mode token, then (time, duration, note)s
 
 
 class _Reporter(TrainerCallback):
@@ -68,7 +85,7 @@ class _Reporter(TrainerCallback):
 def build_trainer(
     model: Any,
     tokenizer: Any,
-    train: Dataset | Transposed,
+    train: Dataset | Drawn,
     validation: Dataset | None,
     settings: dict[str, Any],
     checkpoints: Path,
@@ -110,7 +127,7 @@ def build_trainer(
     trainer = Trainer(
         model=model,
         args=args,
-        train_dataset=train if isinstance(train, Transposed) else train.select_columns(_COLUMNS),
+        train_dataset=train if isinstance(train, Drawn) else train.select_columns(_COLUMNS),
         eval_dataset=validation.select_columns(_COLUMNS) if evaluate else None,
         data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE),
         processing_class=tokenizer,
