@@ -23,6 +23,7 @@ from midicli.training.train import DEFAULT_LEARNING_RATES, TrainEvent, TrainSett
 _BUILD = BuildSettings()
 _TRAIN = TrainSettings()
 _STAGES = {"preparing": "Preparing the model and the sequences…", "saving": "Saving the model…"}
+_PASSES = {"training": "Training", "finishing": "Finishing"}  # a recipe's [finish] pass reports "finishing"
 
 dataset_app = typer.Typer(help="Training datasets: build one from MIDI files or music21's corpus, show one.",
                           no_args_is_help=True)
@@ -46,12 +47,12 @@ class _Bars:
         self.bars.update(self.task, description="Reading pieces", completed=done, total=total, detail=name)
 
     def training(self, event: TrainEvent) -> None:
-        if event.stage != "training":
+        if event.stage not in _PASSES:
             self.bars.update(self.task, description=_STAGES[event.stage], total=None, detail="")
             return
         self.losses.update({k: v for k, v in (("loss", event.loss), ("validation", event.eval_loss)) if v is not None})
         resumed = f" (resumed at step {event.resumed_at})" if event.resumed_at else ""
-        self.bars.update(self.task, description=f"Training, epoch {event.epoch:.2f}{resumed}", total=event.total,
+        self.bars.update(self.task, description=f"{_PASSES[event.stage]}, epoch {event.epoch:.2f}{resumed}", total=event.total,
                          completed=event.step, detail="  ".join(f"{k} {v:.3f}" for k, v in self.losses.items()))
 
 
@@ -166,7 +167,9 @@ def train(
     gradient_accumulation: Annotated[Optional[int], typer.Option("--grad-accum", help=f"Batches per optimiser step (default {_TRAIN.gradient_accumulation}).")] = None,
     max_length: Annotated[Optional[int], typer.Option(help=f"Tokens of caption + music per sequence; longer ones are cut (default {_TRAIN.max_length}).")] = None,
     transpose: Annotated[Optional[int], typer.Option(help="Draw each training sequence moved up to this many semitones either way, its caption's key renamed to match, so the model learns the key from the caption (default 0: as written).")] = None,
-    openings: Annotated[Optional[int], typer.Option(help="Draw each training sequence this many more times cut to its opening (the caption and 16 notes), where the caption's key and instruments decide what comes (default 0).")] = None,
+    openings: Annotated[Optional[int], typer.Option(help="Draw each training sequence this many more times cut to its opening (the caption and its first notes), where the caption's key and instruments decide what comes (default 0).")] = None,
+    opening_notes: Annotated[Optional[int], typer.Option(help=f"Notes an opening keeps (default {_TRAIN.opening_notes}).")] = None,
+    openings_only: Annotated[bool, typer.Option("--openings-only", help="Draw only the openings, not the whole sequences: a short pass from a trained model that teaches how pieces begin.")] = False,
     eval_steps: Annotated[Optional[int], typer.Option(help=f"Measure the validation loss every this many steps (default {_TRAIN.eval_steps}).")] = None,
     save_steps: Annotated[Optional[int], typer.Option(help=f"Keep a checkpoint every this many steps, to resume from (default {_TRAIN.save_steps}).")] = None,
     seed: Annotated[Optional[int], typer.Option(help=f"Seed for the weights and the order (default {_TRAIN.seed}).")] = None,
@@ -177,7 +180,7 @@ def train(
 ) -> None:
     """Train a model in the MIDI-LLM layout on a dataset: new, or from an existing model (full or LoRA).
 
-    Options given with --recipe replace the recipe's \\[train] values.
+    Options given with --recipe replace the recipe's \\[train] values; --max-steps caps its \\[finish] pass too.
 
     Examples:
       [bold]midicli train models/mini --recipe recipes/mini.toml[/bold]
@@ -191,8 +194,8 @@ def train(
 
     given = {"epochs": epochs, "max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size,
              "gradient_accumulation": gradient_accumulation, "max_length": max_length, "transpose": transpose,
-             "openings": openings, "eval_steps": eval_steps,
-             "save_steps": save_steps, "seed": seed}
+             "openings": openings, "opening_notes": opening_notes, "whole": False if openings_only else None,
+             "eval_steps": eval_steps, "save_steps": save_steps, "seed": seed}
     overrides = {k: v for k, v in given.items() if v is not None}
     try:
         if recipe is not None:
@@ -201,8 +204,9 @@ def train(
             plan = load_recipe(recipe)
             settings = replace(plan.settings, **overrides)
             settings.checked(plan.start)  # a bad option fails before the dataset is built
+            finish = replace(plan.finish, max_steps=max_steps) if plan.finish and max_steps else plan.finish
             with _progress() as bars:
-                record = run_recipe(plan, out, device, resume, restart, bars.reading, bars.training, settings)
+                record = run_recipe(plan, out, device, resume, restart, bars.reading, bars.training, settings, finish)
         else:
             if dataset is None or (size is None) == (base is None):
                 raise TrainingError("say what to train: --dataset DIR with --size (a new model) or --from MODEL; or --recipe FILE")
@@ -225,16 +229,19 @@ def _print_trained(out: Path, record: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json({"path": str(out), **record})
         return
+    passes = [("first pass ", record["first"]["metrics"]), ("finish ", m)] if "first" in record else [("", m)]
     resumed = f", resumed at step {m['resumed_at']}" if m["resumed_at"] else ""
-    console.print(f"Trained [bold]{out}[/bold] in {m['steps']} steps ({m['train_seconds']:.0f} s{resumed}) "
-                  f"on {m['sequences']['train']:,} sequences")
+    steps = " + ".join(str(p["steps"]) for _, p in passes)
+    seconds = sum(p["train_seconds"] for _, p in passes)
+    console.print(f"Trained [bold]{out}[/bold] in {steps} steps ({seconds:.0f} s{resumed}) on {m['sequences']['train']:,} sequences")
 
     def loss(value: float | None) -> str:
         return "—" if value is None else f"{value:.3f}"
 
     print_table(None, ["loss", "start", "end"], [
-        ("training", loss(m["train_loss"]["first"]), loss(m["train_loss"]["last"])),
-        ("validation", loss(m["validation_loss"]["start"]), loss(m["validation_loss"]["end"])),
+        row for name, p in passes for row in (
+            (f"{name}training", loss(p["train_loss"]["first"]), loss(p["train_loss"]["last"])),
+            (f"{name}validation", loss(p["validation_loss"]["start"]), loss(p["validation_loss"]["end"])))
     ])
     if m["cut_sequences"]:
         note(f"{m['cut_sequences']} sequences were longer than --max-length and were cut")

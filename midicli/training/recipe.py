@@ -20,13 +20,19 @@ max_positions = 4096
 [train]              # the fields of TrainSettings
 epochs = 1
 learning_rate = 1e-3
+[finish]             # optional: a second pass from the first one's weights (TrainSettings too),
+whole = false        # e.g. on openings only, where the caption's key decides the notes
+openings = 1
+opening_notes = 4
 ```
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import tomllib
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +40,7 @@ from midicli.engines.scaffold import SHAPES, Shape
 from midicli.training import TrainingError
 from midicli.training.dataset import MANIFEST, BuildProgress, BuildSettings, build
 from midicli.training.sources import Listing, from_folder, from_music21
-from midicli.training.train import Start, TrainProgress, TrainSettings, run_folder, train
+from midicli.training.train import RECORD_FILE, Start, TrainEvent, TrainProgress, TrainSettings, run_folder, train
 
 _DATASET_KEYS = {"source", "collections", "limit", "captions", "chunk_tokens", "min_notes", "augment", "validation", "test", "seed"}
 _MODEL_KEYS = {f.name for f in fields(Shape)} | {"size", "from", "method", "lora_rank"}
@@ -52,6 +58,7 @@ class Recipe:
     build: BuildSettings
     start: Start
     settings: TrainSettings
+    finish: TrainSettings | None  # a second pass from the first one's weights
     text: dict[str, Any]  # the file's content, recorded with the model
 
     def listing(self) -> Listing:
@@ -69,11 +76,12 @@ def load_recipe(path: Path) -> Recipe:
         raise TrainingError(f"no recipe file {path}") from None
     except tomllib.TOMLDecodeError as e:
         raise TrainingError(f"{path.name} is not valid TOML: {e}") from None
-    dataset, model, settings = (_table(text, name, path) for name in ("dataset", "model", "train"))
+    dataset, model, settings, finish = (_table(text, name, path) for name in ("dataset", "model", "train", "finish"))
     _known(dataset, _DATASET_KEYS, "dataset", path)
     _known(model, _MODEL_KEYS, "model", path)
     _known(settings, {f.name for f in fields(TrainSettings)}, "train", path)
-    _known(text, {"name", "description", "dataset", "model", "train"}, "", path)
+    _known(finish, {f.name for f in fields(TrainSettings)}, "finish", path)
+    _known(text, {"name", "description", "dataset", "model", "train", "finish"}, "", path)
     source = str(dataset.get("source", "music21"))
     if source != "music21":
         source = str((path.parent / source).resolve())
@@ -91,9 +99,12 @@ def load_recipe(path: Path) -> Recipe:
             build=build_settings.checked(),
             start=start.checked(),
             settings=TrainSettings(**settings),
+            finish=TrainSettings(**finish) if "finish" in text else None,
             text=text,
         )
         recipe.settings.checked(start)
+        if recipe.finish is not None:
+            recipe.finish.checked(Start(model="first pass"))
     except TypeError as e:  # a number given as text, and the like
         raise TrainingError(f"{path.name}: a value has the wrong type ({e})") from None
     return recipe
@@ -108,14 +119,40 @@ def run_recipe(
     build_progress: BuildProgress | None = None,
     train_progress: TrainProgress | None = None,
     settings: TrainSettings | None = None,
+    finish: TrainSettings | None = None,
 ) -> dict[str, Any]:
     """Build the recipe's dataset (kept in the run folder, so a resumed run reuses it)
-    and train on it into ``out``; ``settings`` replaces the recipe's [train] values."""
+    and train on it into ``out``, in two passes when the recipe has a [finish]: the
+    first into the run folder, the second from there. ``settings`` and ``finish``
+    replace the recipe's values."""
+    settings, finish = settings or recipe.settings, finish or recipe.finish
     with run_folder(out, resume, restart) as run:
         data = run / "dataset"
         if not (data / MANIFEST).is_file():
             build(recipe.listing(), data, recipe.build, force=True, progress=build_progress)
-        return train(data, out, recipe.start, settings or recipe.settings, run, device, train_progress, recipe=recipe.text)
+        if finish is None:
+            return train(data, out, recipe.start, settings, run, device, train_progress, about={"recipe": recipe.text})
+        first = run / "first"  # the first pass's model, kept until the second one is written
+        if not (first / RECORD_FILE).is_file():
+            train(data, first, recipe.start, settings, _pass_folder(run, "first"), device, train_progress)
+        earlier = json.loads((first / RECORD_FILE).read_text(encoding="utf-8"))
+
+        def finishing(event: TrainEvent) -> None:
+            if train_progress is not None:
+                train_progress(replace(event, stage="finishing") if event.stage == "training" else event)
+
+        about = {"recipe": recipe.text, "start": earlier["start"],
+                 "first": {key: earlier[key] for key in ("settings", "metrics")}}
+        record = train(data, out, Start(model=str(first)), finish, _pass_folder(run, "finish"), device, finishing, about=about)
+    shutil.rmtree(run, ignore_errors=True)
+    return record
+
+
+def _pass_folder(run: Path, name: str) -> Path:
+    """Where one pass keeps its plan and checkpoints (it goes once the pass is saved)."""
+    folder = run / f"{name}.run"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def _table(text: dict[str, Any], name: str, path: Path) -> dict[str, Any]:

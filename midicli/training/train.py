@@ -76,6 +76,8 @@ class TrainSettings:
     max_length: int = 2304  # tokens of caption + music; longer sequences are cut
     transpose: int = 0  # above 0: each training draw moves the music and its caption's key up to this many semitones
     openings: int = 0  # above 0: each sequence is drawn this many more times cut to its opening (trainer.opening)
+    opening_notes: int = 16  # the notes an opening keeps
+    whole: bool = True  # False: only the openings are drawn (a pass that teaches how pieces begin)
     eval_steps: int = 100
     save_steps: int = 100
     logging_steps: int = 10
@@ -89,6 +91,10 @@ class TrainSettings:
             raise TrainingError(f"--transpose is a number of semitones from 0 to 12, got {self.transpose}")
         if self.openings < 0:
             raise TrainingError(f"--openings is a number of extra draws, at least 0, got {self.openings}")
+        if self.opening_notes < 1:
+            raise TrainingError(f"--opening-notes must be above 0, got {self.opening_notes}")
+        if not self.whole and not self.openings:
+            raise TrainingError("--openings-only draws the openings: give --openings 1 or more")
         if self.max_steps < 0 or not 0 <= self.warmup < 1 or self.weight_decay < 0:
             raise TrainingError("--max-steps and --weight-decay must be at least 0, --warmup from 0 to below 1")
         if self.learning_rate is not None and not self.learning_rate > 0:
@@ -153,10 +159,11 @@ def train(
     run: Path,
     device: str | None = None,
     progress: TrainProgress | None = None,
-    recipe: dict[str, Any] | None = None,
+    about: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train on ``dataset`` in ``run`` (from its last checkpoint, if any) and write the
-    model to ``out``; returns what ``training.json`` records."""
+    model to ``out``; returns what ``training.json`` records, with ``about`` (the recipe,
+    an earlier pass) added."""
     from midicli.engines.models import pick_device
 
     start = start.checked()
@@ -180,10 +187,10 @@ def train(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "start": plan["start"],
         "settings": plan["settings"],
-        "recipe": recipe,
+        "recipe": None,
         "dataset": {key: manifest[key] for key in ("source", "settings", "splits")},
         "metrics": _metrics(trainer, rows, resumed_at, seconds),
-    }
+    } | (about or {})
     _save(trainer, tokenizer, start, record, Path(out), run)
     return record
 
@@ -270,7 +277,7 @@ def _drawn(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict[str
     with extra openings."""
     from midicli.training.trainer import Drawn
 
-    return Drawn(dataset / "train.jsonl", encode, settings.transpose, settings.openings, run / "cache")
+    return Drawn(dataset / "train.jsonl", encode, settings, run / "cache")
 
 
 def _train(model: Any, tokenizer: Any, train: Any, validation: Any, plan: dict[str, Any], run: Path, device: Any,

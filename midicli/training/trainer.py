@@ -18,7 +18,6 @@ datasets.disable_progress_bars()  # the CLI draws its own progress
 datasets.logging.set_verbosity_error()
 
 _COLUMNS = ["input_ids", "labels"]
-OPENING_NOTES = 16
 
 # (global step, total steps, epoch, training loss or None, validation loss or None)
 StepReport = Callable[[int, int, float, float | None, float | None], None]
@@ -36,17 +35,19 @@ def encoded(path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], cach
 
 class Drawn(torch.utils.data.Dataset):
     """A split file's rows encoded as the Trainer draws them: each time moved by a random
-    number of semitones (up to ``semitones`` either way), and drawn ``openings`` more
-    times cut to its opening (see ``opening``). torch's generator draws the shifts, so a
-    resumed run, whose generator state the Trainer restores, goes on alike."""
+    number of semitones (up to ``transpose`` either way), whole (unless ``whole`` is off)
+    and ``openings`` more times cut to its opening (see ``opening``). torch's generator
+    draws the shifts, so a resumed run, whose generator state the Trainer restores, goes
+    on alike."""
 
-    def __init__(self, path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], semitones: int, openings: int,
-                 cache: Path) -> None:
+    def __init__(self, path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], settings: Any, cache: Path) -> None:
         rows = Dataset.from_json(str(path), cache_dir=str(cache)).select_columns(["caption", "music"])
         self.rows = rows.filter(lambda row: encode(row)["learns"])
         self.encode = encode
-        self.semitones = semitones
-        self.copies = 1 + openings
+        self.semitones = settings.transpose
+        self.notes = settings.opening_notes
+        self.wholes = int(settings.whole)
+        self.copies = self.wholes + settings.openings
 
     def __len__(self) -> int:
         return len(self.rows) * self.copies
@@ -57,17 +58,17 @@ class Drawn(torch.utils.data.Dataset):
         row = self.rows[index % len(self.rows)]
         if self.semitones:
             row = transpose_row(row, int(torch.randint(-self.semitones, self.semitones + 1, ())))
-        if index >= len(self.rows):
-            row = opening(row)
+        if index >= len(self.rows) * self.wholes:
+            row = opening(row, self.notes)
         encoded = self.encode(row)
         return {name: encoded[name] for name in _COLUMNS}
 
 
-def opening(row: dict[str, Any]) -> dict[str, Any]:
-    """The row cut to its first ``OPENING_NOTES`` notes: the caption decides how a piece
-    begins (its key, its instruments), and only there; later notes can follow the
-    music before them. A short copy makes that lesson cheap to draw often."""
-    return row | {"music": row["music"][: 1 + 3 * OPENING_NOTES]}  # the mode token, then (time, duration, note)s
+def opening(row: dict[str, Any], notes: int) -> dict[str, Any]:
+    """The row cut to its first ``notes`` notes: the caption decides how a piece begins
+    (its key, its instruments), and only there; later notes can follow the music before
+    them. A short copy makes that lesson cheap to draw often."""
+    return row | {"music": row["music"][: 1 + 3 * notes]}  # the mode token, then (time, duration, note)s
 
 
 class _Reporter(TrainerCallback):

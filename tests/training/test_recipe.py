@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import json
+
 import pytest
 import torch
 from transformers import LlamaForCausalLM
 
 from midicli.engines.scaffold import SHAPES, build_text_tokenizer, scaffold_config
 from midicli.training import TrainingError
-from midicli.training.recipe import load_recipe
+from midicli.training.recipe import load_recipe, run_recipe
+from midicli.training.train import RECORD_FILE, TrainEvent, run_dir
 from support import REPO
 
 MINI = REPO / "recipes" / "mini.toml"
@@ -60,6 +63,8 @@ def test_a_recipe_can_start_from_an_existing_model_with_lora(tmp_path: Path) -> 
         ("[model]\nhidden = 64\n", r"needs from, size, or the shape \(heads, kv_heads, layers, mlp, text_vocab missing\)"),
         ("[model]\nsize = 'huge'\n", "size must be one of tiny, 1b"),
         ("name = \n", "not valid TOML"),
+        ("[model]\nsize = 'tiny'\n[finish]\nwhole = false\n", "--openings-only draws the openings: give --openings 1"),
+        ("[model]\nsize = 'tiny'\n[finish]\nopening = 4\n", r"unknown key opening in \[finish\]"),
     ],
 )
 def test_mistakes_in_a_recipe_are_named(tmp_path: Path, text: str, message: str) -> None:
@@ -75,3 +80,55 @@ def test_a_missing_recipe_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_value_of_the_wrong_type_is_named(tmp_path: Path) -> None:
     with pytest.raises(TrainingError, match="recipe.toml: a value has the wrong type"):
         load_recipe(write(tmp_path, '[model]\nsize = "tiny"\n[train]\nbatch_size = "eight"\n'))
+
+
+TWO_PASSES = """
+[dataset]
+source = "midi"
+chunk_tokens = 150
+min_notes = 4
+augment = 1
+validation = 0.25
+test = 0
+[model]
+size = "tiny"
+[train]
+max_steps = 4
+batch_size = 2
+max_length = 256
+save_steps = 2
+eval_steps = 100
+logging_steps = 1
+[finish]
+max_steps = 4
+learning_rate = 1e-3
+batch_size = 4
+max_length = 256
+openings = 1
+whole = false
+opening_notes = 2
+save_steps = 2
+eval_steps = 100
+logging_steps = 1
+"""
+
+
+def test_a_recipe_with_a_finish_interrupted_in_its_second_pass_goes_on_there(midi_folder: Path, tmp_path: Path) -> None:
+    recipe = load_recipe(write(tmp_path, TWO_PASSES))
+    out = tmp_path / "model"
+
+    def stop_in_the_finish(event: TrainEvent) -> None:
+        if event.stage == "finishing" and event.step >= 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_recipe(recipe, out, "cpu", train_progress=stop_in_the_finish)
+    first = json.loads((run_dir(out) / "first" / RECORD_FILE).read_text(encoding="utf-8"))
+    assert first["metrics"]["steps"] == 4 and not out.exists()
+
+    stages: list[str] = []
+    record = run_recipe(recipe, out, "cpu", resume=True, train_progress=lambda event: stages.append(event.stage))
+    assert "training" not in stages and "finishing" in stages  # the first pass was not done again
+    assert record["first"] == {key: first[key] for key in ("settings", "metrics")} and record["start"] == first["start"]
+    assert (record["metrics"]["resumed_at"], record["metrics"]["steps"]) == (2, 4)
+    assert not record["settings"]["whole"] and (out / RECORD_FILE).is_file() and not run_dir(out).exists()
