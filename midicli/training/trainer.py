@@ -71,6 +71,27 @@ def opening(row: dict[str, Any], notes: int) -> dict[str, Any]:
     return row | {"music": row["music"][: 1 + 3 * notes]}  # the mode token, then (time, duration, note)s
 
 
+class _LearnedLogits(Trainer):
+    """The Trainer with a loss that projects onto the vocabulary only where a label is
+    learned: a prompt's positions never need their 56,000-way logits, and they are most
+    of an opening's tokens (the projection is most of a small model's work)."""
+
+    def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
+        causal = self.accelerator.unwrap_model(model)
+        if hasattr(causal, "get_base_model"):  # a LoRA run: the adapter's layers sit inside the base model
+            causal = causal.get_base_model()
+        with self.accelerator.autocast():
+            hidden = causal.model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).last_hidden_state
+        targets = inputs["labels"][:, 1:]
+        learned = targets != IGNORE
+        logits = causal.lm_head(hidden[:, :-1][learned]).float()
+        loss = torch.nn.functional.cross_entropy(logits, targets[learned], reduction="sum")
+        # over the whole accumulated batch when the Trainer counted it (it then does not divide again), else the mean
+        loss = loss / (num_items_in_batch if num_items_in_batch is not None else learned.sum().clamp(min=1))
+        return (loss, {"loss": loss}) if return_outputs else loss
+
+
 class _Reporter(TrainerCallback):
     """Hands each logged training or validation loss to a plain callable (the library
     does not draw progress)."""
@@ -125,7 +146,7 @@ def build_trainer(
         bf16=gpu and torch.cuda.is_bf16_supported(),
         train_sampling_strategy="group_by_length",  # less padding per batch
     )
-    trainer = Trainer(
+    trainer = _LearnedLogits(
         model=model,
         args=args,
         train_dataset=train if isinstance(train, Drawn) else train.select_columns(_COLUMNS),

@@ -118,3 +118,31 @@ def test_settings_out_of_range_are_refused() -> None:
         TrainSettings(batch_size=0).checked(Start(shape=SHAPES["tiny"]))
     assert TrainSettings().checked(Start(model="x")).learning_rate == 5e-5
     assert TrainSettings().checked(Start(model="x", method="lora")).learning_rate == 2e-4
+
+
+def test_the_loss_is_the_models_own_next_token_loss_over_the_learned_music(small_dataset: Path, tmp_path: Path) -> None:
+    """The Trainer projects only the learned positions onto the vocabulary; the loss it
+    gets must be exactly the model's own causal-LM loss over the whole sequences."""
+    from dataclasses import asdict
+
+    from transformers import DataCollatorForSeq2Seq, LlamaForCausalLM
+
+    from midicli.engines.scaffold import scaffold_config
+    from midicli.training.train import IGNORE, _encoder
+    from midicli.training.trainer import build_trainer, encoded
+
+    tokenizer = build_text_tokenizer([row["caption"] for row in read_split(small_dataset, "train")])
+    torch.manual_seed(0)
+    model = LlamaForCausalLM._from_config(scaffold_config(SHAPES["tiny"], tokenizer), dtype=torch.float32)
+    rows = encoded(small_dataset / "train.jsonl", _encoder(tokenizer, 1024, 256), tmp_path / "cache")
+    settings = asdict(FAST.checked(Start(shape=SHAPES["tiny"])))
+    trainer = build_trainer(model, tokenizer, rows, None, settings, tmp_path / "checkpoints", torch.device("cpu"), None)
+    batch = DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE, return_tensors="pt")(
+        [{k: rows[i][k] for k in ("input_ids", "labels")} for i in range(4)])
+    assert "attention_mask" in batch and batch["labels"].eq(IGNORE).sum() > batch["labels"].shape[0]  # prompts are left out
+    with torch.no_grad():
+        expected = model(**batch).loss
+        learned = int(batch["labels"][:, 1:].ne(IGNORE).sum())
+        assert torch.allclose(trainer.compute_loss(model, dict(batch)), expected, atol=1e-5)
+        halves = trainer.compute_loss(model, dict(batch), num_items_in_batch=2 * learned)
+    assert torch.allclose(halves, expected / 2, atol=1e-5)  # an accumulated batch's count divides the sum
