@@ -21,8 +21,8 @@ max_positions = 4096
 epochs = 1
 learning_rate = 1e-3
 [finish]             # optional: a second pass from the first one's weights (TrainSettings too),
-whole = false        # e.g. on openings only, where the caption's key decides the notes
-openings = 1
+learning_rate = 5e-4 # e.g. with many short openings, where the caption's key decides the notes
+openings = 8         # (keep the whole draws: a pass on openings only forgets whole pieces)
 opening_notes = 4
 ```
 """

@@ -11,7 +11,7 @@ import torch
 from datasets import Dataset
 from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
-from midicli.training.train import IGNORE
+from midicli.training.train import IGNORE, TrainSettings
 from midicli.training.transpose import transpose_row
 
 datasets.disable_progress_bars()  # the CLI draws its own progress
@@ -40,7 +40,7 @@ class Drawn(torch.utils.data.Dataset):
     draws the shifts, so a resumed run, whose generator state the Trainer restores, goes
     on alike."""
 
-    def __init__(self, path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], settings: Any, cache: Path) -> None:
+    def __init__(self, path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], settings: TrainSettings, cache: Path) -> None:
         rows = Dataset.from_json(str(path), cache_dir=str(cache)).select_columns(["caption", "music"])
         self.rows = rows.filter(lambda row: encode(row)["learns"])
         self.encode = encode
