@@ -142,7 +142,7 @@ def run_recipe(
                 train_progress(replace(event, stage="finishing") if event.stage == "training" else event)
 
         about = {"recipe": recipe.text, "start": earlier["start"],
-                 "first": {key: earlier[key] for key in ("settings", "metrics")}}
+                 "first": {key: earlier[key] for key in ("settings", "metrics", "stopped") if key in earlier}}
         record = train(data, out, Start(model=str(first)), finish, _pass_folder(run, "finish"), device, finishing, about=about)
     shutil.rmtree(run, ignore_errors=True)
     return record

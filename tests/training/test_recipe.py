@@ -123,12 +123,15 @@ def test_a_recipe_with_a_finish_interrupted_in_its_second_pass_goes_on_there(mid
 
     with pytest.raises(KeyboardInterrupt):
         run_recipe(recipe, out, "cpu", train_progress=stop_in_the_finish)
-    first = json.loads((run_dir(out) / "first" / RECORD_FILE).read_text(encoding="utf-8"))
+    first_record = run_dir(out) / "first" / RECORD_FILE
+    first = json.loads(first_record.read_text(encoding="utf-8"))
     assert first["metrics"]["steps"] == 4 and not out.exists()
+    first["stopped"] = {"step": 4, "of": 8, "why": "taken early"}  # a first pass cut short: the final record says so
+    first_record.write_text(json.dumps(first), encoding="utf-8")
 
     stages: list[str] = []
     record = run_recipe(recipe, out, "cpu", resume=True, train_progress=lambda event: stages.append(event.stage))
     assert "training" not in stages and "finishing" in stages  # the first pass was not done again
-    assert record["first"] == {key: first[key] for key in ("settings", "metrics")} and record["start"] == first["start"]
+    assert record["first"] == {key: first[key] for key in ("settings", "metrics", "stopped")} and record["start"] == first["start"]
     assert (record["metrics"]["resumed_at"], record["metrics"]["steps"]) == (2, 4)
     assert not record["settings"]["whole"] and (out / RECORD_FILE).is_file() and not run_dir(out).exists()
