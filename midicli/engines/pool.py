@@ -33,7 +33,8 @@ def _files(folder: str | None) -> tuple[Any, ...]:
     """What identifies a folder's files as written (name, size, modification time)."""
     if folder is None or not Path(folder).is_dir():
         return ()
-    return tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in Path(folder).iterdir() if p.is_file()))
+    stats = ((p.name, p.stat()) for p in Path(folder).iterdir() if p.is_file())
+    return tuple(sorted((name, stat.st_size, stat.st_mtime_ns) for name, stat in stats))
 
 
 def close_all() -> None:
