@@ -23,7 +23,8 @@ from midicli.training.train import DEFAULT_LEARNING_RATES, TrainEvent, TrainSett
 _BUILD = BuildSettings()
 _TRAIN = TrainSettings()
 _STAGES = {"preparing": "Preparing the model and the sequences…", "saving": "Saving the model…"}
-_PASSES = {"training": "Training", "finishing": "Finishing"}  # a recipe's [finish] pass reports "finishing"
+# a recipe's [finish] pass reports "finishing", its [keys] lesson "keys"
+_PASSES = {"training": "Training", "finishing": "Finishing", "keys": "Key lesson"}
 
 dataset_app = typer.Typer(help="Training datasets: build one from MIDI files or music21's corpus, show one.",
                           no_args_is_help=True)
@@ -245,7 +246,25 @@ def _print_trained(out: Path, record: dict[str, Any], as_json: bool) -> None:
     ])
     if m["cut_sequences"]:
         note(f"{m['cut_sequences']} sequences were longer than --max-length and were cut")
+    if "keys" in record:
+        _print_key_lesson(record["keys"]["metrics"])
     note(f"Use it with --model {out}, e.g. midicli init --model {out}")
+
+
+def _print_key_lesson(m: dict[str, Any]) -> None:
+    """How the key lesson moved the held-out preference for openings in the caption's key."""
+    preference, loss = m["preference"], m["validation_loss"]
+
+    def share(found: dict[str, Any] | None) -> str:
+        return "—" if found is None else f"{found['accuracy']:.0%}"
+
+    def value(found: float | None) -> str:
+        return "—" if found is None else f"{found:.3f}"
+
+    print_table(f"key lesson: {m['steps']} steps ({m['train_seconds']:.0f} s) on {m['pairs']:,} pairs", ["held out", "before", "after"], [
+        ("opening in the caption's key preferred", share(preference["before"]), share(preference["after"])),
+        ("validation loss (whole pieces)", value(loss["before"]), value(loss["after"])),
+    ])
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,8 @@ learning_rate = 1e-3
 learning_rate = 5e-4 # e.g. with many short openings, where the caption's key decides the notes
 openings = 8         # (keep the whole draws: a pass on openings only forgets whole pieces)
 opening_notes = 4
+[keys]               # optional: a last, preference pass that teaches the caption's key (KeySettings)
+learning_rate = 1e-4
 ```
 """
 
@@ -39,6 +41,7 @@ from typing import Any
 from midicli.engines.scaffold import SHAPES, Shape
 from midicli.training import TrainingError
 from midicli.training.dataset import MANIFEST, BuildProgress, BuildSettings, build
+from midicli.training.keys import KeySettings, teach_keys
 from midicli.training.sources import Listing, from_folder, from_music21
 from midicli.training.train import RECORD_FILE, Start, TrainEvent, TrainProgress, TrainSettings, run_folder, train
 
@@ -59,6 +62,7 @@ class Recipe:
     start: Start
     settings: TrainSettings
     finish: TrainSettings | None  # a second pass from the first one's weights
+    keys: KeySettings | None  # a last pass: the key lesson (training.keys)
     text: dict[str, Any]  # the file's content, recorded with the model
 
     def listing(self) -> Listing:
@@ -76,12 +80,13 @@ def load_recipe(path: Path) -> Recipe:
         raise TrainingError(f"no recipe file {path}") from None
     except tomllib.TOMLDecodeError as e:
         raise TrainingError(f"{path.name} is not valid TOML: {e}") from None
-    dataset, model, settings, finish = (_table(text, name, path) for name in ("dataset", "model", "train", "finish"))
+    dataset, model, settings, finish, keys = (_table(text, name, path) for name in ("dataset", "model", "train", "finish", "keys"))
     _known(dataset, _DATASET_KEYS, "dataset", path)
     _known(model, _MODEL_KEYS, "model", path)
     _known(settings, {f.name for f in fields(TrainSettings)}, "train", path)
     _known(finish, {f.name for f in fields(TrainSettings)}, "finish", path)
-    _known(text, {"name", "description", "dataset", "model", "train", "finish"}, "", path)
+    _known(keys, {f.name for f in fields(KeySettings)}, "keys", path)
+    _known(text, {"name", "description", "dataset", "model", "train", "finish", "keys"}, "", path)
     source = str(dataset.get("source", "music21"))
     if source != "music21":
         source = str((path.parent / source).resolve())
@@ -100,6 +105,7 @@ def load_recipe(path: Path) -> Recipe:
             start=start.checked(),
             settings=TrainSettings(**settings),
             finish=TrainSettings(**finish) if "finish" in text else None,
+            keys=KeySettings(**keys).checked() if "keys" in text else None,
             text=text,
         )
         recipe.settings.checked(start)
@@ -122,30 +128,44 @@ def run_recipe(
     finish: TrainSettings | None = None,
 ) -> dict[str, Any]:
     """Build the recipe's dataset (kept in the run folder, so a resumed run reuses it)
-    and train on it into ``out``, in two passes when the recipe has a [finish]: the
-    first into the run folder, the second from there. ``settings`` and ``finish``
-    replace the recipe's values."""
+    and train on it into ``out``: one pass, a second from the first one's weights when
+    the recipe has a [finish], then the key lesson when it has [keys]; each stage's
+    model waits in the run folder until the next one is written. ``settings`` and
+    ``finish`` replace the recipe's values."""
     settings, finish = settings or recipe.settings, finish or recipe.finish
     with run_folder(out, resume, restart) as run:
         data = run / "dataset"
         if not (data / MANIFEST).is_file():
             build(recipe.listing(), data, recipe.build, force=True, progress=build_progress)
-        if finish is None:
-            return train(data, out, recipe.start, settings, run, device, train_progress, about={"recipe": recipe.text})
-        first = run / "first"  # the first pass's model, kept until the second one is written
-        if not (first / RECORD_FILE).is_file():
-            train(data, first, recipe.start, settings, _pass_folder(run, "first"), device, train_progress)
-        earlier = json.loads((first / RECORD_FILE).read_text(encoding="utf-8"))
-
-        def finishing(event: TrainEvent) -> None:
-            if train_progress is not None:
-                train_progress(replace(event, stage="finishing") if event.stage == "training" else event)
-
-        about = {"recipe": recipe.text, "start": earlier["start"],
-                 "first": {key: earlier[key] for key in ("settings", "metrics", "stopped") if key in earlier}}
-        record = train(data, out, Start(model=str(first)), finish, _pass_folder(run, "finish"), device, finishing, about=about)
+        if recipe.keys is None:
+            record = _passes(recipe, data, out, run, settings, finish, device, train_progress)
+        else:
+            trained = run / "trained"
+            if not (trained / RECORD_FILE).is_file():
+                _passes(recipe, data, trained, run, settings, finish, device, train_progress)
+            record = teach_keys(trained, data, out, recipe.keys, _pass_folder(run, "keys"), device, train_progress)
     shutil.rmtree(run, ignore_errors=True)
     return record
+
+
+def _passes(recipe: Recipe, data: Path, out: Path, run: Path, settings: TrainSettings, finish: TrainSettings | None,
+            device: str | None, progress: TrainProgress | None) -> dict[str, Any]:
+    """The recipe's next-token training into ``out``: its first pass, and its [finish]
+    from the first pass's model (kept in the run folder until the finish is written)."""
+    if finish is None:
+        return train(data, out, recipe.start, settings, _pass_folder(run, "first"), device, progress, about={"recipe": recipe.text})
+    first = run / "first"
+    if not (first / RECORD_FILE).is_file():
+        train(data, first, recipe.start, settings, _pass_folder(run, "first"), device, progress)
+    earlier = json.loads((first / RECORD_FILE).read_text(encoding="utf-8"))
+
+    def finishing(event: TrainEvent) -> None:
+        if progress is not None:
+            progress(replace(event, stage="finishing") if event.stage == "training" else event)
+
+    about = {"recipe": recipe.text, "start": earlier["start"],
+             "first": {key: earlier[key] for key in ("settings", "metrics", "stopped") if key in earlier}}
+    return train(data, out, Start(model=str(first)), finish, _pass_folder(run, "finish"), device, finishing, about=about)
 
 
 def _pass_folder(run: Path, name: str) -> Path:

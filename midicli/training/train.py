@@ -325,15 +325,21 @@ def _round(value: float) -> float:
 
 
 def _save(trainer: Any, tokenizer: Any, start: Start, record: dict[str, Any], out: Path, run: Path) -> None:
-    """The model in bfloat16 (half the files; loading picks the dtype) with its tokenizer
-    and record, written aside and renamed to ``out``; then the run folder goes."""
-    import torch
-
+    """The trained model written to ``out`` (see ``save_model``); then the run folder goes."""
     if not trainer.is_world_process_zero():
         return
     model = trainer.model
     if start.method == "lora":
         model = model.merge_and_unload()
+    save_model(model, tokenizer, record, out)
+    shutil.rmtree(run, ignore_errors=True)
+
+
+def save_model(model: Any, tokenizer: Any, record: dict[str, Any], out: Path) -> None:
+    """The model in bfloat16 (half the files; loading picks the dtype) with its tokenizer
+    and record, written aside and renamed to ``out``."""
+    import torch
+
     staging = out.parent / f".{out.name}.saving"
     shutil.rmtree(staging, ignore_errors=True)
     model.config.use_cache = True  # the Trainer turns the KV cache off; generation wants it
@@ -341,4 +347,3 @@ def _save(trainer: Any, tokenizer: Any, start: Start, record: dict[str, Any], ou
     tokenizer.save_pretrained(staging)
     (staging / RECORD_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
     os.replace(staging, out)
-    shutil.rmtree(run, ignore_errors=True)

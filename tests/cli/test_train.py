@@ -87,6 +87,7 @@ def test_one_command_with_a_recipe_makes_a_model_the_project_composes_with(cli, 
     m = record["metrics"]
     assert record["settings"]["max_steps"] == 12 and m["steps"] == 12  # the option replaced the recipe's value
     assert record["settings"]["transpose"] == 5  # drawn in random keys, as the bundled model was
+    assert record["keys"]["metrics"]["steps"] > 0  # and given the key lesson last, as the bundled model was
     assert record["dataset"]["source"]["collections"] == ["bach", "ryansMammoth"]
     assert record["dataset"]["splits"]["validation"]["pieces"] == 1 and record["recipe"]["name"] == "small"
     assert m["validation_loss"]["end"] < m["validation_loss"]["start"]
