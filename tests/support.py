@@ -20,3 +20,17 @@ FIXTURE_MIDIS = sorted(p for p in AMT_FIXTURES.glob("*.mid") if not p.name.endsw
 def files_under(root: Path) -> list[str]:
     """Every file and folder under a folder, as sorted relative paths (to prove nothing changed)."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+# A recipe's dataset and model tables for the folder ``midi`` beside it (``midi_folder``): short chunks, a tiny model.
+SMALL_RECIPE = """
+[dataset]
+source = "midi"
+chunk_tokens = 150
+min_notes = 4
+augment = 1
+validation = 0.25
+test = 0
+[model]
+size = "tiny"
+"""

@@ -20,6 +20,7 @@ from midicli.training.keys import KeySettings, key_pairs, teach_keys
 from midicli.training.recipe import load_recipe, run_recipe
 from midicli.training.train import RECORD_FILE, TrainEvent, run_dir
 from midicli.tuning.metrics import preference_metrics
+from support import SMALL_RECIPE
 
 
 def keyed_rows(dataset: Path) -> list[dict]:
@@ -89,17 +90,7 @@ def test_mistakes_in_the_keys_table_are_named(tmp_path: Path, table: str, messag
 
 def test_a_recipe_with_keys_ends_on_the_lesson_and_records_every_stage(midi_folder: Path, tmp_path: Path) -> None:
     path = tmp_path / "recipe.toml"
-    path.write_text("""
-[dataset]
-source = "midi"
-chunk_tokens = 150
-min_notes = 4
-augment = 1
-validation = 0.25
-test = 0
-[model]
-size = "tiny"
-[train]
+    path.write_text(SMALL_RECIPE + """[train]
 max_steps = 3
 batch_size = 2
 max_length = 256

@@ -15,7 +15,7 @@ from midicli.engines.scaffold import SHAPES, build_text_tokenizer, scaffold_conf
 from midicli.training import TrainingError
 from midicli.training.recipe import load_recipe, run_recipe
 from midicli.training.train import RECORD_FILE, TrainEvent, run_dir
-from support import REPO
+from support import REPO, SMALL_RECIPE
 
 MINI = REPO / "recipes" / "mini.toml"
 
@@ -82,17 +82,7 @@ def test_a_value_of_the_wrong_type_is_named(tmp_path: Path) -> None:
         load_recipe(write(tmp_path, '[model]\nsize = "tiny"\n[train]\nbatch_size = "eight"\n'))
 
 
-TWO_PASSES = """
-[dataset]
-source = "midi"
-chunk_tokens = 150
-min_notes = 4
-augment = 1
-validation = 0.25
-test = 0
-[model]
-size = "tiny"
-[train]
+TWO_PASSES = SMALL_RECIPE + """[train]
 max_steps = 4
 batch_size = 2
 max_length = 256
