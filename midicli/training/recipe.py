@@ -24,8 +24,8 @@ learning_rate = 1e-3
 learning_rate = 5e-4 # e.g. with many short openings, where the caption's key decides the notes
 openings = 8         # (keep the whole draws: a pass on openings only forgets whole pieces)
 opening_notes = 4
-[keys]               # optional: a last, preference pass that teaches the caption's key (KeySettings)
-learning_rate = 1e-4
+[keys]               # optional: a last, preference pass that teaches the caption's key
+notes = 8            # (the fields of training.keys.KeySettings)
 ```
 """
 
