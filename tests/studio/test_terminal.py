@@ -76,7 +76,7 @@ def test_ctrl_c_cancels_a_running_generation_and_stores_nothing(tmp_path: Path, 
     songs = tmp_path / "songs"
     Project.init(songs, model="mini").close()
     before = files_under(songs)
-    child = spawn(songs, midicli_home, "-n", "8", "--max-tokens", "3000", "--seed", "1")
+    child = spawn(songs, midicli_home, "-n", "16", "--max-tokens", "3000", "--seed", "1")  # a minute of work: Ctrl-C lands in it
     child.sendline("compose a very long symphony")
     child.expect_exact("candidate 2")  # the progress bars: generation is running
     child.send("\x03")
