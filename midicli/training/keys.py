@@ -25,7 +25,7 @@ from midicli.music.captions import parse_caption, transpose_caption
 from midicli.tokenizers.vocab import ANTICIPATE, AUTOREGRESS
 from midicli.training import TrainingError
 from midicli.training.dataset import read_split
-from midicli.training.train import RECORD_FILE, TrainEvent, TrainProgress
+from midicli.training.train import RECORD_FILE, TrainEvent, TrainProgress, save_model
 from midicli.training.transpose import transpose_music
 from midicli.tuning.dataset import Pair
 
@@ -83,7 +83,6 @@ def teach_keys(model: Path, dataset: Path, out: Path, settings: KeySettings, run
     (and by how much) the model prefers the opening in the caption's key on the
     validation split's pairs before and after."""
     from midicli.engines.models import load_model, quiet_transformers
-    from midicli.training.train import save_model
     from midicli.tuning.metrics import preference_metrics
     from midicli.tuning.trainer import build_trainer
 
@@ -95,12 +94,11 @@ def teach_keys(model: Path, dataset: Path, out: Path, settings: KeySettings, run
     report(TrainEvent("preparing"))
     quiet_transformers()
     loaded = load_model(str(model), device=device, dtype="float32")  # master weights that take small steps
-    made = [key_pairs(read_split(dataset, split), loaded.tokenizer, loaded.text_vocab_size, settings, copies, settings.seed)
-            for split, copies in (("train", settings.pairs), ("validation", 1))]
-    train, held = made
+    pieces = list(read_split(dataset, "validation"))
+    train = key_pairs(read_split(dataset, "train"), loaded.tokenizer, loaded.text_vocab_size, settings, settings.pairs, settings.seed)
+    held = key_pairs(pieces, loaded.tokenizer, loaded.text_vocab_size, settings, 1, settings.seed)
     if not train:
         raise TrainingError("no training sequence's caption names a key: the key lesson has nothing to teach")
-    pieces = list(read_split(dataset, "validation"))
     before = preference_metrics(loaded.model, held, settings.beta, loaded.device)
     before_loss = validation_loss(loaded.model, pieces, loaded.tokenizer, loaded.text_vocab_size, length, loaded.device)
 
