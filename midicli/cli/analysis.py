@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from midicli import defaults
 from midicli.cli import context
-from midicli.cli.generate import Device, Dtype, EngineName, MaxTokens, Model, Seed, Temperature, TopP, Url
+from midicli.cli.generate import BestOf, Device, Dtype, EngineName, KeyLean, MaxTokens, Model, Seed, Temperature, TopP, Url
 from midicli.cli.options import Json
 from midicli.cli.output import err_console, note, print_json, print_table
 from midicli.engines.base import Engine, SamplingParams
@@ -40,6 +40,15 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
     ("pitch_class_distance", "pitch-class distance to reference", "number"),
     ("notes_per_second", "notes per second", "number"),
     ("polyphony", "notes sounding at once", "number"),
+    ("duplicate_share", "notes doubled (same onset)", "rate"),
+    ("large_clusters", "pieces with 12+ onsets at once", "rate"),
+    ("long_silences", "pieces with a silence > 10 s", "rate"),
+    ("horizon_piles", "pieces with notes at 99.99 s", "rate"),
+    ("longest_silence", "longest silence, s (mean)", "number"),
+    ("pitch_class_entropy", "pitch-class entropy", "number"),
+    ("scale_consistency", "scale consistency", "number"),
+    ("groove_consistency", "groove consistency", "number"),
+    ("empty_beat_rate", "empty-beat rate", "number"),
 )
 
 
@@ -62,19 +71,23 @@ def caption(
     from midicli.music.analysis import features
     from midicli.music.captions import caption as describe
     from midicli.music.midi_io import read_midi
+    from midicli.music.musicality import musicality
 
     described = []
     for file in files:
         if not file.is_file():
             raise MidicliError(f"no such file: {file}")
-        measured = features(read_midi(file))
-        described.append((file, describe(measured, genre or ()), measured))
+        piece = read_midi(file)
+        measured = features(piece)
+        heard = musicality(piece, measured.tempo_bpm, int(measured.time_signature.split("/")[0]))
+        described.append((file, describe(measured, genre or ()), measured, heard))
     if as_json:
-        print_json([{"file": str(f), "caption": words, "features": asdict(m)} for f, words, m in described])
+        print_json([{"file": str(f), "caption": words, "features": asdict(m), "musicality": asdict(h)}
+                    for f, words, m, h in described])
     elif len(described) == 1:
         typer.echo(described[0][1])
     else:
-        print_table(None, ["file", "caption"], [(f.name, words) for f, words, _ in described])
+        print_table(None, ["file", "caption"], [(f.name, words) for f, words, _, _ in described])
 
 
 def _engine(model: str | None, engine: str | None, device: str | None, dtype: str | None, url: str | None) -> Engine:
@@ -127,9 +140,12 @@ def eval_(
     n: Annotated[int, typer.Option("-n", help="Outputs per prompt (and per shuffled prompt).")] = 1,
     seed: Seed = 0,
     limit: Annotated[Optional[int], typer.Option(help="Use only the first N prompts.")] = None,
+    seconds: Annotated[float, typer.Option(help="Length of each output, as compose's --seconds.")] = defaults.COMPOSE_SECONDS,
+    best_of: BestOf = None,
+    key_lean: KeyLean = None,
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
-    temperature: Temperature = defaults.TEMPERATURE,
-    top_p: TopP = defaults.TOP_P,
+    temperature: Temperature = None,
+    top_p: TopP = None,
     out: Annotated[
         Optional[Path], typer.Option("--out", help="Keep the generated MIDI files and report.json in this new folder.", file_okay=False)
     ] = None,
@@ -140,10 +156,14 @@ def eval_(
     url: Url = None,
     as_json: Json = False,
 ) -> None:
-    """Measure text control: does the music have what each caption asks for?
+    """Measure text control and musicality: does the music have what each caption
+    asks for, and does it sound like music?
 
-    Generates from each caption, then checks the music for the key, instruments,
-    tempo word and time signature the caption names.
+    Composes from each caption as `compose` does (same defaults: length, best-of
+    ranking, key lean), then checks the music for the key, instruments, tempo word
+    and time signature the caption names, and measures what a listener hears:
+    doubled notes, onset piles, long silences, notes at the 99.99 s horizon, and
+    MusPy's pitch-class entropy, scale and groove consistency and empty-beat rate.
 
     Figures sit beside the same figures for the real pieces (a JSONL prompt set's
     reference MIDI, scored against its own caption) and for outputs made from
@@ -155,7 +175,7 @@ def eval_(
     """
     from midicli.evaluation.prompts import load_prompts
     from midicli.evaluation.runner import evaluate
-    from midicli.generation.operations import check_sampling
+    from midicli.generation.operations import Drawing, check_sampling, resolve_drawing
 
     chosen_prompts = load_prompts(prompts, limit)
     sampling = check_sampling(SamplingParams(n, temperature, top_p, max_tokens, seed))
@@ -166,8 +186,11 @@ def eval_(
         loaded = _engine(model, engine, device, dtype, url)
         with Progress(*columns, console=err_console, transient=True) as bars:
             task = bars.add_task("eval", total=None)
-            result = evaluate(loaded, chosen_prompts, sampling, folder, lambda done, total: bars.update(task, completed=done, total=total))
+            drawing = resolve_drawing(None, loaded, Drawing(best_of, key_lean), n)
+            result = evaluate(loaded, chosen_prompts, sampling, folder, lambda done, total: bars.update(task, completed=done, total=total),
+                              seconds, drawing)
         report = {"model": loaded.model_id, "engine": loaded.name, "n": n, "seed": seed, "max_tokens": max_tokens,
+                  "seconds": seconds, "best_of": drawing.best_of, "key_lean": drawing.key_lean,
                   "out": str(out.resolve()) if out else None, **result.to_json(keep_paths=out is not None)}
         if out is not None:
             write_text_atomic(folder / "report.json", json.dumps(report, indent=2) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
@@ -25,8 +26,21 @@ Text = Annotated[Optional[str], typer.Argument(help="Words for the model (defaul
 Candidates = Annotated[int, typer.Option("-n", help="How many candidates to generate.")]
 Seed = Annotated[Optional[int], typer.Option(help="Random seed; the same seed gives the same notes (recorded either way).")]
 MaxTokens = Annotated[int, typer.Option("--max-tokens", help="Most new tokens per round (3 per note).")]
-Temperature = Annotated[float, typer.Option(help="Sampling temperature.")]
-TopP = Annotated[float, typer.Option("--top-p", help="Nucleus sampling: keep the most likely tokens up to this mass.")]
+Temperature = Annotated[
+    Optional[float], typer.Option(help="Sampling temperature (default: the model's, 1.0 for MIDI-LLM).", show_default=False)
+]
+TopP = Annotated[
+    Optional[float],
+    typer.Option("--top-p", help="Nucleus sampling: keep the most likely tokens up to this mass (default: the model's, 0.98 for MIDI-LLM).", show_default=False),
+]
+BestOf = Annotated[
+    Optional[int],
+    typer.Option("--best-of", help="Draw this many candidates and keep the best -n by their score (default: the project's [defaults] best_of, else the model's).", show_default=False),
+]
+KeyLean = Annotated[
+    Optional[float],
+    typer.Option("--key-lean", help="How hard sampling leans toward the key the words name; 0 for none (default: the project's, else the model's).", show_default=False),
+]
 Instruments = Annotated[
     Optional[str], typer.Option(help="Allow only these instruments, e.g. 'piano,drums' or GM program numbers.")
 ]
@@ -57,7 +71,7 @@ def _engine(
 
 @contextmanager
 def _progress(n: int, max_tokens: int, span_seconds: float | None) -> Iterator[operations.Progress]:
-    """One bar per candidate, measured in seconds of music written."""
+    """One bar per candidate drawn, measured in seconds of music written."""
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[music]:5.1f} s of music"),
                TextColumn("{task.fields[tokens]} tokens"), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bars:
@@ -72,18 +86,25 @@ def _progress(n: int, max_tokens: int, span_seconds: float | None) -> Iterator[o
         yield update
 
 
-def _report(created: list[operations.Created], as_json: bool) -> None:
+def _report(created: list[operations.Created], drawn: int, as_json: bool) -> None:
     if as_json:
-        print_json({"created": [c.record.ref for c in created],
-                    "candidates": [{**version_json(c.record), "new_notes": len(c.candidate.notes)} for c in created]})
+        print_json({"created": [c.record.ref for c in created], "drawn": drawn,
+                    "candidates": [{**version_json(c.record), "new_notes": len(c.candidate.notes),
+                                    "ranking": asdict(c.ranking) if c.ranking else None} for c in created]})
         return
     rows = []
     for c in created:
         t = c.record.timings
-        rows.append((c.record.ref, f"{c.record.duration or 0:.1f}", c.record.notes, len(c.candidate.notes),
-                     instruments_text(c.record.instruments),
-                     f"{t.get('seconds', 0):.1f}", t.get("tokens_per_second") or "—"))
-    print_table(None, ["candidate", "seconds", "notes", "new", "instruments", "time s", "tokens/s"], rows)
+        score = f"{c.ranking.score:.2f}" if c.ranking else "—"
+        rows.append((c.record.ref, score, c.ranking.why if c.ranking else "", f"{c.record.duration or 0:.1f}",
+                     c.record.notes, instruments_text(c.record.instruments), f"{t.get('seconds', 0):.1f}"))
+    title = f"best {len(created)} of {drawn} drawn" if drawn > len(created) else None
+    print_table(title, ["candidate", "score", "why", "seconds", "notes", "instruments", "time s"], rows)
+
+
+def _drawing(chosen: Engine, n: int, best_of: int | None, key_lean: float | None) -> operations.Drawing:
+    project = context.session.project(create_default=True)
+    return operations.resolve_drawing(project, chosen, operations.Drawing(best_of, key_lean), n)
 
 
 def _constraints(instruments: str | None, max_simultaneous: int) -> Constraints:
@@ -98,9 +119,12 @@ def compose(
     seed: Seed = None,
     prompts_file: Annotated[Optional[Path], typer.Option(help="A file with one description per line.", dir_okay=False)] = None,
     instruments: Instruments = None,
+    seconds: Annotated[float, typer.Option(help="About how long each piece lasts, in seconds.")] = defaults.COMPOSE_SECONDS,
+    best_of: BestOf = None,
+    key_lean: KeyLean = None,
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
-    temperature: Temperature = defaults.TEMPERATURE,
-    top_p: TopP = defaults.TOP_P,
+    temperature: Temperature = None,
+    top_p: TopP = None,
     max_simultaneous: MaxOnsets = defaults.MAX_ONSETS_PER_INSTANT,
     model: Model = None,
     engine: EngineName = None,
@@ -118,8 +142,12 @@ def compose(
 ) -> None:
     """Compose new pieces from a description: one piece per candidate.
 
+    With --best-of K it draws K candidates and keeps the best -n, ranked by how well
+    each follows the words (key, instruments, tempo, meter) and sounds like music.
+
     Examples:
       [bold]midicli compose "a calm piano waltz" -n 4 --seed 1[/bold]
+      [bold]midicli compose "a sad cello solo in D minor" -n 2 --best-of 8 --seconds 45[/bold]
       [bold]midicli compose "upbeat jazz" --instruments "piano,acoustic bass,drums"[/bold]
       [bold]midicli compose "a sad cello solo" -n 2 --render wav[/bold]
       [bold]midicli compose -e[/bold]   (a long description, written in $EDITOR)
@@ -141,17 +169,18 @@ def compose(
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
+    drawing = _drawing(chosen, n, best_of, key_lean)
     created = []
     for description in descriptions:
-        with _progress(n, max_tokens, None) as progress:
-            created += operations.compose(project, chosen, description, sampling, limits, progress)
+        with _progress(drawing.best_of, max_tokens, seconds) as progress:
+            created += operations.compose(project, chosen, description, sampling, limits, progress, seconds, drawing)
     if render is not None:
         from midicli.render.core import render_version
 
         with err_console.status(f"Rendering {len(created)} candidates to {render}…"):
             for c in created:
                 render_version(project, c.record, render)
-    _report(created, as_json)
+    _report(created, drawing.best_of, as_json)
 
 
 def continue_(
@@ -161,9 +190,11 @@ def continue_(
     n: Candidates = 1,
     seed: Seed = None,
     instruments: Instruments = None,
+    best_of: BestOf = None,
+    key_lean: KeyLean = None,
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
-    temperature: Temperature = defaults.TEMPERATURE,
-    top_p: TopP = defaults.TOP_P,
+    temperature: Temperature = None,
+    top_p: TopP = None,
     max_simultaneous: MaxOnsets = defaults.MAX_ONSETS_PER_INSTANT,
     model: Model = None,
     engine: EngineName = None,
@@ -176,6 +207,8 @@ def continue_(
     as_json: Json = False,
 ) -> None:
     """Extend a piece from its end; each candidate becomes a new version of it.
+
+    It fills the asked length with the piece's instruments (--instruments chooses others).
 
     Examples:
       [bold]midicli continue calm-waltz-1 --seconds 30[/bold]
@@ -191,9 +224,10 @@ def continue_(
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
-    with _progress(n, max_tokens, length) as progress:
-        created = operations.continue_piece(project, chosen, record.ref, length, text, sampling, limits, progress)
-    _report(created, as_json)
+    drawing = _drawing(chosen, n, best_of, key_lean)
+    with _progress(drawing.best_of, max_tokens, length) as progress:
+        created = operations.continue_piece(project, chosen, record.ref, length, text, sampling, limits, progress, drawing)
+    _report(created, drawing.best_of, as_json)
 
 
 def infill(
@@ -205,9 +239,11 @@ def infill(
     n: Candidates = 1,
     seed: Seed = None,
     instruments: Instruments = None,
+    best_of: BestOf = None,
+    key_lean: KeyLean = None,
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
-    temperature: Temperature = defaults.TEMPERATURE,
-    top_p: TopP = defaults.TOP_P,
+    temperature: Temperature = None,
+    top_p: TopP = None,
     max_simultaneous: MaxOnsets = defaults.MAX_ONSETS_PER_INSTANT,
     model: Model = None,
     engine: EngineName = None,
@@ -237,9 +273,10 @@ def infill(
     operations.check_sampling(sampling)
     operations.check_range(piece, begin, finish)
     chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
-    with _progress(n, max_tokens, finish - begin) as progress:
-        created = operations.infill(project, chosen, record.ref, begin, finish, text, sampling, which, limits, progress)
-    _report(created, as_json)
+    drawing = _drawing(chosen, n, best_of, key_lean)
+    with _progress(drawing.best_of, max_tokens, finish - begin) as progress:
+        created = operations.infill(project, chosen, record.ref, begin, finish, text, sampling, which, limits, progress, drawing)
+    _report(created, drawing.best_of, as_json)
 
 
 def register(app: typer.Typer) -> None:

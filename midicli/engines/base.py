@@ -17,9 +17,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SamplingParams:
+    """How to sample. ``temperature``/``top_p`` None (before a request reaches an engine):
+    what the model recommends (``generation.operations.recommended``)."""
+
     n: int = defaults.CANDIDATES
-    temperature: float = defaults.TEMPERATURE
-    top_p: float = defaults.TOP_P
+    temperature: float | None = defaults.TEMPERATURE
+    top_p: float | None = defaults.TOP_P
     max_new_tokens: int = defaults.MAX_NEW_TOKENS
     seed: int | None = None
 

@@ -188,6 +188,16 @@ def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.d
     return _DTYPES[dtype]
 
 
+def model_folder(model_id: str) -> Path | None:
+    """The local folder of ``model_id`` (itself, or its hub cache snapshot) without
+    downloading anything; None when it is not here."""
+    try:
+        folder = _locate(model_id, download=False)
+    except ModelError:
+        return None
+    return folder if folder.is_dir() else None
+
+
 def _locate(model_id: str, download: bool) -> Path:
     """The local directory holding ``model_id``: itself, or its hub cache snapshot."""
     if Path(model_id).is_absolute():

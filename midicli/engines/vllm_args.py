@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import fields
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,33 +26,31 @@ DEFAULT_LORA_RANK = 16  # vLLM's default max_lora_rank, and `tune`'s default ran
 
 
 def spec_to_dict(spec: GrammarSpec) -> dict[str, Any]:
-    """A JSON-able form of ``spec`` (tuples as lists, the instrument set sorted)."""
+    """A JSON-able form of ``spec``: every field, tuples as lists, the instrument set sorted."""
+    data = {f.name: getattr(spec, f.name) for f in fields(GrammarSpec)}
     return {
-        "history": list(spec.history),
-        "min_time": spec.min_time,
-        "stop_time": spec.stop_time,
-        "controls": list(spec.controls),
-        "instruments": None if spec.instruments is None else sorted(spec.instruments),
-        "max_instruments": spec.max_instruments,
-        "max_onsets_per_instant": spec.max_onsets_per_instant,
-        "delta": spec.delta,
+        name: sorted(value) if isinstance(value, frozenset) else list(value) if isinstance(value, tuple) else value
+        for name, value in data.items()
     }
 
 
 def spec_from_dict(data: dict[str, Any]) -> GrammarSpec:
-    """The inverse of :func:`spec_to_dict`; ValueError on anything malformed."""
+    """The inverse of :func:`spec_to_dict`; ValueError on anything malformed or missing."""
     try:
-        instruments = data["instruments"]
-        return GrammarSpec(
-            history=tuple(int(t) for t in data["history"]),
-            min_time=int(data["min_time"]),
-            stop_time=None if data["stop_time"] is None else int(data["stop_time"]),
-            controls=tuple(int(t) for t in data["controls"]),
-            instruments=None if instruments is None else frozenset(int(i) for i in instruments),
-            max_instruments=int(data["max_instruments"]),
-            max_onsets_per_instant=int(data["max_onsets_per_instant"]),
-            delta=int(data["delta"]),
-        )
+        values = {f.name: data[f.name] for f in fields(GrammarSpec)}
+        for name in ("history", "controls"):
+            values[name] = tuple(int(t) for t in values[name])
+        if values["instruments"] is not None:
+            values["instruments"] = frozenset(int(i) for i in values["instruments"])
+        if values["max_onsets_per_instrument"] is not None:
+            values["max_onsets_per_instrument"] = tuple(int(c) for c in values["max_onsets_per_instrument"])
+        if values["pitch_bias"] is not None:
+            values["pitch_bias"] = tuple(float(b) for b in values["pitch_bias"])
+        for name in ("min_time", "max_instruments", "max_onsets_per_instant", "fill_slack", "delta"):
+            values[name] = int(values[name])
+        for name in ("stop_time", "max_gap"):
+            values[name] = None if values[name] is None else int(values[name])
+        return GrammarSpec(**values)
     except (KeyError, TypeError) as e:
         raise ValueError(f"malformed grammar spec: {e!r}") from e
 

@@ -15,6 +15,7 @@ from typing import Sequence
 from midicli.music.analysis import Features, tempo_range
 from midicli.music.captions import Requested
 from midicli.music.instruments import GM_NAMES
+from midicli.music.musicality import LARGE_CLUSTER, LONG_SILENCE, Musicality
 from midicli.tokenizers.vocab import DRUMS
 
 _LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -100,17 +101,20 @@ class Scored:
     features: Features | None
     adherence: Adherence | None
     pitch_class_distance: float | None  # to the prompt's reference piece, when it has one
+    musicality: Musicality | None = None
 
     @property
     def valid(self) -> bool:
         return self.features is not None
 
 
-def score(asked: Requested, measured: Features | None, reference: Features | None) -> Scored:
+def score(
+    asked: Requested, measured: Features | None, reference: Features | None, music: Musicality | None = None
+) -> Scored:
     if measured is None:
         return Scored(None, None, None)
     distance = pitch_class_distance(measured.pitch_classes, reference.pitch_classes) if reference else None
-    return Scored(measured, adherence(asked, measured), distance)
+    return Scored(measured, adherence(asked, measured), distance, music)
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,15 @@ class Column:
     pitch_class_distance: float | None  # mean, to each prompt's reference piece
     notes_per_second: float | None  # mean
     polyphony: float | None  # mean
+    duplicate_share: float | None = None  # of all notes: doubling another's instrument, pitch and onset
+    large_clusters: float | None = None  # share of pieces with LARGE_CLUSTER or more notes at one onset
+    long_silences: float | None = None  # share of pieces with a silence over LONG_SILENCE inside
+    horizon_piles: float | None = None  # share of pieces with notes at the 99.99 s horizon
+    longest_silence: float | None = None  # mean, seconds
+    pitch_class_entropy: float | None = None  # means of MusPy's measures
+    scale_consistency: float | None = None
+    groove_consistency: float | None = None
+    empty_beat_rate: float | None = None
 
 
 def _rate(answers: Sequence[bool | None]) -> float | None:
@@ -160,4 +173,22 @@ def summarize(scores: Sequence[Scored]) -> Column:
         pitch_class_distance=_mean([s.pitch_class_distance for s in valid]),
         notes_per_second=_mean([s.features.notes_per_second for s in valid if s.features]),
         polyphony=_mean([s.features.polyphony for s in valid if s.features]),
+        **_musicality([s.musicality for s in valid if s.musicality is not None]),
+    )
+
+
+def _musicality(measured: Sequence[Musicality]) -> dict[str, float | None]:
+    """Column figures of what a listener hears; all None without measurements."""
+    if not measured:
+        return {}
+    return dict(
+        duplicate_share=_ratio(sum(m.duplicate_notes for m in measured), sum(m.notes for m in measured)),
+        large_clusters=_rate([m.largest_cluster >= LARGE_CLUSTER for m in measured]),
+        long_silences=_rate([m.longest_silence > LONG_SILENCE for m in measured]),
+        horizon_piles=_rate([m.horizon_notes > 0 for m in measured]),
+        longest_silence=_mean([m.longest_silence for m in measured]),
+        pitch_class_entropy=_mean([m.pitch_class_entropy for m in measured]),
+        scale_consistency=_mean([m.scale_consistency for m in measured]),
+        groove_consistency=_mean([m.groove_consistency for m in measured]),
+        empty_beat_rate=_mean([m.empty_beat_rate for m in measured]),
     )

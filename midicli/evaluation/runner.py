@@ -16,15 +16,17 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from midicli import defaults
 from midicli.engines.base import Engine, SamplingParams
-from midicli.errors import BadMidiError
+from midicli.errors import BadMidiError, GenerationError
 from midicli.evaluation.metrics import Column, Scored, score, summarize
-from midicli.evaluation.prompts import Prompt
-from midicli.generation.operations import check_sampling
-from midicli.generation.span import Span
-from midicli.generation.write import Constraints, write_span
 from midicli.music.analysis import Features, features
-from midicli.music.captions import parse_caption
+from midicli.music.musicality import musicality
+from midicli.evaluation.prompts import Prompt
+from midicli.generation.operations import Drawing, check_sampling, draw, ending_by, recommended
+from midicli.generation.span import Span
+from midicli.generation.write import Constraints
+from midicli.music.captions import Requested, parse_caption
 from midicli.music.midi_io import read_midi, write_midi
 from midicli.music.piece import Piece
 
@@ -67,7 +69,8 @@ class Evaluation:
                 {"prompt": o.prompt, "column": o.column, "caption": o.caption, "path": shown(o),
                  "valid": o.scored.valid, "pitch_class_distance": o.scored.pitch_class_distance,
                  "adherence": asdict(o.scored.adherence) if o.scored.adherence else None,
-                 "features": asdict(o.scored.features) if o.scored.features else None}
+                 "features": asdict(o.scored.features) if o.scored.features else None,
+                 "musicality": asdict(o.scored.musicality) if o.scored.musicality else None}
                 for o in self.outputs
             ],
         }
@@ -84,12 +87,22 @@ def derangement(count: int, seed: int) -> list[int] | None:
     return order
 
 
-def _measure(path: Path) -> Features | None:
-    """Features of a written output, read back as any user would; None if it does not read."""
+def _read(path: Path) -> Piece | None:
+    """A written output, read back as any user would; None if it does not read."""
     try:
-        return features(read_midi(path))
+        return read_midi(path)
     except BadMidiError:
         return None
+
+
+def _scored(asked: Requested, piece: Piece | None, reference: Features | None, real: bool = False) -> Scored:
+    """Text control and musicality of one piece (None: no valid music); a ``real``
+    piece is its own reference."""
+    if piece is None or not piece.notes:
+        return score(asked, None, reference)
+    measured = features(piece)
+    beats = int(measured.time_signature.split("/")[0])
+    return score(asked, measured, measured if real else reference, musicality(piece, measured.tempo_bpm, beats))
 
 
 def evaluate(
@@ -98,17 +111,21 @@ def evaluate(
     sampling: SamplingParams,
     out_dir: Path,
     progress: Progress | None = None,
+    seconds: float = defaults.COMPOSE_SECONDS,
+    drawing: Drawing = Drawing(),
 ) -> Evaluation:
-    """Score the reference pieces, then write ``sampling.n`` outputs per prompt with its
-    caption and with a shuffled one into ``out_dir/model`` and ``out_dir/shuffled``."""
-    sampling = check_sampling(sampling)
-    references = [features(read_midi(p.reference)) if p.reference else None for p in prompts]
+    """Score the reference pieces, then compose ``sampling.n`` outputs per prompt, as
+    ``compose`` does (``seconds`` long, the best of ``drawing.best_of`` ranked by the
+    words given), with its caption and with a shuffled one into ``out_dir/model`` and
+    ``out_dir/shuffled``."""
+    sampling = check_sampling(recommended(engine, sampling))
     asked = [parse_caption(p.caption) for p in prompts]
     outputs = [
-        Output(i, "real", p.caption, p.reference, score(asked[i], references[i], references[i]))
+        Output(i, "real", p.caption, p.reference, _scored(asked[i], read_midi(p.reference), None, real=True))
         for i, p in enumerate(prompts)
         if p.reference is not None
     ]
+    real = {o.prompt: o.scored.features for o in outputs}
     order = derangement(len(prompts), sampling.seed)
     jobs = [("model", i, i) for i in range(len(prompts))] + [("shuffled", i, j) for i, j in enumerate(order or [])]
     for done, (column, i, source) in enumerate(jobs):
@@ -116,17 +133,20 @@ def evaluate(
             progress(done, len(jobs))
         words = prompts[source].caption
         seeded = replace(sampling, seed=sampling.seed + i)  # both columns share a prompt's seed
-        candidates = write_span(engine, engine.tokenizer, words, Span((), 0.0, None), seeded, Constraints())
+        try:
+            kept = draw(None, engine, words, Span((), 0.0, seconds), seeded, Constraints(), drawing,
+                        lambda c: Piece(ending_by(c.notes, seconds)))
+        except GenerationError:  # no notes at all: every output counts as invalid
+            kept = []
         folder = out_dir / column
         folder.mkdir(parents=True, exist_ok=True)
-        for k, candidate in enumerate(candidates):
-            path = None
-            measured = None
-            if candidate.notes:
+        for k in range(sampling.n):
+            path, piece = None, None
+            if k < len(kept):
                 path = folder / f"{i + 1:03d}-{k + 1}.mid"
-                write_midi(Piece(sorted(candidate.notes, key=lambda n: n.onset)), path)
-                measured = _measure(path)
-            outputs.append(Output(i, column, words, path, score(asked[i], measured, references[i])))
+                write_midi(kept[k][0], path)
+                piece = _read(path)
+            outputs.append(Output(i, column, words, path, _scored(asked[i], piece, real.get(i))))
     if progress is not None:
         progress(len(jobs), len(jobs))
     columns = {name: summarize([o.scored for o in outputs if o.column == name]) for name in COLUMNS}

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable
 
+from midicli import defaults
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import GenerationError
+from midicli.generation.guidance import key_lean
+from midicli.generation.ranking import Ranking, best
+from midicli.generation.settings import model_settings
 from midicli.generation.span import Span
 from midicli.generation.write import Candidate, Constraints, Progress, write_span
+from midicli.music.captions import parse_caption
 from midicli.music.piece import Note, Piece
 from midicli.project import Project
 from midicli.project.records import NewVersion, VersionRecord
@@ -27,18 +32,28 @@ MAX_SPAN_SECONDS = (MAX_TIME - 1) / TIME_RESOLUTION
 
 @dataclass
 class Created:
-    """A stored candidate and the figures for the summary table."""
+    """A stored candidate, its rank among those drawn, and the figures for the summary table."""
 
     record: VersionRecord
     candidate: Candidate
+    ranking: Ranking | None = None
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """How many candidates to draw for those shown, and the lean toward the caption's
+    key; None: the project's ``[defaults]``, else what the model recommends."""
+
+    best_of: int | None = None
+    key_lean: float | None = None
 
 
 def check_sampling(sampling: SamplingParams) -> SamplingParams:
     if sampling.n < 1:
         raise GenerationError(f"-n must be at least 1, got {sampling.n}")
-    if sampling.temperature <= 0:
+    if sampling.temperature is not None and sampling.temperature <= 0:
         raise GenerationError(f"--temperature must be above 0, got {sampling.temperature}")
-    if not 0 < sampling.top_p <= 1:
+    if sampling.top_p is not None and not 0 < sampling.top_p <= 1:
         raise GenerationError(f"--top-p must be in (0, 1], got {sampling.top_p}")
     if sampling.max_new_tokens < 3:
         raise GenerationError(f"--max-tokens must be at least 3 (one note), got {sampling.max_new_tokens}")
@@ -47,12 +62,64 @@ def check_sampling(sampling: SamplingParams) -> SamplingParams:
     return sampling
 
 
+def recommended(engine: Engine, sampling: SamplingParams) -> SamplingParams:
+    """``sampling`` with the model's own temperature and top-p where the caller left them None."""
+    settings = model_settings(engine.model_id)
+    return replace(
+        sampling,
+        temperature=settings.temperature if sampling.temperature is None else sampling.temperature,
+        top_p=settings.top_p if sampling.top_p is None else sampling.top_p,
+    )
+
+
+def resolve_drawing(project: Project | None, engine: Engine, drawing: Drawing, n: int) -> Drawing:
+    """How many to draw (at least n) and how hard to lean: the command's choice, else
+    the project's ``[defaults]``, else the model's recommendation."""
+    settings = model_settings(engine.model_id)
+    chosen = project.config.defaults if project is not None else {}
+    best_of = drawing.best_of if drawing.best_of is not None else int(chosen.get("best_of", settings.best_of))
+    lean = drawing.key_lean if drawing.key_lean is not None else float(chosen.get("key_lean", settings.key_lean))
+    if best_of < 1:
+        raise GenerationError(f"--best-of must be at least 1, got {best_of}")
+    if lean < 0:
+        raise GenerationError(f"--key-lean must be 0 or more, got {lean}")
+    return Drawing(max(best_of, n), lean)
+
+
+Whole = Callable[[Candidate], Piece]
+
+
+def draw(
+    project: Project | None,
+    engine: Engine,
+    words: str,
+    span: Span,
+    sampling: SamplingParams,
+    constraints: Constraints,
+    drawing: Drawing,
+    whole: Whole,
+    progress: Progress | None = None,
+) -> list[tuple[Piece, Candidate, Ranking]]:
+    """Draw ``best_of`` candidates for the span, rank the whole pieces they make against
+    ``words``, and keep the best ``sampling.n`` (drawing order for ties)."""
+    drawing = resolve_drawing(project, engine, drawing, sampling.n)
+    if constraints.pitch_bias is None:
+        constraints = replace(constraints, pitch_bias=key_lean(words, drawing.key_lean))
+    drawn = write_span(engine, engine.tokenizer, words, span, replace(sampling, n=drawing.best_of), constraints, progress)
+    drawn = [c for c in drawn if c.notes]
+    if not drawn:
+        raise GenerationError("the model wrote no notes in any candidate; try another --seed or more --max-tokens")
+    pieces = [whole(c) for c in drawn]
+    asked = parse_caption(words)
+    return [(pieces[i], drawn[i], ranking) for i, ranking in best(pieces, asked, sampling.n)]
+
+
 def _store(
     project: Project,
     engine: Engine,
     operation: str,
     names: list[str],
-    results: list[tuple[Piece, Candidate]],
+    results: list[tuple[Piece, Candidate, Ranking]],
     text: str,
     sampling: SamplingParams,
     constraints: Constraints,
@@ -61,7 +128,8 @@ def _store(
 ) -> list[Created]:
     batch = uuid.uuid4().hex
     params = {**asdict(sampling), **extra, "instruments": sorted(constraints.instruments or []),
-              "max_onsets_per_instant": constraints.max_onsets_per_instant, "max_instruments": constraints.max_instruments}
+              "max_onsets_per_instant": constraints.max_onsets_per_instant, "max_instruments": constraints.max_instruments,
+              "max_onsets_per_instrument": constraints.max_onsets_per_instrument, "max_gap": constraints.max_gap}
     new = [
         NewVersion(
             name=name,
@@ -78,18 +146,19 @@ def _store(
             timings={"seconds": round(c.seconds, 3), "tokens": c.tokens, "rounds": c.rounds,
                      "tokens_per_second": round(c.tokens / c.seconds, 1) if c.seconds else None},
             manifest={"prompt_ids": c.prompt_ids, "generated_ids": c.generated_ids, "finish_reason": c.finish_reason,
-                      "candidate": index},
+                      "candidate": index, "ranking": asdict(ranking)},
             batch=batch,
         )
-        for index, (name, (piece, c)) in enumerate(zip(names, results))
+        for index, (name, (piece, c, ranking)) in enumerate(zip(names, results))
     ]
     records = project.add_versions(new)
-    return [Created(record, candidate) for record, (_, candidate) in zip(records, results)]
+    return [Created(record, candidate, ranking) for record, (_, candidate, ranking) in zip(records, results)]
 
 
-def _usable(candidates: list[Candidate]) -> None:
-    if not any(c.notes for c in candidates):
-        raise GenerationError("the model wrote no notes in any candidate; try another --seed or more --max-tokens")
+def ending_by(notes: list[Note], end: float) -> list[Note]:
+    """Notes in time order, any still sounding at ``end`` cut there: a piece asked for
+    S seconds lasts S seconds."""
+    return sorted((replace(n, duration=min(n.duration, end - n.onset)) for n in notes), key=lambda n: n.onset)
 
 
 def compose(
@@ -99,15 +168,18 @@ def compose(
     sampling: SamplingParams,
     constraints: Constraints | None = None,
     progress: Progress | None = None,
+    seconds: float = defaults.COMPOSE_SECONDS,
+    drawing: Drawing = Drawing(),
 ) -> list[Created]:
-    """n new pieces from a description, named after it (``calm-waltz-1``, …)."""
-    sampling, constraints = check_sampling(sampling), constraints or Constraints()
-    candidates = write_span(engine, engine.tokenizer, text, Span((), 0.0, None), sampling, constraints, progress)
-    _usable(candidates)
-    kept = [c for c in candidates if c.notes]
-    names = project.unique_names(slugify(text) or "piece", len(kept))
-    results = [(Piece(sorted(c.notes, key=lambda n: n.onset)), c) for c in kept]
-    return _store(project, engine, "compose", names, results, text, sampling, constraints, None, {})
+    """n new pieces of about ``seconds`` from a description, named after it
+    (``calm-waltz-1``, …): the best n of the candidates drawn."""
+    sampling, constraints = check_sampling(recommended(engine, sampling)), constraints or Constraints()
+    if not seconds > 0:
+        raise GenerationError(f"--seconds must be positive, got {seconds}")
+    results = draw(project, engine, text, Span((), 0.0, seconds), sampling, constraints, drawing,
+                   lambda c: Piece(ending_by(c.notes, seconds)), progress)
+    names = project.unique_names(slugify(text) or "piece", len(results))
+    return _store(project, engine, "compose", names, results, text, sampling, constraints, None, {"seconds": seconds})
 
 
 def _text_for(record: VersionRecord, text: str | None) -> str:
@@ -115,9 +187,16 @@ def _text_for(record: VersionRecord, text: str | None) -> str:
     return text if text is not None else (record.text or "")
 
 
-def _results(base: Piece, fixed: list[Note], candidates: list[Candidate]) -> list[tuple[Piece, Candidate]]:
-    """Whole pieces: the fixed notes plus each candidate's new ones, in time order."""
-    return [(base.with_notes(sorted(fixed + c.notes, key=lambda n: n.onset)), c) for c in candidates]
+def _whole(base: Piece, fixed: list[Note], end: float | None = None) -> Whole:
+    """How a candidate becomes a whole piece: the fixed notes plus its new ones (cut at ``end``)."""
+    return lambda c: base.with_notes(sorted(fixed + (ending_by(c.notes, end) if end else c.notes), key=lambda n: n.onset))
+
+
+def _own_instruments(constraints: Constraints, piece: Piece) -> Constraints:
+    """Continue and infill play the piece's instruments unless told which."""
+    if constraints.instruments is not None or not piece.notes:
+        return constraints
+    return replace(constraints, instruments=frozenset(n.instrument for n in piece.notes))
 
 
 def continue_piece(
@@ -129,19 +208,21 @@ def continue_piece(
     sampling: SamplingParams,
     constraints: Constraints | None = None,
     progress: Progress | None = None,
+    drawing: Drawing = Drawing(),
 ) -> list[Created]:
-    """n sibling versions that extend the piece by ``seconds`` after its last note ends."""
-    sampling, constraints = check_sampling(sampling), constraints or Constraints()
+    """n sibling versions that extend the piece by ``seconds`` after its last note
+    ends, with its instruments unless ``constraints`` name others."""
+    sampling, constraints = check_sampling(recommended(engine, sampling)), constraints or Constraints()
     if seconds <= 0:
         raise GenerationError(f"--seconds must be positive, got {seconds}")
     record = project.resolve(ref)
     base = project.load_piece(record)
+    constraints = _own_instruments(constraints, base)
     start = base.duration
     span = Span(tuple(base.notes), start, start + seconds)
     words = _text_for(record, text)
-    candidates = write_span(engine, engine.tokenizer, words, span, sampling, constraints, progress)
-    _usable(candidates)
-    results = _results(base, list(base.notes), [c for c in candidates if c.notes])
+    results = draw(project, engine, words, span, sampling, constraints, drawing,
+                   _whole(base, list(base.notes), start + seconds), progress)
     extra = {"seconds": seconds, "from": start}
     return _store(project, engine, "continue", [record.piece] * len(results), results, words, sampling, constraints, record, extra)
 
@@ -167,10 +248,12 @@ def infill(
     instrument: int | None = None,
     constraints: Constraints | None = None,
     progress: Progress | None = None,
+    drawing: Drawing = Drawing(),
 ) -> list[Created]:
     """n sibling versions with [start, end) rewritten: all of it, or one instrument's
-    part (the other instruments become anticipated controls, AMT accompaniment)."""
-    sampling, constraints = check_sampling(sampling), constraints or Constraints()
+    part (the other instruments become anticipated controls, AMT accompaniment); with
+    the piece's instruments unless ``constraints`` or ``instrument`` name others."""
+    sampling, constraints = check_sampling(recommended(engine, sampling)), constraints or Constraints()
     record = project.resolve(ref)
     base = project.load_piece(record)
     check_range(base, start, end)
@@ -178,14 +261,15 @@ def infill(
         allowed = constraints.instruments
         if allowed is not None and instrument not in allowed:
             raise GenerationError("--instrument is not in the --instruments allow-list")
-        constraints = Constraints(frozenset({instrument}), constraints.max_instruments, constraints.max_onsets_per_instant)
+        constraints = replace(constraints, instruments=frozenset({instrument}))
+    constraints = _own_instruments(constraints, base)
 
     def rewritten(note: Note) -> bool:
         return start <= note.onset < end and (instrument is None or note.instrument == instrument)
 
     fixed = [n for n in base.notes if not rewritten(n)]
     words = _text_for(record, text)
-    candidates = write_span(engine, engine.tokenizer, words, Span(tuple(fixed), start, end), sampling, constraints, progress)
-    results = _results(base, fixed, candidates)
+    results = draw(project, engine, words, Span(tuple(fixed), start, end), sampling, constraints, drawing,
+                   _whole(base, fixed), progress)
     extra = {"start": start, "end": end, "instrument": instrument}
     return _store(project, engine, "infill", [record.piece] * len(results), results, words, sampling, constraints, record, extra)

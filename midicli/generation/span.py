@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
+from midicli import defaults
 from midicli.engines.constraints import GrammarSpec
+from midicli.music.instruments import chord_limits
 from midicli.music.piece import Note
 from midicli.tokenizers import amt
 from midicli.tokenizers.vocab import CONTROL_OFFSET, MAX_TIME, SEPARATOR, TIME_RESOLUTION
 
 PROMPT_TOKEN_BUDGET = 1024  # music tokens of context: about 340 notes, as AMT's context
+if TYPE_CHECKING:
+    from midicli.generation.write import Constraints
+
 CONTEXT_SECONDS = 40  # context kept before the span start, so each round can write ~60 s
 
 
@@ -33,7 +39,6 @@ class Span:
     fixed: tuple[Note, ...]
     start: float
     end: float | None
-    instruments: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ def _shift(notes: list[Note], seconds: float) -> list[Note]:
     return [replace(n, onset=n.onset + seconds) for n in notes]
 
 
-def window(span: Span, written: list[Note], start: float, max_onsets: int, max_instruments: int) -> Window:
+def window(span: Span, written: list[Note], start: float, limits: Constraints) -> Window:
     """The round that writes from ``start`` on, given the notes ``written`` so far."""
     start_ticks = to_ticks(start)
     before = sorted([n for n in span.fixed if n.onset < start] + written, key=lambda n: n.onset)
@@ -87,8 +92,12 @@ def window(span: Span, written: list[Note], start: float, max_onsets: int, max_i
         min_time=start_ticks - origin,
         stop_time=stop,
         controls=tuple(leftover),
-        instruments=span.instruments,
-        max_instruments=max_instruments,
-        max_onsets_per_instant=max_onsets,
+        instruments=limits.instruments,
+        max_instruments=limits.max_instruments,
+        max_onsets_per_instant=limits.max_onsets_per_instant,
+        max_onsets_per_instrument=None if limits.max_onsets_per_instrument is None else chord_limits(limits.max_onsets_per_instrument),
+        max_gap=None if limits.max_gap is None else to_ticks(limits.max_gap),
+        fill_slack=0 if limits.max_gap is None else min(to_ticks(defaults.FILL_SLACK_SECONDS), to_ticks(limits.max_gap)),
+        pitch_bias=limits.pitch_bias,
     )
     return Window(origin=origin, music=music, spec=spec, span_stop=span_stop)

@@ -21,13 +21,17 @@ MAX_ROUNDS = 12
 Progress = Callable[[int, int, float], None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Constraints:
-    """The user's hard controls over what may be generated."""
+    """The user's controls over what may be generated: hard limits for the grammar
+    (seconds where the grammar counts ticks) and the soft lean toward a key."""
 
     instruments: frozenset[int] | None = None
     max_instruments: int = 16
     max_onsets_per_instant: int = defaults.MAX_ONSETS_PER_INSTANT
+    max_onsets_per_instrument: int | None = defaults.MAX_ONSETS_PER_INSTRUMENT  # chordal ones; half for the rest
+    max_gap: float | None = defaults.MAX_GAP_SECONDS
+    pitch_bias: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -90,10 +94,8 @@ def write_span(
     window at its newest notes) until it reaches the span's end, stops making notes,
     or MAX_ROUNDS is hit; without an end, one round is the whole job (compose)."""
     text = text_ids(tokenizer, description)
-    limits = (constraints.max_onsets_per_instant, constraints.max_instruments)
-    span = replace(span, instruments=constraints.instruments)
     started = time.perf_counter()
-    view = window(span, [], span.start, *limits)
+    view = window(span, [], span.start, constraints)
     first = _round(engine, text, view, sampling, span.start, progress, list(range(sampling.n)))
     shared = time.perf_counter() - started
     candidates = []
@@ -103,7 +105,7 @@ def write_span(
         while not done and candidate.rounds < MAX_ROUNDS:
             began = time.perf_counter()
             start = max(span.start, max(n.onset for n in candidate.notes)) if candidate.notes else span.start
-            view_k = window(span, candidate.notes, start, *limits)
+            view_k = window(span, candidate.notes, start, constraints)
             seed = None if sampling.seed is None else sampling.seed + 1000 * candidate.rounds + index
             ((_, more, reason),) = _round(engine, text, view_k, replace(sampling, n=1, seed=seed), span.start, progress, [index])
             new = view_k.to_notes(more)

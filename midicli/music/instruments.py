@@ -8,6 +8,20 @@ import re
 from midicli.errors import GenerationError
 from midicli.tokenizers.vocab import DRUMS, MAX_INSTRUMENT
 
+# Programs that play chords in real scores: keyboards, chromatic percussion, organs,
+# guitars, harp, ensembles and choirs, pads and effects (drums are a kit: chords too).
+CHORDAL_PROGRAMS = frozenset([*range(0, 32), 46, *range(48, 56), *range(88, 104)])
+
+
+def chord_limits(cap: int) -> tuple[int, ...]:
+    """Per instrument (0–127, 128 drums), the most notes it may start at once: ``cap``
+    for chordal instruments and drums, half of it for the rest (a solo line, or a few
+    parts merged on one program: of the music21 corpus's violins, 95 % start at most
+    5 notes together, of its flutes, violas and oboes 3)."""
+    melodic = max(1, (cap + 1) // 2)
+    return tuple(cap if p in CHORDAL_PROGRAMS or p == DRUMS else melodic for p in range(MAX_INSTRUMENT))
+
+
 GM_NAMES: tuple[str, ...] = (
     # Piano
     "Acoustic Grand Piano", "Bright Acoustic Piano", "Electric Grand Piano", "Honky-tonk Piano",

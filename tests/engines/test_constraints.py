@@ -139,13 +139,11 @@ def assert_obeys(spec: GrammarSpec, tokens: list[int], finished: bool) -> None:
         assert onsets[time] < spec.max_onsets_per_instant
         onsets[time] += 1
         last = time
-    if spec.stop_time is not None:
-        assert all(t < spec.stop_time for t in new_times[:-1])
+    stop = MAX_TIME - 1 if spec.stop_time is None else min(spec.stop_time, MAX_TIME - 1)
+    assert all(t < stop for t in new_times[:-1])  # nothing is ever placed at the horizon
+    assert_musical(spec, history_events, generated_events, stop)
     last_is_time = bool(tokens) and TIME_OFFSET <= tokens[-1] < DUR_OFFSET
-    ended_by_stop = spec.stop_time is not None and last_is_time and new_times[-1] >= spec.stop_time
-    out_of_time = last == MAX_TIME - 1 and onsets[last] >= spec.max_onsets_per_instant
-    all_injected = sum(t >= CONTROL_OFFSET for t in tokens) == len(spec.controls)
-    assert finished == (ended_by_stop or (out_of_time and all_injected and len(events) % 3 == 0))
+    assert finished == (last_is_time and bool(new_times) and new_times[-1] >= stop)
 
     # Instruments: the allow-list, and at most max_instruments in the piece.
     before = instruments_of(spec.history) | instruments_of(spec.controls)
@@ -160,6 +158,46 @@ def assert_obeys(spec: GrammarSpec, tokens: list[int], finished: bool) -> None:
     split = (3 - partial) % 3
     rest = anticipate_by_hand(generated_events[split:], list(spec.controls), spec.delta, event_time)
     assert tokens == (generated_events[:split] + rest)[: len(tokens)]
+
+
+def spans_of(controls: Sequence[int]) -> list[tuple[int, int]]:
+    return [(t - CONTROL_OFFSET, t - CONTROL_OFFSET + d - CONTROL_OFFSET - DUR_OFFSET) for t, d in zip(controls[0::3], controls[1::3])]
+
+
+def assert_musical(spec: GrammarSpec, history: list[int], generated: list[int], stop: int) -> None:
+    """No note twice at one instant, the per-instrument cap, and with ``max_gap`` no
+    silence longer than it and no end before the span is filled."""
+    triplets = [history[i : i + 3] for i in range(0, len(history) - len(history) % 3, 3)]
+    split = (-len(history)) % 3
+    if len(history) % 3:
+        triplets.append(history[len(history) - len(history) % 3 :] + generated[:split])
+    first_new = len(history) // 3  # the first triplet with a generated note
+    first_time = len(triplets)  # the first with a generated time
+    triplets += [generated[i : i + 3] for i in range(split, len(generated), 3)]
+    reach = spec.min_time
+    spans = sorted(spans_of([t for t in spec.history if t >= CONTROL_OFFSET]) + spans_of(spec.controls))
+    begun: dict[int, list[tuple[int, int]]] = {}
+    for index, triplet in enumerate(triplets):
+        time = triplet[0] - TIME_OFFSET
+        while spans and spans[0][0] <= reach + (spec.max_gap or 0):
+            reach = max(reach, spans.pop(0)[1])
+        if len(triplet) == 1:  # the time that ended the sequence
+            if spec.max_gap is not None and index >= first_time and time >= stop:
+                last = triplets[index - 1][0] - TIME_OFFSET if index else 0
+                assert reach >= stop - spec.fill_slack or last >= stop - 1 or spec.min_time >= stop
+            break
+        if index >= first_time and spec.max_gap is not None:
+            assert time <= reach + spec.max_gap, "a silence longer than max_gap"
+        if len(triplet) == 3:
+            instrument, pitch = divmod(triplet[2] - NOTE_OFFSET, MAX_PITCH)
+            here = begun.setdefault(time, [])
+            if index >= first_new:
+                assert (instrument, pitch) not in here, "a note doubled at one instant"
+                if spec.max_onsets_per_instrument is not None:
+                    assert sum(i == instrument for i, _ in here) < spec.max_onsets_per_instrument[instrument]
+            here.append((instrument, pitch))
+        if len(triplet) >= 2:
+            reach = max(reach, time + triplet[1] - DUR_OFFSET)
 
 
 # --- the triplet -------------------------------------------------------------------
@@ -238,14 +276,64 @@ def test_a_time_at_or_after_stop_time_finishes_at_once():
         grammar.advance(DUR_OFFSET)
 
 
-def test_without_stop_time_the_piece_ends_when_the_last_instant_is_full():
-    grammar = drive(GrammarSpec(max_onsets_per_instant=2), event(MAX_TIME - 1))
-    assert grammar.forced() == TIME_OFFSET + MAX_TIME - 1  # the only time left
-    grammar.advance(TIME_OFFSET + MAX_TIME - 1)
-    assert not grammar.finished
-    grammar.advance(DUR_OFFSET)
-    grammar.advance(NOTE_OFFSET)
+def test_without_stop_time_the_horizon_ends_the_window_instead_of_piling_notes_there():
+    grammar = drive(GrammarSpec(), event(MAX_TIME - 2) + event(MAX_TIME - 2, pitch=62))
+    assert grammar.permits(TIME_OFFSET + MAX_TIME - 1)
+    grammar.advance(TIME_OFFSET + MAX_TIME - 1)  # the 99.99 s horizon: the window is over
     assert grammar.finished and grammar.allowed() == ()
+
+
+# --- what is never music -----------------------------------------------------------
+
+
+def test_a_note_is_never_doubled_at_one_instant():
+    grammar = drive(GrammarSpec(), event(50, instrument=0, pitch=60) + event(50)[:2])
+    assert not grammar.permits(NOTE_OFFSET + 60)  # the same piano C4 again
+    assert grammar.permits(NOTE_OFFSET + 61) and grammar.permits(NOTE_OFFSET + MAX_PITCH * 40 + 60)
+    grammar = drive(GrammarSpec(), event(50) + event(51)[:2])
+    assert grammar.permits(NOTE_OFFSET + 60)  # a later instant may repeat it
+
+
+def test_one_instrument_has_a_cap_at_one_instant():
+    two = (2,) * MAX_INSTRUMENT
+    grammar = drive(GrammarSpec(max_onsets_per_instrument=two), event(50, pitch=60) + event(50, pitch=64) + event(50)[:2])
+    assert grammar.allowed() == ((note_range(1)[0], REST),)  # no third piano note, any other instrument
+    only_piano = drive(GrammarSpec(instruments=frozenset({0}), max_onsets_per_instrument=two), event(50) + event(50, pitch=64))
+    assert time_floor(only_piano) == 51  # nothing left to start here: time moves on
+
+
+def test_no_silence_longer_than_max_gap_and_no_end_before_the_span_is_filled():
+    spec = GrammarSpec(stop_time=1000, max_gap=300, fill_slack=50)
+    grammar = drive(spec, event(100, dur=50))
+    assert grammar.allowed() == ((TIME_OFFSET + 100, TIME_OFFSET + 451),)  # up to 3 s after 1.5 s
+    grammar = drive(spec, event(100, dur=400) + event(700, dur=200))
+    assert grammar.allowed() == ((TIME_OFFSET + 700, TIME_OFFSET + 1000),)  # sounds to 9 s: not yet filled
+    grammar = drive(spec, event(100, dur=400) + event(700, dur=260))
+    assert grammar.allowed() == ((TIME_OFFSET + 700, TIME_OFFSET + MAX_TIME),)  # to 9.6 s: filled, may end
+    grammar.advance(TIME_OFFSET + 1000)
+    assert grammar.finished
+
+
+def test_known_notes_ahead_count_as_sound_for_the_gap():
+    spec = GrammarSpec(controls=tuple(control(400, dur=500)), stop_time=2000, max_gap=300, delta=0)
+    grammar = drive(spec, event(100, dur=50))
+    assert grammar.allowed() == ((TIME_OFFSET + 100, TIME_OFFSET + 1201),)  # the control sounds 4–9 s
+
+
+def test_a_window_with_no_time_left_before_its_stop_may_end():
+    grammar = drive(GrammarSpec(stop_time=101, max_gap=300, fill_slack=0, max_onsets_per_instant=1), event(100, dur=0))
+    assert grammar.allowed() == ((TIME_OFFSET + 101, TIME_OFFSET + MAX_TIME),)
+
+
+def test_the_key_lean_is_added_to_pitched_notes_only_where_a_note_is_sampled():
+    lean = tuple(1.0 if pc in (0, 4, 7) else -1.0 for pc in range(12))
+    grammar = drive(GrammarSpec(pitch_bias=lean), event(0)[:2])
+    logits = apply_to_logits(torch.zeros(TEXT + MUSIC_VOCAB_SIZE), [grammar], TEXT, EOS)
+    piano, drums = TEXT + NOTE_OFFSET, TEXT + NOTE_OFFSET + MAX_PITCH * DRUMS
+    assert logits[piano + 60] == 1.0 and logits[piano + 61] == -1.0 and logits[piano + MAX_PITCH * 40 + 67] == 1.0
+    assert logits[drums + 61] == 0.0  # drums have no key
+    at_time = apply_to_logits(torch.zeros(TEXT + MUSIC_VOCAB_SIZE), [Grammar(GrammarSpec(pitch_bias=lean))], TEXT, EOS)
+    assert set(at_time[TEXT + TIME_OFFSET : TEXT + MAX_TIME].tolist()) == {0.0}
 
 
 # --- instruments -------------------------------------------------------------------
@@ -271,7 +359,7 @@ def test_a_full_band_only_plays_its_own_instruments():
     grammar = drive(spec, event(10, instrument=20)[:2])
     assert grammar.allowed() == ((NOTE_OFFSET, REST),)
     grammar.advance(NOTE_OFFSET + MAX_PITCH * 20)  # the fourth instrument
-    grammar.advance(TIME_OFFSET + 10)
+    grammar.advance(TIME_OFFSET + 20)
     grammar.advance(DUR_OFFSET)
     assert grammar.allowed() == (note_range(5), note_range(7), note_range(9), note_range(20))
 
@@ -343,6 +431,10 @@ def test_no_control_follows_the_end():
         dict(min_time=MAX_TIME),
         dict(instruments=frozenset({MAX_INSTRUMENT})),
         dict(max_onsets_per_instant=0),
+        dict(max_onsets_per_instrument=(0,) * MAX_INSTRUMENT),
+        dict(max_onsets_per_instrument=(2,) * 12),
+        dict(max_gap=10, fill_slack=20),
+        dict(pitch_bias=(1.0,) * 11),
     ],
 )
 def test_malformed_specs_are_refused(spec):
@@ -428,6 +520,7 @@ def specs(draw: st.DrawFn) -> GrammarSpec:
         return [event(t, draw(dur), draw(band), draw(pitch)) for t in times]
 
     delta = draw(st.sampled_from([0, 50, DELTA]))
+    gap = draw(st.none() | st.integers(20, 400))
     past = [t for e in notes(draw(st.integers(0, 6)), 400) for t in e]
     cut = draw(st.integers(1, 2)) if past and draw(st.booleans()) else 0  # end inside a note
     controls = [CONTROL_OFFSET + t for e in notes(draw(st.integers(0, 5)), 1500) for t in e]
@@ -441,6 +534,9 @@ def specs(draw: st.DrawFn) -> GrammarSpec:
         instruments=draw(st.none() | st.frozensets(st.sampled_from([0, 1, 30, 40, 73, DRUMS]), min_size=1)),
         max_instruments=draw(st.integers(1, 5)),
         max_onsets_per_instant=draw(st.integers(1, 4)),
+        max_onsets_per_instrument=draw(st.none() | st.lists(st.integers(1, 3), min_size=MAX_INSTRUMENT, max_size=MAX_INSTRUMENT).map(tuple)),
+        max_gap=gap,
+        fill_slack=draw(st.integers(0, gap)) if gap is not None else 0,
         delta=delta,
     )
     try:
