@@ -44,7 +44,10 @@ KeyLean = Annotated[
 Instruments = Annotated[
     Optional[str], typer.Option(help="Allow only these instruments, e.g. 'piano,drums' or GM program numbers.")
 ]
-MaxOnsets = Annotated[int, typer.Option("--max-simultaneous", help="Most notes that may start at the same instant.")]
+MaxOnsets = Annotated[
+    Optional[int],
+    typer.Option("--max-simultaneous", help="Most notes that may start at the same instant (default: the model's, else 16).", show_default=False),
+]
 Model = Annotated[Optional[str], typer.Option(help="Model: a preset (mini, midi-llm), hub id or folder (default: the project's).")]
 EngineName = Annotated[Optional[str], typer.Option("--engine", help="Engine (default: the project's, else transformers).")]
 Device = Annotated[Optional[str], typer.Option(help="cuda, mps or cpu (default: the best available).")]
@@ -97,9 +100,9 @@ def _report(created: list[operations.Created], drawn: int, as_json: bool) -> Non
         t = c.record.timings
         score = f"{c.ranking.score:.2f}" if c.ranking else "—"
         rows.append((c.record.ref, score, c.ranking.why if c.ranking else "", f"{c.record.duration or 0:.1f}",
-                     c.record.notes, instruments_text(c.record.instruments), f"{t.get('seconds', 0):.1f}"))
+                     c.record.notes, instruments_text(c.record.instruments), t.get("tokens_per_second") or "—"))
     title = f"best {len(created)} of {drawn} drawn" if drawn > len(created) else None
-    print_table(title, ["candidate", "score", "why", "seconds", "notes", "instruments", "time s"], rows)
+    print_table(title, ["candidate", "score", "why", "s", "notes", "instruments", "tok/s"], rows)
 
 
 def _drawing(chosen: Engine, n: int, best_of: int | None, key_lean: float | None) -> operations.Drawing:
@@ -107,8 +110,8 @@ def _drawing(chosen: Engine, n: int, best_of: int | None, key_lean: float | None
     return operations.resolve_drawing(project, chosen, operations.Drawing(best_of, key_lean), n)
 
 
-def _constraints(instruments: str | None, max_simultaneous: int) -> Constraints:
-    if max_simultaneous < 1:
+def _constraints(instruments: str | None, max_simultaneous: int | None) -> Constraints:
+    if max_simultaneous is not None and max_simultaneous < 1:
         raise GenerationError("--max-simultaneous must be at least 1")
     return Constraints(parse_instruments(instruments) if instruments else None, max_onsets_per_instant=max_simultaneous)
 
@@ -125,7 +128,7 @@ def compose(
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
-    max_simultaneous: MaxOnsets = defaults.MAX_ONSETS_PER_INSTANT,
+    max_simultaneous: MaxOnsets = None,
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
@@ -195,7 +198,7 @@ def continue_(
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
-    max_simultaneous: MaxOnsets = defaults.MAX_ONSETS_PER_INSTANT,
+    max_simultaneous: MaxOnsets = None,
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
@@ -244,7 +247,7 @@ def infill(
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
-    max_simultaneous: MaxOnsets = defaults.MAX_ONSETS_PER_INSTANT,
+    max_simultaneous: MaxOnsets = None,
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,

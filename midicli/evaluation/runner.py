@@ -23,9 +23,8 @@ from midicli.evaluation.metrics import Column, Scored, score, summarize
 from midicli.music.analysis import Features, features
 from midicli.music.musicality import musicality
 from midicli.evaluation.prompts import Prompt
-from midicli.generation.operations import Drawing, check_sampling, draw, ending_by, recommended
+from midicli.generation.operations import Drawing, draw, ending_by, recommended
 from midicli.generation.span import Span
-from midicli.generation.write import Constraints
 from midicli.music.captions import Requested, parse_caption
 from midicli.music.midi_io import read_midi, write_midi
 from midicli.music.piece import Piece
@@ -118,7 +117,7 @@ def evaluate(
     ``compose`` does (``seconds`` long, the best of ``drawing.best_of`` ranked by the
     words given), with its caption and with a shuffled one into ``out_dir/model`` and
     ``out_dir/shuffled``."""
-    sampling = check_sampling(recommended(engine, sampling))
+    sampling, limits = recommended(engine, sampling)
     asked = [parse_caption(p.caption) for p in prompts]
     outputs = [
         Output(i, "real", p.caption, p.reference, _scored(asked[i], read_midi(p.reference), None, real=True))
@@ -134,7 +133,7 @@ def evaluate(
         words = prompts[source].caption
         seeded = replace(sampling, seed=sampling.seed + i)  # both columns share a prompt's seed
         try:
-            kept = draw(None, engine, words, Span((), 0.0, seconds), seeded, Constraints(), drawing,
+            kept = draw(None, engine, words, Span((), 0.0, seconds), seeded, limits, drawing,
                         lambda c: Piece(ending_by(c.notes, seconds)))
         except GenerationError:  # no notes at all: every output counts as invalid
             kept = []

@@ -62,14 +62,21 @@ def check_sampling(sampling: SamplingParams) -> SamplingParams:
     return sampling
 
 
-def recommended(engine: Engine, sampling: SamplingParams) -> SamplingParams:
-    """``sampling`` with the model's own temperature and top-p where the caller left them None."""
+def recommended(
+    engine: Engine, sampling: SamplingParams, constraints: Constraints | None = None
+) -> tuple[SamplingParams, Constraints]:
+    """``sampling`` and ``constraints`` checked, with the model's own temperature, top-p
+    and cap on notes at one instant wherever the caller left None."""
     settings = model_settings(engine.model_id)
-    return replace(
+    sampling = replace(
         sampling,
         temperature=settings.temperature if sampling.temperature is None else sampling.temperature,
         top_p=settings.top_p if sampling.top_p is None else sampling.top_p,
     )
+    constraints = constraints or Constraints()
+    if constraints.max_onsets_per_instant is None:
+        constraints = replace(constraints, max_onsets_per_instant=settings.max_simultaneous)
+    return check_sampling(sampling), constraints
 
 
 def resolve_drawing(project: Project | None, engine: Engine, drawing: Drawing, n: int) -> Drawing:
@@ -173,7 +180,7 @@ def compose(
 ) -> list[Created]:
     """n new pieces of about ``seconds`` from a description, named after it
     (``calm-waltz-1``, …): the best n of the candidates drawn."""
-    sampling, constraints = check_sampling(recommended(engine, sampling)), constraints or Constraints()
+    sampling, constraints = recommended(engine, sampling, constraints)
     if not seconds > 0:
         raise GenerationError(f"--seconds must be positive, got {seconds}")
     results = draw(project, engine, text, Span((), 0.0, seconds), sampling, constraints, drawing,
@@ -212,7 +219,7 @@ def continue_piece(
 ) -> list[Created]:
     """n sibling versions that extend the piece by ``seconds`` after its last note
     ends, with its instruments unless ``constraints`` name others."""
-    sampling, constraints = check_sampling(recommended(engine, sampling)), constraints or Constraints()
+    sampling, constraints = recommended(engine, sampling, constraints)
     if seconds <= 0:
         raise GenerationError(f"--seconds must be positive, got {seconds}")
     record = project.resolve(ref)
@@ -253,7 +260,7 @@ def infill(
     """n sibling versions with [start, end) rewritten: all of it, or one instrument's
     part (the other instruments become anticipated controls, AMT accompaniment); with
     the piece's instruments unless ``constraints`` or ``instrument`` name others."""
-    sampling, constraints = check_sampling(recommended(engine, sampling)), constraints or Constraints()
+    sampling, constraints = recommended(engine, sampling, constraints)
     record = project.resolve(ref)
     base = project.load_piece(record)
     check_range(base, start, end)

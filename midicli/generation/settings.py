@@ -2,7 +2,8 @@
 
 A model's ``generation_config.json`` may hold ``temperature`` and ``top_p`` (Hugging
 Face's own keys) and midicli's ``midicli_key_lean`` (see ``guidance``) and
-``midicli_best_of`` (candidates drawn per request before ranking). The bundled mini
+``midicli_best_of`` (candidates drawn per request before ranking) and
+``midicli_max_simultaneous`` (the grammar's cap on notes at one instant). The bundled mini
 carries values chosen by measurement (MODEL_CARD.md); a model without them, such as
 MIDI-LLM, samples with the paper's settings (temperature 1.0, top-p 0.98), no lean,
 and draws as many candidates as it shows.
@@ -25,6 +26,7 @@ class ModelSettings:
     top_p: float = defaults.TOP_P
     key_lean: float = 0.0
     best_of: int = defaults.BEST_OF
+    max_simultaneous: int = defaults.MAX_ONSETS_PER_INSTANT
 
 
 def model_settings(model_id: str) -> ModelSettings:
@@ -43,4 +45,5 @@ def model_settings(model_id: str) -> ModelSettings:
         top_p=float(config.get("top_p", chosen.top_p)),
         key_lean=float(config.get("midicli_key_lean", chosen.key_lean)),
         best_of=int(config.get("midicli_best_of", chosen.best_of)),
+        max_simultaneous=int(config.get("midicli_max_simultaneous", chosen.max_simultaneous)),
     )

@@ -94,7 +94,7 @@ def window(span: Span, written: list[Note], start: float, limits: Constraints) -
         controls=tuple(leftover),
         instruments=limits.instruments,
         max_instruments=limits.max_instruments,
-        max_onsets_per_instant=limits.max_onsets_per_instant,
+        max_onsets_per_instant=limits.max_onsets_per_instant or defaults.MAX_ONSETS_PER_INSTANT,
         max_onsets_per_instrument=None if limits.max_onsets_per_instrument is None else chord_limits(limits.max_onsets_per_instrument),
         max_gap=None if limits.max_gap is None else to_ticks(limits.max_gap),
         fill_slack=0 if limits.max_gap is None else min(to_ticks(defaults.FILL_SLACK_SECONDS), to_ticks(limits.max_gap)),

@@ -28,7 +28,7 @@ class Constraints:
 
     instruments: frozenset[int] | None = None
     max_instruments: int = 16
-    max_onsets_per_instant: int = defaults.MAX_ONSETS_PER_INSTANT
+    max_onsets_per_instant: int | None = None  # None: the model's recommendation
     max_onsets_per_instrument: int | None = defaults.MAX_ONSETS_PER_INSTRUMENT  # chordal ones; half for the rest
     max_gap: float | None = defaults.MAX_GAP_SECONDS
     pitch_bias: tuple[float, ...] | None = None

@@ -36,10 +36,10 @@ class Settings:
     adapter: str | None = None
     n: int = defaults.CANDIDATES
     max_tokens: int = defaults.MAX_NEW_TOKENS
-    temperature: float = defaults.TEMPERATURE
-    top_p: float = defaults.TOP_P
+    temperature: float | None = None  # None: the model's
+    top_p: float | None = None
     seed: int | None = None  # with a seed, request k of the session uses seed + k
-    max_simultaneous: int = defaults.MAX_ONSETS_PER_INSTANT
+    max_simultaneous: int | None = None
     engine_options: dict[str, Any] = field(default_factory=dict)  # device, dtype, url, fp8, …
 
 
@@ -78,7 +78,7 @@ class Studio:
         self.requests_made = 0
         self._engine: Engine | None = None
         self._sampling(None)  # bad settings fail now, not at the first request
-        if settings.max_simultaneous < 1:
+        if settings.max_simultaneous is not None and settings.max_simultaneous < 1:
             raise GenerationError("--max-simultaneous must be at least 1")
 
     # -- where we are ----------------------------------------------------------------

@@ -26,7 +26,7 @@ def test_compose_prints_the_created_references_as_json(studio) -> None:
     assert [c["ref"] for c in out["candidates"]] == out["created"]
     assert all(c["notes"] > 0 and c["operation"] == "compose" and c["seed"] == 1 for c in out["candidates"])
     table = cli("compose", "A calm piano waltz", "-n", "1", *model).stdout
-    assert "calm-piano-waltz-3@1" in table and "tokens/s" in table
+    assert "calm-piano-waltz-3@1" in table and "score" in table and "tok/s" in table
 
 
 def test_continue_and_infill_add_versions_to_the_piece(studio) -> None:

@@ -136,3 +136,68 @@ def test_continue_keeps_the_piece_and_goes_past_100_seconds(project, engine) -> 
         assert all(before.duration - 1e-6 <= n.onset < before.duration + 90.0 for n in c.candidate.notes)
     assert before.duration > 100 and any(c.candidate.notes for c in created)
     assert max(c.candidate.rounds for c in created) > 1
+
+
+# --- with the bundled mini: what a musician hears -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return open_engine("transformers", "mini", device="cpu")
+
+
+def shifted_chorale(tmp_path: Path, seconds: float) -> Path:
+    """The chorale moved so it ends ``seconds`` in: near AMT's 100 s horizon."""
+    from dataclasses import replace
+
+    from midicli.music.midi_io import write_midi
+    from midicli.music.piece import Piece
+
+    chorale = read_midi(SHORT)
+    shift = seconds - chorale.duration
+    path = tmp_path / "late.mid"
+    write_midi(Piece([replace(n, onset=n.onset + shift) for n in chorale.notes]), path)
+    return path
+
+
+@pytest.mark.parametrize("seconds", [5.0, 12.0])
+def test_continue_fills_the_asked_length_even_at_the_horizon(project, mini, tmp_path, seconds) -> None:
+    project.import_midi(shifted_chorale(tmp_path, 99.5), name="late")
+    before = project.load_piece(project.resolve("late"))
+    created = operations.continue_piece(project, mini, "late", seconds, None, SamplingParams(n=2, seed=1))
+    beat = 0.5  # the grammar's fill slack: a beat at 120 bpm
+    for c in created:
+        after = project.load_piece(c.record)
+        assert before.duration + seconds - beat - 2e-3 <= after.duration <= before.duration + seconds + 2e-3
+        assert c.candidate.notes
+
+
+def test_continue_and_infill_keep_the_pieces_instruments(project, mini) -> None:
+    project.import_midi(SHORT, name="chorale")
+    own = {n.instrument for n in project.load_piece(project.resolve("chorale")).notes}
+    sampling = SamplingParams(n=2, seed=4)
+    words = "A festive piece featuring church organ, trumpet and drums."  # words that ask for others
+    extended = operations.continue_piece(project, mini, "chorale", 10.0, words, sampling)
+    filled = operations.infill(project, mini, "chorale", 4.0, 12.0, words, sampling)
+    new = [n for c in extended + filled for n in c.candidate.notes]
+    assert new and {n.instrument for n in new} <= own
+    chosen = operations.continue_piece(project, mini, "chorale", 6.0, words, sampling, Constraints(frozenset({19})))
+    assert {n.instrument for c in chosen for n in c.candidate.notes} == {19}  # --instruments still chooses
+
+
+def test_compose_makes_a_piece_of_the_asked_length(project, mini) -> None:
+    created = operations.compose(project, mini, "A calm piece featuring piano.", SamplingParams(n=2, seed=2), seconds=20.0)
+    for c in created:
+        assert 19.5 - 2e-3 <= project.load_piece(c.record).duration <= 20.0 + 2e-3
+
+
+def test_best_of_draws_more_and_keeps_the_top_scores_in_order(project, mini) -> None:
+    words = "A piece featuring violin. Set in the key of G major."
+    created = operations.compose(project, mini, words, SamplingParams(n=2, seed=3), seconds=10.0,
+                                 drawing=operations.Drawing(best_of=6, key_lean=0.0))
+    scores = [c.ranking.score for c in created]
+    assert len(created) == 2 and scores == sorted(scores, reverse=True)
+    drawn = operations.compose(project, mini, words, SamplingParams(n=6, seed=3), seconds=10.0,
+                               drawing=operations.Drawing(best_of=6, key_lean=0.0))
+    assert scores == sorted((c.ranking.score for c in drawn), reverse=True)[:2]  # the same six drawn, the best kept
+    assert created[0].record.manifest["ranking"]["parts"].keys() >= {"key", "instruments", "music"}
