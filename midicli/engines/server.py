@@ -80,7 +80,7 @@ class ServerEngine:
         if not self.grammar_on_server:
             logger.warning(
                 "the vLLM server at %s has no midicli grammar processor: checking and resampling here, "
-                "which is slower (start it with --logits-processors "
+                "which is slower and leaves out the lean toward the caption's key (start it with --logits-processors "
                 "midicli.engines.vllm_processor:GrammarLogitsProcessor)",
                 self.url,
             )

@@ -163,3 +163,31 @@ def test_a_grammar_that_allows_no_instrument_is_refused(engine) -> None:
     spec = GrammarSpec(controls=piano, instruments=frozenset({40}), max_instruments=1)
     with pytest.raises(GenerationError, match="no instrument"):
         engine.generate(Request(prompt(engine), SamplingParams(max_new_tokens=5), spec))
+
+
+def test_no_engine_can_break_the_musical_rules(engine) -> None:
+    one_each = (1,) * 129
+    spec = GrammarSpec(stop_time=1500, max_onsets_per_instrument=one_each, max_gap=100, fill_slack=50)
+    completions = engine.generate(Request(prompt(engine), SamplingParams(n=3, max_new_tokens=240, seed=4), spec))
+    for completion in completions:
+        tokens = music(engine, completion.token_ids)
+        assert check_sequence(spec, tokens) is None
+        notes = [tokens[i : i + 3] for i in range(0, len(tokens) - 2, 3)]
+        onsets = [(t, (n - NOTE_OFFSET) // 128) for t, _, n in notes]
+        assert len(onsets) == len(set(onsets)), "an instrument started two notes at one instant"
+        reach = 0
+        for time, duration, _ in notes:
+            assert time <= reach + 100, "a silence longer than max_gap"
+            reach = max(reach, time + duration - DUR_OFFSET)
+        if completion.finish_reason == "stop":  # ended only once the span was filled
+            assert music(engine, completion.token_ids)[-1] >= 1500 and reach >= 1450
+
+
+def test_the_key_lean_reaches_every_engine_with_the_grammar_processor(engine) -> None:
+    if engine.name == "server" and not engine.grammar_on_server:
+        pytest.skip("a stock server only allows ids; the lean needs the processor (it says so when connecting)")
+    only_c = tuple(30.0 if pc == 0 else -30.0 for pc in range(12))
+    spec = GrammarSpec(instruments=frozenset({0}), pitch_bias=only_c)
+    completions = engine.generate(Request(prompt(engine), SamplingParams(n=2, max_new_tokens=60, seed=5), spec))
+    pitches = [(t - NOTE_OFFSET) % 128 for c in completions for t in music(engine, c.token_ids)[2::3]]
+    assert pitches and all(p % 12 == 0 for p in pitches)
