@@ -66,6 +66,23 @@ class Project:
     def adapters_dir(self) -> Path:
         return self.root / ADAPTERS_DIR
 
+    def inside(self, relative: str | Path, folder: Path, what: str) -> Path:
+        """``relative`` (a path the database or config holds) under the project's
+        ``folder``, or a ProjectError: a cloned or edited project must not make midicli
+        read, write or delete anything outside it (``../victim``, absolute paths, links)."""
+        path = (self.root / relative).resolve()
+        if not path.is_relative_to(folder.resolve()) or path == folder.resolve():
+            raise ProjectError(f"{what} points at {relative}, outside {folder}: refusing to use it")
+        return path
+
+    def version_file(self, record: VersionRecord, relative: str | None = None) -> Path:
+        """A file of a stored version (its MIDI unless ``relative`` is given), checked to lie in ``pieces/``."""
+        return self.inside(relative or record.midi_path, self.pieces_dir, f"the database entry of {record.ref}")
+
+    def adapter_dir(self, record: AdapterRecord) -> Path:
+        """An adapter's folder, checked to lie in ``adapters/``."""
+        return self.inside(record.path, self.adapters_dir, f"the database entry of adapter {record.name}")
+
     @property
     def is_default(self) -> bool:
         """True for the user's default project (so the CLI can say where pieces went)."""
@@ -156,14 +173,14 @@ class Project:
                 numbers = self._numbers(new)
                 fields = [self._fields(item, number, batch) for item, number in zip(new, numbers, strict=True)]
                 for item, row in zip(new, fields, strict=True):
-                    midi = self.root / row["midi_path"]
+                    midi = self.inside(row["midi_path"], self.pieces_dir, f"the folder of piece {item.name}")
                     if not midi.parent.is_dir():
                         made.append(midi.parent)
                         midi.parent.mkdir(parents=True)
                     written.append(midi)
                     write_atomic(midi, midi_bytes(item.piece))
                     if item.tokens is not None:
-                        written.append(self.root / row["tokens_path"])
+                        written.append(midi.with_name(Path(row["tokens_path"]).name))
                         write_atomic(written[-1], json.dumps(item.tokens).encode())
                 ids = [
                     self._store.insert_version(item.name, number, row, created)
@@ -282,12 +299,12 @@ class Project:
     def load_piece(self, record: VersionRecord) -> Piece:
         from midicli.music.midi_io import read_midi
 
-        return read_midi(self.root / record.midi_path, name=record.ref)
+        return read_midi(self.version_file(record), name=record.ref)
 
     def load_tokens(self, record: VersionRecord) -> list[int] | None:
         if record.tokens_path is None:
             return None
-        tokens: list[int] = json.loads((self.root / record.tokens_path).read_text(encoding="utf-8"))
+        tokens: list[int] = json.loads(self.version_file(record, record.tokens_path).read_text(encoding="utf-8"))
         return tokens
 
     # -- removing ------------------------------------------------------------------
@@ -299,13 +316,13 @@ class Project:
         next open), never a row pointing at a missing file.
         """
         parsed = parse_ref(ref)
+        folder = self.inside(f"{PIECES_DIR}/{parsed.name}", self.pieces_dir, f"the folder of piece {parsed.name}")
         with self._store.transaction():
             removed = self.history(parsed.name) if parsed.version is None else [self.resolve(ref)]
             if len(removed) == len(self._store.versions_of(parsed.name)):
                 self._store.delete_piece(parsed.name)
             else:
                 self._store.delete_version(removed[0].id)
-        folder = self.pieces_dir / parsed.name
         # vN.* also takes renders made next to the version
         discard([path for record in removed for path in folder.glob(f"v{record.number}.*")] + [folder])
         return removed
@@ -349,9 +366,11 @@ class Project:
         return taste.adapters(self._store.db)
 
     def adapter(self, name: str) -> AdapterRecord:
+        """The adapter called ``name``; its folder is checked to lie in ``adapters/``."""
         found = taste.adapters(self._store.db, "WHERE name = ?", (name,))
         if not found:
             raise ProjectError(f"no adapter named '{name}' in this project: see `midicli adapters list`")
+        self.adapter_dir(found[0])
         return found[0]
 
     def register_adapter(self, record: AdapterRecord) -> None:
@@ -365,8 +384,9 @@ class Project:
         """Remove an adapter (row first, then files) and stop using it as the project default."""
         with self._store.transaction():
             record = self.adapter(name)
+            folder = self.adapter_dir(record)
             taste.delete_adapter(self._store.db, name)
-        shutil.rmtree(self.root / record.path, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         if self.config.adapter == name:
             self.config.adapter = None
             self.save_config()

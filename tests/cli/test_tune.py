@@ -57,3 +57,23 @@ def test_a_tuned_adapter_is_used_by_name_or_by_default_and_recorded(judged) -> N
     assert cli.json("adapters", "list") == [] and not (cli.root / "adapters" / "warm").exists()
     assert made_with() == {None}  # no longer the default
     assert "no adapter named 'warm'" in cli.fails("compose", "waltz", "--adapter", "warm")
+
+
+def _tampered_adapter(cli, path: str) -> None:
+    """A row someone wrote into the database by hand (or shipped in a cloned project)."""
+    from midicli.project.records import AdapterRecord
+
+    with Project.open(cli.root) as project:
+        project.register_adapter(AdapterRecord("evil", path, "lora", "some/model", "0" * 12, [], {}, {}, "2026-01-01"))
+
+
+@pytest.mark.parametrize("path", ["../victim", "adapters/../../victim", "adapters"])
+def test_an_adapter_row_pointing_out_of_the_adapters_folder_is_never_used_or_deleted(cli, path: str) -> None:
+    victim = cli.root.parent / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me")
+    (cli.root / "adapters").mkdir(exist_ok=True)
+    _tampered_adapter(cli, path)
+    for command in (["adapters", "rm", "evil"], ["adapters", "use", "evil"], ["compose", "x", "--adapter", "evil"]):
+        assert "outside" in cli.fails(*command)
+    assert (victim / "precious.txt").read_text() == "keep me" and (cli.root / "adapters").is_dir()
