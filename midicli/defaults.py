@@ -21,3 +21,7 @@ MAX_ONSETS_PER_INSTANT = 24
 reference pop arrangement (``strawberry``, 13 instruments) starts 12 notes; twice
 that leaves room for a quantized tutti (chords in several parts plus drums) while
 stopping MIDI-LLM's degenerate runs of hundreds of simultaneous notes."""
+
+# Pickled weights (*.bin) can run code as they load: only with `midicli --trust-pickle`,
+# which sets this variable (so engine processes see it too).
+TRUST_PICKLE_ENV = "MIDICLI_TRUST_PICKLE"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer vendo
 from typer.core import TyperGroup
 
 from midicli import plugins
+from midicli.defaults import TRUST_PICKLE_ENV
 from midicli.cli import analysis, context, edit, generate, model, pieces, plugin_cmds, prefs, render, studio, tokens, train, tune
 from midicli.cli.output import error, note
 from midicli.errors import MidicliError
@@ -26,9 +28,24 @@ class _Group(TyperGroup):
             return super().make_context(info_name, args, parent=parent, **extra)
 
     def invoke(self, ctx: Any) -> Any:
-        with _one_line_errors():
+        with _one_line_errors(), _pickle_trusted(bool(ctx.params.get("trust_pickle"))):
             _load_late_plugins(self, ctx.params.get("project"), ctx.params.get("plugins_dir"))
             return super().invoke(ctx)
+
+
+@contextmanager
+def _pickle_trusted(trusted: bool) -> Iterator[None]:
+    """``--trust-pickle`` for this one command (the model loaders read the variable)."""
+    before = os.environ.get(TRUST_PICKLE_ENV)
+    if trusted:
+        os.environ[TRUST_PICKLE_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(TRUST_PICKLE_ENV, None)
+        else:
+            os.environ[TRUST_PICKLE_ENV] = before
 
 
 @contextmanager
@@ -95,6 +112,10 @@ def root(
     plugins_dir: Annotated[
         Path | None, typer.Option("--plugins-dir", help="Load every *.py file in this folder as a plugin.", file_okay=False)
     ] = None,
+    trust_pickle: Annotated[
+        bool,
+        typer.Option("--trust-pickle", help="Also load pickled weights (*.bin), which can run code: only from sources you trust."),
+    ] = False,
 ) -> None:
     context.session = context.Session(project_dir=project)
 
