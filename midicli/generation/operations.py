@@ -18,7 +18,7 @@ from midicli.generation.span import Span
 from midicli.generation.write import Candidate, Constraints, Progress, write_span
 from midicli.music.piece import Note, Piece
 from midicli.project import Project
-from midicli.project.records import NewVersion, VersionRecord
+from midicli.project.records import NAMING_NUMBERED, NewVersion, VersionRecord
 from midicli.project.refs import slugify
 from midicli.tokenizers.vocab import MAX_TIME, TIME_RESOLUTION
 
@@ -58,6 +58,7 @@ def _store(
     constraints: Constraints,
     parent: VersionRecord | None,
     extra: dict[str, Any],
+    naming: str = "exact",
 ) -> list[Created]:
     batch = uuid.uuid4().hex
     params = {**asdict(sampling), **extra, "instruments": sorted(constraints.instruments or []),
@@ -80,6 +81,7 @@ def _store(
             manifest={"prompt_ids": c.prompt_ids, "generated_ids": c.generated_ids, "finish_reason": c.finish_reason,
                       "candidate": index},
             batch=batch,
+            naming=naming,
         )
         for index, (name, (piece, c)) in enumerate(zip(names, results))
     ]
@@ -105,9 +107,9 @@ def compose(
     candidates = write_span(engine, engine.tokenizer, text, Span((), 0.0, None), sampling, constraints, progress)
     _usable(candidates)
     kept = [c for c in candidates if c.notes]
-    names = project.unique_names(slugify(text) or "piece", len(kept))
+    names = [slugify(text) or "piece"] * len(kept)  # stems: numbered as they are stored, under the write lock
     results = [(Piece(sorted(c.notes, key=lambda n: n.onset)), c) for c in kept]
-    return _store(project, engine, "compose", names, results, text, sampling, constraints, None, {})
+    return _store(project, engine, "compose", names, results, text, sampling, constraints, None, {}, NAMING_NUMBERED)
 
 
 def _text_for(record: VersionRecord, text: str | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from midicli.music.piece import Piece
 from midicli.project.config import CONFIG_NAME, DEFAULT_ENGINE, ProjectConfig, midicli_home
 from midicli.project.files import discard, orphans, write_atomic
 from midicli.project import taste
-from midicli.project.records import OPERATIONS, AdapterRecord, NewPreference, NewVersion, PieceSummary, PreferenceRecord, VersionRecord
+from midicli.project.records import NAMING_FREE, NAMING_NUMBERED, OPERATIONS, AdapterRecord, NewPreference, NewVersion, PieceSummary, PreferenceRecord, VersionRecord
 from midicli.project.refs import check_name, clean_name, parse_ref
 from midicli.project.store import DB_NAME, Store
 
@@ -170,6 +171,7 @@ class Project:
         made: list[Path] = []
         try:
             with self._store.transaction():
+                new = self._named(new)
                 numbers = self._numbers(new)
                 fields = [self._fields(item, number, batch) for item, number in zip(new, numbers, strict=True)]
                 for item, row in zip(new, fields, strict=True):
@@ -238,16 +240,24 @@ class Project:
         }
 
     def unique_names(self, base: str, count: int) -> list[str]:
-        """``count`` names ``base-1``, ``base-2``, … that no piece has yet."""
+        """``count`` names ``base-1``, ``base-2``, … that no piece has yet (free now:
+        to keep one, store with ``naming`` instead, which chooses under the write lock)."""
+        return _numbered(base, count, self._store.names())
+
+    def _named(self, new: list[NewVersion]) -> list[NewVersion]:
+        """``new`` with every stem turned into a free name; called under the write lock."""
         taken = self._store.names()
-        names: list[str] = []
-        suffix = 0
-        while len(names) < count:
-            suffix += 1
-            name = f"{base}-{suffix}"
-            if name not in taken:
-                names.append(check_name(name))
-        return names
+        named = []
+        for item in new:
+            if item.naming == NAMING_FREE and item.name not in taken:
+                item = replace(item, naming="exact")
+            elif item.naming in (NAMING_FREE, NAMING_NUMBERED):
+                item = replace(item, name=_numbered(item.name, 1, taken)[0], naming="exact")
+            elif item.naming != "exact":
+                raise ValueError(f"naming must be exact, {NAMING_NUMBERED} or {NAMING_FREE}, not {item.naming!r}")
+            taken.add(item.name)
+            named.append(item)
+        return named
 
     def import_midi(self, path: Path, name: str | None = None) -> VersionRecord:
         """A MIDI file as version 1 of a new piece (see :meth:`import_piece`)."""
@@ -258,11 +268,10 @@ class Project:
     def import_piece(self, piece: Piece, path: Path, name: str | None = None) -> VersionRecord:
         """``piece``, read from the file ``path``, as version 1 of a new piece. A given
         name must be free; a name made from the file's name gets a ``-N`` suffix when taken."""
-        if name is None:
-            base = clean_name(path.stem)
-            name = base if base not in self._store.names() else self.unique_names(base, 1)[0]
+        naming = "exact" if name is not None else NAMING_FREE
         source = {"source": str(path.resolve())}
-        [record] = self.add_versions([NewVersion(name=name, piece=piece, operation="import", manifest=source)])
+        new = NewVersion(name=name or clean_name(path.stem), piece=piece, operation="import", manifest=source, naming=naming)
+        [record] = self.add_versions([new])
         return record
 
     # -- looking up ----------------------------------------------------------------
@@ -413,6 +422,16 @@ class Project:
 
     def _referenced(self) -> set[Path]:
         return {self.root / path for path in self._store.referenced_paths()}
+
+
+def _numbered(base: str, count: int, taken: set[str]) -> list[str]:
+    names: list[str] = []
+    suffix = 0
+    while len(names) < count:
+        suffix += 1
+        if f"{base}-{suffix}" not in taken:
+            names.append(check_name(f"{base}-{suffix}"))
+    return names
 
 
 def _now() -> str:
