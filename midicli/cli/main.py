@@ -13,9 +13,9 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer vendo
 from typer.core import TyperGroup
 
 from midicli import plugins
-from midicli.defaults import TRUST_PICKLE_ENV
 from midicli.cli import analysis, context, edit, generate, model, pieces, plugin_cmds, prefs, render, studio, tokens, train, tune
 from midicli.cli.output import error, note
+from midicli.defaults import TRUST_PICKLE_ENV
 from midicli.errors import MidicliError
 
 

@@ -268,9 +268,11 @@ class Project:
     def import_piece(self, piece: Piece, path: Path, name: str | None = None) -> VersionRecord:
         """``piece``, read from the file ``path``, as version 1 of a new piece. A given
         name must be free; a name made from the file's name gets a ``-N`` suffix when taken."""
-        naming = "exact" if name is not None else NAMING_FREE
         source = {"source": str(path.resolve())}
-        new = NewVersion(name=name or clean_name(path.stem), piece=piece, operation="import", manifest=source, naming=naming)
+        if name is None:  # chosen as it is stored, under the write lock
+            new = NewVersion(name=clean_name(path.stem), piece=piece, operation="import", manifest=source, naming=NAMING_FREE)
+        else:
+            new = NewVersion(name=name, piece=piece, operation="import", manifest=source)
         [record] = self.add_versions([new])
         return record
 
