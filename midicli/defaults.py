@@ -39,3 +39,7 @@ COMPOSE_SECONDS = 30.0
 
 BEST_OF = 1
 """Candidates drawn for each one shown when neither the command nor the project says."""
+
+# Pickled weights (*.bin) can run code as they load: only with `midicli --trust-pickle`,
+# which sets this variable (so engine processes see it too).
+TRUST_PICKLE_ENV = "MIDICLI_TRUST_PICKLE"

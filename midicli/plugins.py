@@ -1,14 +1,20 @@
 """The one PluginManager: built-ins, installed entry points and local plugin files.
 
 A plugin that fails to import or whose hook raises is recorded with its name and
-skipped, so one broken plugin never breaks other commands.
+skipped, so one broken plugin never breaks other commands. Plugins named by a
+project's ``midicli.toml`` came with the project (a clone, a download), so they run
+only once the user has trusted that exact file (``midicli plugins trust``): the trust
+is kept outside the project, under ``$MIDICLI_HOME``, keyed by the file's path and the
+sha256 of its content, so an edited file is untrusted again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -20,9 +26,12 @@ import pluggy
 
 from midicli import hookspecs
 from midicli.errors import PluginError
+from midicli.project.config import midicli_home
+from midicli.project.files import write_text_atomic
 
 ENTRY_POINT_GROUP = "midicli"
 PLUGINS_ENV = "MIDICLI_PLUGINS"
+TRUST_FILE = "trusted-plugins.json"
 DEFAULT_PLUGINS = (
     "midicli.tokenizers.plugin",
     "midicli.engines.plugin",
@@ -38,6 +47,8 @@ class PluginState:
     sources: dict[str, str] = field(default_factory=dict)  # plugin name -> where it came from
     errors: dict[str, str] = field(default_factory=dict)  # plugin name -> what went wrong
     loaded: set[str] = field(default_factory=set)  # local paths/modules already loaded
+    untrusted: dict[str, str] = field(default_factory=dict)  # project plugin file -> config that names it
+    with_commands: set[str] = field(default_factory=set)  # plugins whose register_commands has run
 
 
 state = PluginState()
@@ -50,24 +61,34 @@ def _register(module: ModuleType | object, name: str, source: str) -> None:
     state.sources[name] = source
 
 
+def _exec_file(path: Path, source: bytes) -> ModuleType:
+    """Run a plugin file from the bytes already read (and, for a project's, already hashed)."""
+    name = f"midicli_local_{path.stem}"
+    module_spec = importlib.util.spec_from_loader(name, loader=None, origin=str(path))
+    assert module_spec is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    exec(compile(source, str(path), "exec"), module.__dict__)
+    return module
+
+
 def _load_module(spec: str) -> tuple[ModuleType, str]:
     """Import a dotted module name or a ``.py`` file path."""
-    path = Path(spec)
     if spec.endswith(".py"):
-        if not path.is_file():
-            raise FileNotFoundError(f"no plugin file {spec}")
-        name = f"midicli_local_{path.stem}"
-        module_spec = importlib.util.spec_from_file_location(name, path)
-        assert module_spec and module_spec.loader
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[name] = module
-        module_spec.loader.exec_module(module)
-        return module, path.stem
+        path = Path(spec)
+        return _exec_file(path, _read_plugin(path)), path.stem
     return importlib.import_module(spec), spec
 
 
+def _read_plugin(path: Path) -> bytes:
+    if not path.is_file():
+        raise FileNotFoundError(f"no plugin file {path}")
+    return path.read_bytes()
+
+
 def load_local(specs: list[str], source: str) -> None:
-    """Load plugin modules or files (from the config, ``MIDICLI_PLUGINS`` or a folder)."""
+    """Load plugin modules or files the user named (``MIDICLI_PLUGINS``, ``--plugins-dir``)."""
     for spec in specs:
         if not spec or spec in state.loaded:
             continue
@@ -80,8 +101,77 @@ def load_local(specs: list[str], source: str) -> None:
 
 
 def load_plugins_dir(directory: Path) -> None:
-    """Load every ``*.py`` file in a folder as a plugin (``--plugins-dir``)."""
+    """Load every ``*.py`` file in a folder as a plugin (``--plugins-dir``). The user
+    names the folder on the command line, so its files need no trust."""
     load_local([str(p) for p in sorted(directory.glob("*.py"))], "plugins dir")
+
+
+def load_project_plugins(root: Path, specs: list[str]) -> list[str]:
+    """Load the plugins a project's ``midicli.toml`` lists; returns the files skipped
+    as untrusted. Files resolve against the project root; a module name must be
+    installed, not a file of the project (which could run untrusted code)."""
+    skipped = []
+    for spec in specs:
+        if not spec or spec in state.loaded:
+            continue
+        state.loaded.add(spec)
+        try:
+            if spec.endswith(".py"):
+                path = (root / spec).resolve()
+                source = _read_plugin(path)
+                if not is_trusted(path, source):
+                    state.untrusted[str(path)] = str(root / "midicli.toml")
+                    skipped.append(str(path))
+                    continue
+                module, name = _exec_file(path, source), path.stem
+            else:
+                _refuse_project_module(root, spec)
+                module, name = importlib.import_module(spec), spec
+            _register(module, name, f"midicli.toml: {spec}")
+        except Exception as exc:  # a broken plugin is reported, not fatal
+            state.errors[spec] = f"{type(exc).__name__}: {exc}"
+    return skipped
+
+
+def _refuse_project_module(root: Path, spec: str) -> None:
+    found = importlib.util.find_spec(spec.partition(".")[0])
+    origin = Path(found.origin).resolve() if found is not None and found.origin else None
+    if origin is not None and origin.is_relative_to(root):
+        raise PluginError(f"{spec} is a module inside the project: list its .py file instead, then `midicli plugins trust` it")
+
+
+def _trust_path() -> Path:
+    return midicli_home() / TRUST_FILE
+
+
+def _trusted_files() -> dict[str, str]:
+    try:
+        data = json.loads(_trust_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    return {k: v for k, v in files.items() if isinstance(v, str)} if isinstance(files, dict) else {}
+
+
+def is_trusted(path: Path, source: bytes) -> bool:
+    """Whether the user trusted this file with exactly this content."""
+    return _trusted_files().get(str(path.resolve())) == hashlib.sha256(source).hexdigest()
+
+
+def trust(path: Path) -> str:
+    """Record that the user trusts ``path`` as it is now; returns its sha256."""
+    path = path.resolve()
+    try:
+        digest = hashlib.sha256(_read_plugin(path)).hexdigest()
+    except OSError as exc:
+        raise PluginError(f"cannot read the plugin {path}: {exc.strerror or exc}") from None
+    files = _trusted_files() | {str(path): digest}
+    try:
+        _trust_path().parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(_trust_path(), json.dumps({"files": files}, indent=2, sort_keys=True) + "\n")
+    except OSError as exc:
+        raise PluginError(f"cannot record the trust in {_trust_path()}: {exc.strerror or exc}") from None
+    return digest
 
 
 def load_plugins() -> None:
@@ -142,9 +232,12 @@ def get_engine_factory(name: str) -> Callable[..., Any]:
 
 
 def add_commands(app: Any) -> None:
-    """Let every plugin add commands; a failing plugin is recorded and skipped."""
+    """Let every loaded plugin add its commands once; a failing plugin is recorded and skipped."""
     load_plugins()
     for impl in pm.hook.register_commands.get_hookimpls():
+        if impl.plugin_name in state.with_commands:
+            continue
+        state.with_commands.add(impl.plugin_name)
         try:
             impl.function(app=app)
         except Exception as exc:

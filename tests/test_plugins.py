@@ -56,8 +56,92 @@ def test_plugins_from_a_folder_and_from_the_project_config(tmp_path: Path) -> No
     assert midicli("init", "songs", cwd=tmp_path).returncode == 0
     config = tmp_path / "songs" / "midicli.toml"
     config.write_text(config.read_text().replace("plugins = []", f'plugins = ["{folder / "pitches.py"}"]'))
+    assert midicli("plugins", "trust", str(folder / "pitches.py"), cwd=tmp_path).returncode == 0
     listed = json.loads(midicli("plugins", "--json", cwd=tmp_path / "songs").stdout)
     assert "pitches" in {p["name"] for p in listed["plugins"]}
+
+
+EVIL = """\
+from pathlib import Path
+Path(__file__).with_name("ran").write_text("the plugin ran")
+from midicli.hookspecs import hookimpl
+
+@hookimpl
+def register_commands(app):
+    @app.command()
+    def hello():
+        print("hello from the project")
+"""
+
+
+def cloned_project(tmp_path: Path) -> Path:
+    """A project as one gets it from someone else: its midicli.toml names its own plugin."""
+    assert midicli("init", "theirs", cwd=tmp_path).returncode == 0
+    project = tmp_path / "theirs"
+    (project / "tools").mkdir()
+    (project / "tools" / "evil.py").write_text(EVIL)
+    config = project / "midicli.toml"
+    config.write_text(config.read_text().replace("plugins = []", 'plugins = ["tools/evil.py"]'))
+    return project
+
+
+def test_a_cloned_projects_plugin_runs_only_once_trusted(tmp_path: Path) -> None:
+    project = cloned_project(tmp_path)
+    ran = project / "tools" / "ran"
+    listed = midicli("list", cwd=project)
+    assert listed.returncode == 0 and not ran.exists()
+    assert listed.stderr.count("untrusted") == 1 and "evil.py" in listed.stderr and "midicli plugins trust" in listed.stderr
+    shown = json.loads(midicli("plugins", "--json", cwd=project / "tools").stdout)  # relative to the root, not here
+    assert shown["untrusted"] == [str((project / "tools" / "evil.py").resolve())] and not ran.exists()
+
+    trusted = midicli("plugins", "trust", cwd=project)
+    assert trusted.returncode == 0 and "evil.py" in trusted.stdout
+    assert not any(home.name == "trusted-plugins.json" for home in project.rglob("*"))  # kept outside the project
+    hello = midicli("hello", cwd=project)
+    assert hello.returncode == 0 and hello.stdout.strip() == "hello from the project" and ran.exists()
+
+    ran.unlink()
+    with (project / "tools" / "evil.py").open("a") as file:
+        file.write("# changed after it was trusted\n")
+    again = midicli("hello", cwd=project)
+    assert again.returncode == 2 and not ran.exists() and "untrusted" in again.stderr
+
+
+HELLO = """\
+from midicli.hookspecs import hookimpl
+
+@hookimpl
+def register_commands(app):
+    @app.command()
+    def hello(name: str = "world"):
+        print(f"hello {name}")
+"""
+
+
+def test_plugin_commands_work_from_every_source(tmp_path: Path) -> None:
+    plugin_dir = tmp_path / "lib"
+    plugin_dir.mkdir()
+    (plugin_dir / "hello_plugin.py").write_text(HELLO)
+    installed = plugin_dir / "hello_plugin-1.0.dist-info"
+    installed.mkdir()
+    (installed / "METADATA").write_text("Metadata-Version: 2.1\nName: hello-plugin\nVersion: 1.0\n")
+    (installed / "entry_points.txt").write_text("[midicli]\nhello = hello_plugin\n")
+    assert midicli("init", "songs", cwd=tmp_path).returncode == 0
+    project = tmp_path / "songs"
+    (project / "hello_file.py").write_text(HELLO)
+    config = project / "midicli.toml"
+    config.write_text(config.read_text().replace("plugins = []", 'plugins = ["hello_file.py"]'))
+    assert midicli("plugins", "trust", "hello_file.py", cwd=project).returncode == 0
+
+    sources = {
+        "entry point": ([], tmp_path, {"PYTHONPATH": f"{plugin_dir}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}),
+        "MIDICLI_PLUGINS": ([], tmp_path, {"MIDICLI_PLUGINS": str(plugin_dir / "hello_plugin.py")}),
+        "--plugins-dir": (["--plugins-dir", str(plugin_dir)], tmp_path, {}),
+        "midicli.toml": ([], project, {}),
+    }
+    for source, (options, cwd, env) in sources.items():
+        result = midicli(*options, "hello", "--name", source, cwd=cwd, env=env)
+        assert result.returncode == 0 and result.stdout == f"hello {source}\n", f"{source}: {result.stderr}"
 
 
 def test_a_broken_plugin_is_named_and_the_rest_keeps_working(tmp_path: Path) -> None:

@@ -34,11 +34,14 @@ class Session:
                     note(f"Using the default project at {self._project.root} (no midicli.toml here or above).")
         return self._project
 
-    def load_config_plugins(self) -> None:
-        """Plugins listed in the project's midicli.toml load for every command run in it."""
-        root = self.project_dir if self.project_dir is not None else find_root()
-        if root is not None and (root / CONFIG_NAME).is_file():
-            plugins.load_local(ProjectConfig.load(root / CONFIG_NAME).plugins, "midicli.toml")
+
+def load_config_plugins(project_dir: Path | None) -> list[str]:
+    """Plugins listed in the project's midicli.toml load for every command run in it,
+    once the user trusts them; returns the files skipped as untrusted."""
+    root = project_dir.expanduser().resolve() if project_dir is not None else find_root()
+    if root is None or not (root / CONFIG_NAME).is_file():
+        return []
+    return plugins.load_project_plugins(root, ProjectConfig.load(root / CONFIG_NAME).plugins)
 
 
 session = Session()

@@ -2,25 +2,59 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
 
 from midicli import defaults, plugins
 from midicli.cli.options import Json
-from midicli.cli.output import error, print_json, print_table
+from midicli.cli.output import console, error, note, print_json, print_table
 
 
-def plugins_(as_json: Json = False) -> None:
-    """List loaded plugins, where each came from, and plugins that failed to load."""
+plugins_app = typer.Typer(help="Loaded plugins; `trust` lets a project's own plugin files run.", invoke_without_command=True)
+
+
+@plugins_app.callback()
+def plugins_(ctx: typer.Context, as_json: Json = False) -> None:
+    """List loaded plugins, where each came from, plugins that failed to load and
+    project plugins not run until trusted."""
+    if ctx.invoked_subcommand is not None:
+        return
     found = plugins.plugin_list()
     plugins.tokenizers(), plugins.engines(), plugins.renderers()  # surfaces hook failures too
     failed = dict(plugins.state.errors)
+    untrusted = dict(plugins.state.untrusted)
     if as_json:
         print_json({"plugins": [{"name": p.name, "source": p.source, "hooks": list(p.hooks)} for p in found],
-                    "errors": failed})
+                    "errors": failed, "untrusted": sorted(untrusted)})
         return
-    print_table("Plugins", ["name", "source", "hooks"], [(p.name, p.source, ", ".join(p.hooks)) for p in found])
+    rows = [(p.name, p.source, ", ".join(p.hooks)) for p in found]
+    rows += [(Path(path).stem, f"midicli.toml: {path}", "not run: untrusted (`midicli plugins trust`)") for path in untrusted]
+    print_table("Plugins", ["name", "source", "hooks"], rows)
     for name, problem in failed.items():
         error(f"plugin {name} failed: {problem}")
+
+
+@plugins_app.command("trust")
+def trust(
+    files: Annotated[
+        Optional[list[Path]],
+        typer.Argument(help="Plugin files to trust (default: every untrusted plugin of this project).", dir_okay=False),
+    ] = None,
+) -> None:
+    """Let a project's plugin files run, as they are now: an edited file needs trusting again.
+
+    Trust is kept outside the project (under $MIDICLI_HOME), so a project cannot trust itself.
+    Read the code first: a plugin runs with your permissions.
+    """
+    chosen = [Path(f) for f in files] if files else [Path(p) for p in plugins.state.untrusted]
+    if not chosen:
+        note("No untrusted plugins in this project.")
+        return
+    for path in chosen:
+        digest = plugins.trust(path)
+        console.print(f"Trusted {path.resolve()} (sha256 {digest[:12]})")
 
 
 def models(as_json: Json = False) -> None:
@@ -37,5 +71,5 @@ def models(as_json: Json = False) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("plugins")(plugins_)
+    app.add_typer(plugins_app, name="plugins")
     app.command()(models)

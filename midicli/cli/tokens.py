@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -48,32 +47,11 @@ def tokenize(
 
 
 def _read_tokens(file: Path) -> object:
+    from midicli.tokenizers import token_json
+
     if not file.is_file():
         raise MidicliError(f"no such file: {file}")
-    text = file.read_text(encoding="utf-8", errors="replace").strip()
-    if not text:
-        raise BadTokensError(f"{file} is empty: expected a JSON list of token ids")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadTokensError(f"{file} is not JSON (line {exc.lineno}: {exc.msg})") from None
-
-
-def _ints(value: object, where: str) -> list[int]:
-    if not isinstance(value, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in value):
-        raise BadTokensError(f"{where}: expected a JSON list of integer token ids")
-    return value
-
-
-def _window(data: object, where: str) -> object:
-    from midicli.tokenizers import amt
-
-    if not isinstance(data, dict) or not isinstance(data.get("start", 0), (int, float)):
-        raise BadTokensError(f"{where}: expected {{\"start\": seconds, \"tokens\": [...]}}")
-    events = _ints(data.get("tokens"), where)
-    if events:
-        amt.validate(events)
-    return amt.Window(float(data.get("start", 0)), events)
+    return token_json.parse(file.read_text(encoding="utf-8", errors="replace"), str(file))
 
 
 def detokenize(
@@ -86,15 +64,9 @@ def detokenize(
     Example: [bold]midicli detokenize song.tokens.json -o song.mid[/bold]
     """
     from midicli.music.midi_io import write_midi
-    from midicli.music.piece import Piece
-    from midicli.tokenizers import amt
+    from midicli.tokenizers import token_json
 
-    data = _read_tokens(file)
-    if isinstance(data, dict) and "windows" in data and tokenizer == "amt":
-        parts = [_window(w, f"{file} window {i}") for i, w in enumerate(data["windows"])]
-        piece = Piece(amt.from_windows(parts))
-    else:
-        piece = plugins.get_tokenizer(tokenizer).decode(_ints(data, str(file)))
+    piece = token_json.to_piece(_read_tokens(file), plugins.get_tokenizer(tokenizer), str(file))
     try:
         write_midi(piece, out)
     except OSError as exc:

@@ -132,9 +132,18 @@ def list_(as_json: Json = False) -> None:
 
 @adapters_app.command()
 def use(name: Annotated[str, typer.Argument(help=f"An adapter of this project, or '{NO_ADAPTER}' for the base model.")]) -> None:
-    """Generate with this adapter by default (midicli.toml `adapter`)."""
+    """Generate with this adapter by default (midicli.toml `adapter`); it must have
+    been tuned on the project's model."""
+    from midicli.engines.models import default_model
+    from midicli.tuning.adapters import check_base
+
     project = context.session.project()
-    project.config.adapter = None if name == NO_ADAPTER else project.adapter(name).name
+    if name == NO_ADAPTER:
+        project.config.adapter = None
+    else:
+        record = project.adapter(name)
+        check_base(record, project.config.model or default_model())
+        project.config.adapter = record.name
     project.save_config()
     console.print(f"Generating with {'the base model' if name == NO_ADAPTER else f'adapter {name}'} by default")
 

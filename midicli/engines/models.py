@@ -8,6 +8,7 @@ directories) loading needs no network.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 PRESETS: dict[str, str] = defaults.MODEL_PRESETS
 
 TEXT_VOCAB_KEY = "midicli_text_vocab_size"  # config.json key written by our scaffolds
+_PICKLED = {".bin", ".pt", ".pth", ".ckpt", ".pkl"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 # What a generation model needs from a hub repository (skips e.g. original .pth copies).
 _HUB_FILES = ["*.json", "*.safetensors", "tokenizer*", "*.model"]
@@ -101,6 +103,8 @@ def load_model(
     adapter_dir = Path(adapter) if adapter is not None else None
     if adapter_dir is not None and not adapter_dir.is_dir():
         raise ModelError(f"no adapter folder at {adapter_dir}")
+    if adapter_dir is not None:
+        check_weights(adapter_dir, f"adapter {adapter_dir.name}")
     directory = _locate(model_id, download=True)
     config = _read_config(directory, model_id)
     text_vocab_size = _text_vocab_size(config, model_id)
@@ -115,7 +119,7 @@ def load_model(
         tokenizer = AutoTokenizer.from_pretrained(directory)
         lora = adapter_dir is not None and (adapter_dir / "adapter_config.json").is_file()
         weights = adapter_dir if adapter_dir is not None and not lora else directory
-        model = AutoModelForCausalLM.from_pretrained(weights, dtype=torch_dtype)
+        model = AutoModelForCausalLM.from_pretrained(weights, dtype=torch_dtype, use_safetensors=None if trust_pickle() else True)
     except (OSError, ValueError, RuntimeError, KeyError) as e:
         raise ModelError(f"cannot load {model_id}: {_first_line(e)}") from e
     if lora and adapter_dir is not None:
@@ -260,8 +264,29 @@ def _check_files(directory: Path, model_id: str) -> None:
     names = {p.name for p in directory.iterdir()}
     if not names & {"tokenizer.json", "tokenizer.model", "tokenizer_config.json"}:
         raise ModelError(f"{model_id} is not a model in the MIDI-LLM layout: it has no text tokenizer")
-    if not any(p.suffix in {".safetensors", ".bin"} for p in directory.iterdir()):
-        raise ModelError(f"{model_id} has no weights (*.safetensors)")
+    check_weights(directory, model_id)
+
+
+def trust_pickle() -> bool:
+    """Whether the user allowed pickled weights (``midicli --trust-pickle``)."""
+    return os.environ.get(defaults.TRUST_PICKLE_ENV, "") not in ("", "0")
+
+
+def check_weights(directory: Path, what: str) -> None:
+    """Weights must be safetensors: a pickled file (``pytorch_model.bin``,
+    ``adapter_model.bin``) can run any code while it loads, so it is refused unless the
+    user trusts its source (``--trust-pickle``)."""
+    files = [p for p in directory.iterdir() if p.is_file()]
+    if any(p.suffix == ".safetensors" for p in files):
+        return
+    pickled = sorted(p.name for p in files if p.suffix in _PICKLED)
+    if not pickled:
+        raise ModelError(f"{what} has no weights (*.safetensors)")
+    if not trust_pickle():
+        raise ModelError(
+            f"{what} has only pickled weights ({pickled[0]}), which can run code as they load: convert them to "
+            "safetensors, or pass `midicli --trust-pickle ...` if you trust where they came from"
+        )
 
 
 def _hash_directory(directory: Path) -> str:

@@ -14,6 +14,7 @@ from midicli.errors import ModelError
 from midicli.project import Project
 from midicli.project.config import DEFAULT_ENGINE, ProjectConfig
 from midicli.tuning import NO_ADAPTER
+from midicli.tuning.adapters import check_base
 
 
 def describe_choice(project: Project | None, model: str | None, engine: str | None, adapter: str | None) -> str:
@@ -39,6 +40,8 @@ def load_engine(
         raise ModelError("--fp8 needs a vLLM engine: add --engine vllm (or server)")
     wanted = adapter or config.adapter
     tuned = project.adapter(wanted) if project is not None and wanted and wanted != NO_ADAPTER else None
+    if tuned is not None:
+        check_base(tuned, chosen)
     loaded = open_engine(name, chosen, adapter=str(project.root / tuned.path) if tuned else None, **options)
     if tuned and getattr(loaded, "adapter", None) is None:
         raise ModelError(f"the {name} engine cannot apply adapters: use --engine transformers, or --adapter none")

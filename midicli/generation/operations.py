@@ -23,7 +23,7 @@ from midicli.generation.write import Candidate, Constraints, Progress, write_spa
 from midicli.music.captions import parse_caption
 from midicli.music.piece import Note, Piece
 from midicli.project import Project
-from midicli.project.records import NewVersion, VersionRecord
+from midicli.project.records import NAMING_NUMBERED, NewVersion, VersionRecord
 from midicli.project.refs import slugify
 from midicli.tokenizers.vocab import MAX_TIME, TIME_RESOLUTION
 
@@ -132,6 +132,7 @@ def _store(
     constraints: Constraints,
     parent: VersionRecord | None,
     extra: dict[str, Any],
+    naming: str = "exact",
 ) -> list[Created]:
     batch = uuid.uuid4().hex
     params = {**asdict(sampling), **extra, "instruments": sorted(constraints.instruments or []),
@@ -155,6 +156,7 @@ def _store(
             manifest={"prompt_ids": c.prompt_ids, "generated_ids": c.generated_ids, "finish_reason": c.finish_reason,
                       "candidate": index, "ranking": asdict(ranking)},
             batch=batch,
+            naming=naming,
         )
         for index, (name, (piece, c, ranking)) in enumerate(zip(names, results))
     ]
@@ -185,8 +187,9 @@ def compose(
         raise GenerationError(f"--seconds must be positive, got {seconds}")
     results = draw(project, engine, text, Span((), 0.0, seconds), sampling, constraints, drawing,
                    lambda c: Piece(ending_by(c.notes, seconds)), progress)
-    names = project.unique_names(slugify(text) or "piece", len(results))
-    return _store(project, engine, "compose", names, results, text, sampling, constraints, None, {"seconds": seconds})
+    names = [slugify(text) or "piece"] * len(results)  # stems: numbered as they are stored, under the write lock
+    return _store(project, engine, "compose", names, results, text, sampling, constraints, None, {"seconds": seconds},
+                  NAMING_NUMBERED)
 
 
 def _text_for(record: VersionRecord, text: str | None) -> str:

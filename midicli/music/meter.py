@@ -75,7 +75,8 @@ class Meter:
         return start + (beat - first_beat) * 60.0 / bpm
 
     def beat_of_bar(self, bar: int, beat_in_bar: float = 1.0) -> float:
-        """Quarter-note beat where bar ``bar`` (1-based) beat ``beat_in_bar`` (1-based) falls."""
+        """Quarter-note beat where bar ``bar`` (1-based) beat ``beat_in_bar`` (1-based) falls;
+        a beat past the bar's meter is a ValueError (it would roll into the next bar)."""
         bars_done = 0
         changes = [(self.beat_at(s.time), s) for s in self.signatures]
         for i, (at, sig) in enumerate(changes):
@@ -83,6 +84,10 @@ class Meter:
             following = changes[i + 1][0] if i + 1 < len(changes) else math.inf
             bars_here = math.ceil((following - at) / length - 1e-9) if following < math.inf else math.inf
             if bar - 1 < bars_done + bars_here:
+                if beat_in_bar >= sig.numerator + 1:
+                    raise ValueError(
+                        f"bar {bar} is in {sig.numerator}/{sig.denominator}: its beats run from 1 to {sig.numerator}, not {beat_in_bar:g}"
+                    )
                 unit = 4.0 / sig.denominator
                 return at + (bar - 1 - bars_done) * length + (beat_in_bar - 1) * unit
             bars_done += bars_here
@@ -104,7 +109,12 @@ def parse_time(spec: str, piece: Piece) -> float:
     if bar < 1 or beat < 1:
         raise GenerationError(f"bars and beats count from 1, got {spec!r}")
     meter = Meter.of(piece)
-    return meter.seconds_at(meter.beat_of_bar(bar, beat))
+    try:
+        return meter.seconds_at(meter.beat_of_bar(bar, beat))
+    except OverflowError:
+        raise GenerationError(f"the time {spec[:12]!r}... ({len(spec)} characters) is too far into the piece") from None
+    except ValueError as error:
+        raise GenerationError(f"cannot use the time {spec!r}: {error}") from None
 
 
 def parse_length(spec: str, piece: Piece, start: float) -> float:

@@ -28,6 +28,7 @@ MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)
 UNCLOSED_DURATION = 0.25  # the reference gives notes never released 25 ticks of 10 ms
 TICKS_PER_BEAT = 480  # 1 tick ≈ 1 ms at 120 bpm: far finer than the 10 ms tokens
 DEFAULT_BPM = 120.0
+METER_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
 
 
 def read_midi(source: str | Path | bytes, name: str = "") -> Piece:
@@ -49,7 +50,7 @@ def read_midi(source: str | Path | bytes, name: str = "") -> Piece:
     tempos: list[TempoChange] = []
     meters: list[TimeSignature] = []
     time = 0.0
-    for msg in midi:  # merged tracks; msg.time is seconds since the previous message
+    for msg in _messages(midi, label):  # merged tracks; msg.time is seconds since the previous message
         time += msg.time
         if msg.type == "program_change":
             programs[msg.channel] = msg.program
@@ -62,9 +63,9 @@ def read_midi(source: str | Path | bytes, name: str = "") -> Piece:
                 ends.append(None)
             elif open_notes[key]:
                 ends[open_notes[key].popleft()] = time
-        elif msg.type == "set_tempo":
+        elif msg.type == "set_tempo" and msg.tempo > 0:  # a tempo of 0 µs per beat means nothing
             tempos.append(TempoChange(time, mido.tempo2bpm(msg.tempo)))
-        elif msg.type == "time_signature":
+        elif msg.type == "time_signature" and msg.numerator >= 1 and msg.denominator in METER_DENOMINATORS:
             meters.append(TimeSignature(time, msg.numerator, msg.denominator))
 
     if not onsets:
@@ -78,16 +79,48 @@ def read_midi(source: str | Path | bytes, name: str = "") -> Piece:
 
 def _open(source: str | Path | bytes, label: str) -> mido.MidiFile:
     try:
-        if isinstance(source, bytes):
-            return mido.MidiFile(file=io.BytesIO(source))
-        return mido.MidiFile(source)
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
     except FileNotFoundError:
         raise BadMidiError(f"{label}: no such file") from None
+    except OSError as error:
+        raise BadMidiError(f"cannot read {label}: {error.strerror or error}") from None
+    try:
+        midi = mido.MidiFile(file=io.BytesIO(_with_real_track_count(data)))
     except EOFError:
         raise BadMidiError(f"{label} is truncated: the MIDI data ends early") from None
     except Exception as error:  # mido's parser raises many kinds on garbage input
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise BadMidiError(f"{label} is not a readable MIDI file ({reason})") from None
+        raise BadMidiError(f"{label} is not a readable MIDI file ({_reason(error)})") from None
+    if midi.ticks_per_beat <= 0:
+        what = "0 ticks per beat" if midi.ticks_per_beat == 0 else "SMPTE frames instead of beats"
+        raise BadMidiError(f"{label} is not a readable MIDI file (its header gives {what})")
+    return midi
+
+
+def _messages(midi: mido.MidiFile, label: str) -> list[mido.Message | mido.MetaMessage]:
+    """All messages, tracks merged, times in seconds; any parser failure is a BadMidiError."""
+    try:
+        return list(midi)
+    except Exception as error:
+        raise BadMidiError(f"{label} is not a readable MIDI file ({_reason(error)})") from None
+
+
+def _with_real_track_count(data: bytes) -> bytes:
+    """``data`` with the header's track count lowered to the tracks really there: a
+    header may claim 65,535 tracks over one, and the one must still be read."""
+    if len(data) < 14 or data[:4] != b"MThd":
+        return data  # mido names what is wrong
+    offset, found = 8 + int.from_bytes(data[4:8], "big"), 0
+    while offset + 8 <= len(data) and data[offset:offset + 4] == b"MTrk":
+        offset += 8 + int.from_bytes(data[offset + 4:offset + 8], "big")
+        found += 1
+    claimed = int.from_bytes(data[10:12], "big")
+    if 0 < found < claimed and offset == len(data):  # whole tracks and nothing else: not a cut file
+        return data[:10] + found.to_bytes(2, "big") + data[12:]
+    return data
+
+
+def _reason(error: Exception) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 @dataclass(frozen=True)
@@ -115,34 +148,115 @@ class _Clock:
 
 
 # Order of messages sharing a tick: releases first so a re-struck note is not cut,
-# then program changes, note-ons, and last the release of a zero-length note.
-_RELEASE, _PROGRAM, _PRESS, _ZERO_RELEASE = range(4)
+# then note-ons, and last the release of a zero-length note.
+_RELEASE, _PRESS, _ZERO_RELEASE = range(3)
+
+
+@dataclass(frozen=True)
+class _Event:
+    tick: int
+    rank: int
+    instrument: int
+    channel: int
+    message: mido.Message
 
 
 def midi_bytes(piece: Piece) -> bytes:
-    """The piece as a type-1 MIDI file: conductor track, then one track per instrument."""
+    """The piece as a type-1 MIDI file: conductor track, then one track per instrument.
+
+    Every note reads back as it was (``read_midi``), however many instruments and
+    overlapping notes: see ``_channels`` and ``_with_programs``.
+    """
     clock = _Clock.of(piece.tempos)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(_conductor(piece, clock))
     instruments = piece.instruments
-    channels = _channels(instruments)
-    timed: dict[int, list[tuple[int, int, mido.Message]]] = {i: [] for i in instruments}
-    for note in piece.notes:
-        channel = channels[note.instrument]
-        on, off = clock.tick(note.onset), clock.tick(note.end)
+    timed = [(clock.tick(note.onset), clock.tick(note.end), note) for note in piece.notes]
+    channels = _channels(timed, instruments)
+    events: dict[int, list[_Event]] = {i: [] for i in instruments}
+    for (on, off, note), channel in zip(timed, channels):
         velocity = min(max(note.velocity, 1), 127)
-        timed[note.instrument].append((on, _PRESS, mido.Message("note_on", channel=channel, note=note.pitch, velocity=velocity)))
-        rank = _RELEASE if off > on else _ZERO_RELEASE
-        timed[note.instrument].append((off, rank, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
-    for instrument, tick, channel, program in _program_changes(piece.notes, channels, clock):
-        timed[instrument].append((tick, _PROGRAM, mido.Message("program_change", channel=channel, program=program)))
-    for instrument in instruments:
+        press = mido.Message("note_on", channel=channel, note=note.pitch, velocity=velocity)
+        release = mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)
+        events[note.instrument].append(_Event(on, _PRESS, note.instrument, channel, press))
+        events[note.instrument].append(_Event(off, _RELEASE if off > on else _ZERO_RELEASE, note.instrument, channel, release))
+    for instrument, messages in _with_programs(instruments, events).items():
         track = mido.MidiTrack([mido.MetaMessage("track_name", name=instrument_name(instrument))])
-        track.extend(_deltas(timed[instrument]))
+        track.extend(messages)
         midi.tracks.append(track)
     buffer = io.BytesIO()
     midi.save(file=buffer)
     return buffer.getvalue()
+
+
+def _channels(timed: list[tuple[int, int, Note]], instruments: list[int]) -> list[int]:
+    """A channel for each note. Drums take channel 9. Each other instrument gets its own
+    channel while there are enough; beyond 15 instruments channels are shared (the
+    program changes of ``_with_programs`` keep them apart). A note that starts inside a
+    longer note of the same instrument and pitch and ends first would have its release
+    paired with the longer note (readers end the oldest open note), so it moves to
+    another channel of that instrument."""
+    first: dict[int, int] = {}
+    for instrument in instruments:
+        if instrument != DRUMS:
+            first[instrument] = MELODIC_CHANNELS[len(first) % len(MELODIC_CHANNELS)]
+    layers: dict[int, list[int]] = {i: [c] for i, c in first.items()}
+    last_off: dict[tuple[int, int], int] = {}  # (channel, instrument·128 + pitch) -> latest release tick
+    chosen = [DRUM_CHANNEL] * len(timed)
+    spare = len(first)
+    for index in sorted(range(len(timed)), key=lambda i: timed[i][0]):
+        _, off, note = timed[index]
+        if note.instrument == DRUMS:
+            continue  # only channel 9 means drums: such nested drum notes cannot be told apart
+        key = note.instrument * 128 + note.pitch
+        fits = [c for c in layers[note.instrument] if last_off.get((c, key), -1) <= off]
+        if not fits:
+            used = set(layers[note.instrument])
+            free = [c for c in MELODIC_CHANNELS if c not in used]
+            if not free:
+                fits = [layers[note.instrument][0]]  # 15 notes nested in one another: cannot be kept apart
+            else:
+                fits = [free[spare % len(free)]]
+                spare += 1
+                layers[note.instrument].append(fits[0])
+        chosen[index] = fits[0]
+        last_off[fits[0], key] = max(off, last_off.get((fits[0], key), -1))
+    return chosen
+
+
+def _with_programs(instruments: list[int], events: dict[int, list[_Event]]) -> dict[int, list[mido.Message]]:
+    """Each instrument's messages with delta times, plus the program changes a reader needs.
+
+    A reader merges the tracks (by tick, then track order) and takes each note-on's
+    and note-off's instrument from its channel's current program. So, walking that
+    merged order, a program change goes right before any message whose channel is set
+    to another instrument, the very first one of each channel at tick 0."""
+    ordered = {i: sorted(events[i], key=lambda e: (e.tick, e.rank)) for i in instruments}
+    merged = sorted(
+        ((e.tick, track, position, e) for track, i in enumerate(instruments) for position, e in enumerate(ordered[i])),
+        key=lambda item: item[:3],
+    )
+    program: dict[int, int] = {}
+    timed: dict[int, list[tuple[int, mido.Message]]] = {i: [] for i in instruments}
+    for tick, _, _, event in merged:
+        wanted = 0 if event.instrument == DRUMS else event.instrument
+        if program.get(event.channel) != wanted:
+            change = mido.Message("program_change", channel=event.channel, program=wanted)
+            if event.channel in program:
+                timed[event.instrument].append((tick, change))
+            else:
+                timed[event.instrument].insert(0, (0, change))
+            program[event.channel] = wanted
+        timed[event.instrument].append((tick, event.message))
+    return {i: _deltas_in_order(timed[i]) for i in instruments}
+
+
+def _deltas_in_order(timed: list[tuple[int, mido.Message]]) -> list[mido.Message]:
+    messages, previous = [], 0
+    for tick, message in timed:
+        messages.append(message.copy(time=tick - previous))
+        previous = tick
+    return messages
 
 
 def write_midi(piece: Piece, path: Path) -> None:
@@ -170,37 +284,6 @@ def _conductor(piece: Piece, clock: _Clock) -> mido.MidiTrack:
         message = mido.MetaMessage("time_signature", numerator=meter.numerator, denominator=meter.denominator)
         timed.append((clock.tick(meter.time), 0, message))
     return mido.MidiTrack(_deltas(timed))
-
-
-def _channels(instruments: list[int]) -> dict[int, int]:
-    """Drums on channel 9; other instruments in order of appearance, reusing channels past 15."""
-    channels: dict[int, int] = {}
-    melodic = 0
-    for instrument in instruments:
-        if instrument == DRUMS:
-            channels[instrument] = DRUM_CHANNEL
-        else:
-            channels[instrument] = MELODIC_CHANNELS[melodic % len(MELODIC_CHANNELS)]
-            melodic += 1
-    return channels
-
-
-def _program_changes(notes: list[Note], channels: dict[int, int], clock: _Clock) -> list[tuple[int, int, int, int]]:
-    """(instrument, tick, channel, program) wherever a channel must switch program.
-
-    Each channel gets its first program at tick 0; a channel shared by several
-    instruments switches again before a note of another instrument.
-    """
-    changes: list[tuple[int, int, int, int]] = []
-    current: dict[int, int] = {}
-    for note in sorted(notes, key=lambda n: n.onset):
-        channel = channels[note.instrument]
-        program = 0 if note.instrument == DRUMS else note.instrument
-        if current.get(channel) != program:
-            tick = clock.tick(note.onset) if channel in current else 0
-            changes.append((note.instrument, tick, channel, program))
-            current[channel] = program
-    return changes
 
 
 def _deltas(timed: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> list[mido.Message | mido.MetaMessage]:

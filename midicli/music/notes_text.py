@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from midicli.errors import MidicliError
 from midicli.music.instruments import UnknownInstrumentError, instrument_name, parse_instrument
 from midicli.music.meter import Meter
-from midicli.music.piece import Note, Piece, TempoChange, TimeSignature
+from midicli.music.piece import LATEST_SECONDS, Note, Piece, TempoChange, TimeSignature
 from midicli.tokenizers.vocab import MAX_PITCH
 
 TIME_STYLES = ("seconds", "bars")
@@ -45,7 +45,9 @@ class LineError:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.number}: {self.reason}: {self.line.strip()!r}" if self.number else self.reason
+        shown = self.line.strip()
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return f"line {self.number}: {self.reason}: {shown!r}" if self.number else self.reason
 
 
 class NotesTextError(MidicliError):
@@ -153,6 +155,14 @@ def _seconds(word: str, what: str) -> float:
     value = float(word)
     if value < 0:
         raise ValueError(f"the {what} must not be negative, got {word}")
+    return _within(value, what, word)
+
+
+def _within(value: float, what: str, word: str) -> float:
+    """``value`` if finite and at most ``LATEST_SECONDS`` (a 400-digit number is neither)."""
+    if not math.isfinite(value) or value > LATEST_SECONDS:
+        shown = word if len(word) <= 12 else f"{word[:9]}... ({len(word)} characters)"
+        raise ValueError(f"the {what} {shown} is past {LATEST_SECONDS:g} s, the latest time notes text may give")
     return value
 
 
@@ -187,7 +197,11 @@ def _onset(word: str, meter: Meter) -> float:
         bar, beat = int(bars[1]), float(bars[2])
         if bar < 1 or beat < 1:
             raise ValueError(f"bars and beats count from 1, got {word}")
-        return meter.seconds_at(meter.beat_of_bar(bar, beat))
+        try:
+            seconds = meter.seconds_at(meter.beat_of_bar(bar, beat))
+        except OverflowError:
+            seconds = math.inf
+        return _within(seconds, "onset", word)
     if not _SECONDS.match(word):
         raise ValueError(f"cannot read the onset {word!r}: write seconds (12.5) or bar:beat (9:3)")
     return _seconds(word, "onset")
@@ -201,8 +215,12 @@ def _duration(word: str, onset: float, meter: Meter) -> float:
             raise ValueError(f"the duration must not be negative, got {word}")
         beat = meter.beat_at(onset)
         _, _, signature = _segment(meter, beat)
-        length = (count * signature.numerator + beats) * 4.0 / signature.denominator
-        return max(meter.seconds_at(beat + length) - onset, 0.0)
+        try:
+            length = (count * signature.numerator + beats) * 4.0 / signature.denominator
+            seconds = max(meter.seconds_at(beat + length) - onset, 0.0)
+        except OverflowError:
+            seconds = math.inf
+        return _within(seconds, "duration", word)
     if not _SECONDS.match(word):
         raise ValueError(f"cannot read the duration {word!r}: write seconds (0.5) or bars:beats (0:1.5)")
     return _seconds(word, "duration")
@@ -213,6 +231,7 @@ def _note(words: list[str], meter: Meter) -> Note:
         raise ValueError("expected onset, duration, instrument, pitch and velocity")
     onset = _onset(words[0], meter)
     duration = _duration(words[1], onset, meter)
+    _within(onset + duration, "end of the note", f"{onset + duration:g}")
     try:
         instrument = parse_instrument(" ".join(words[2:-2]))
     except UnknownInstrumentError as error:
@@ -250,7 +269,7 @@ def from_text(text: str, grid: Meter | None = None, source: str = "") -> Piece:
         for number, line, words in lines[kind]:
             try:
                 found.append(parse(words))  # type: ignore[arg-type]
-            except ValueError as error:
+            except (ValueError, OverflowError) as error:
                 errors.append(LineError(number, line, str(error)))
     if not errors and not notes:
         errors.append(LineError(0, "", "the text holds no notes: a piece needs at least one"))

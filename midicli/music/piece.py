@@ -6,6 +6,10 @@ from dataclasses import dataclass, field, replace
 
 from midicli.tokenizers.vocab import DRUMS
 
+LATEST_SECONDS = 86_400.0
+"""No time read from text (notes text, token windows) lies past a day: later than any
+piece, and it keeps a 400-digit number from becoming an infinite time."""
+
 
 @dataclass(frozen=True, order=True)
 class Note:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from midicli.music.piece import Piece
 from midicli.project.config import CONFIG_NAME, DEFAULT_ENGINE, ProjectConfig, midicli_home
 from midicli.project.files import discard, orphans, write_atomic
 from midicli.project import taste
-from midicli.project.records import OPERATIONS, AdapterRecord, NewPreference, NewVersion, PieceSummary, PreferenceRecord, VersionRecord
+from midicli.project.records import NAMING_FREE, NAMING_NUMBERED, OPERATIONS, AdapterRecord, NewPreference, NewVersion, PieceSummary, PreferenceRecord, VersionRecord
 from midicli.project.refs import check_name, clean_name, parse_ref
 from midicli.project.store import DB_NAME, Store
 
@@ -65,6 +66,23 @@ class Project:
     @property
     def adapters_dir(self) -> Path:
         return self.root / ADAPTERS_DIR
+
+    def inside(self, relative: str | Path, folder: Path, what: str) -> Path:
+        """``relative`` (a path the database or config holds) under the project's
+        ``folder``, or a ProjectError: a cloned or edited project must not make midicli
+        read, write or delete anything outside it (``../victim``, absolute paths, links)."""
+        path = (self.root / relative).resolve()
+        if not path.is_relative_to(folder.resolve()) or path == folder.resolve():
+            raise ProjectError(f"{what} points at {relative}, outside {folder}: refusing to use it")
+        return path
+
+    def version_file(self, record: VersionRecord, relative: str | None = None) -> Path:
+        """A file of a stored version (its MIDI unless ``relative`` is given), checked to lie in ``pieces/``."""
+        return self.inside(relative or record.midi_path, self.pieces_dir, f"the database entry of {record.ref}")
+
+    def adapter_dir(self, record: AdapterRecord) -> Path:
+        """An adapter's folder, checked to lie in ``adapters/``."""
+        return self.inside(record.path, self.adapters_dir, f"the database entry of adapter {record.name}")
 
     @property
     def is_default(self) -> bool:
@@ -153,17 +171,18 @@ class Project:
         made: list[Path] = []
         try:
             with self._store.transaction():
+                new = self._named(new)
                 numbers = self._numbers(new)
                 fields = [self._fields(item, number, batch) for item, number in zip(new, numbers, strict=True)]
                 for item, row in zip(new, fields, strict=True):
-                    midi = self.root / row["midi_path"]
+                    midi = self.inside(row["midi_path"], self.pieces_dir, f"the folder of piece {item.name}")
                     if not midi.parent.is_dir():
                         made.append(midi.parent)
                         midi.parent.mkdir(parents=True)
                     written.append(midi)
                     write_atomic(midi, midi_bytes(item.piece))
                     if item.tokens is not None:
-                        written.append(self.root / row["tokens_path"])
+                        written.append(midi.with_name(Path(row["tokens_path"]).name))
                         write_atomic(written[-1], json.dumps(item.tokens).encode())
                 ids = [
                     self._store.insert_version(item.name, number, row, created)
@@ -221,16 +240,24 @@ class Project:
         }
 
     def unique_names(self, base: str, count: int) -> list[str]:
-        """``count`` names ``base-1``, ``base-2``, … that no piece has yet."""
+        """``count`` names ``base-1``, ``base-2``, … that no piece has yet (free now:
+        to keep one, store with ``naming`` instead, which chooses under the write lock)."""
+        return _numbered(base, count, self._store.names())
+
+    def _named(self, new: list[NewVersion]) -> list[NewVersion]:
+        """``new`` with every stem turned into a free name; called under the write lock."""
         taken = self._store.names()
-        names: list[str] = []
-        suffix = 0
-        while len(names) < count:
-            suffix += 1
-            name = f"{base}-{suffix}"
-            if name not in taken:
-                names.append(check_name(name))
-        return names
+        named = []
+        for item in new:
+            if item.naming == NAMING_FREE and item.name not in taken:
+                item = replace(item, naming="exact")
+            elif item.naming in (NAMING_FREE, NAMING_NUMBERED):
+                item = replace(item, name=_numbered(item.name, 1, taken)[0], naming="exact")
+            elif item.naming != "exact":
+                raise ValueError(f"naming must be exact, {NAMING_NUMBERED} or {NAMING_FREE}, not {item.naming!r}")
+            taken.add(item.name)
+            named.append(item)
+        return named
 
     def import_midi(self, path: Path, name: str | None = None) -> VersionRecord:
         """A MIDI file as version 1 of a new piece (see :meth:`import_piece`)."""
@@ -241,11 +268,12 @@ class Project:
     def import_piece(self, piece: Piece, path: Path, name: str | None = None) -> VersionRecord:
         """``piece``, read from the file ``path``, as version 1 of a new piece. A given
         name must be free; a name made from the file's name gets a ``-N`` suffix when taken."""
-        if name is None:
-            base = clean_name(path.stem)
-            name = base if base not in self._store.names() else self.unique_names(base, 1)[0]
         source = {"source": str(path.resolve())}
-        [record] = self.add_versions([NewVersion(name=name, piece=piece, operation="import", manifest=source)])
+        if name is None:  # chosen as it is stored, under the write lock
+            new = NewVersion(name=clean_name(path.stem), piece=piece, operation="import", manifest=source, naming=NAMING_FREE)
+        else:
+            new = NewVersion(name=name, piece=piece, operation="import", manifest=source)
+        [record] = self.add_versions([new])
         return record
 
     # -- looking up ----------------------------------------------------------------
@@ -282,12 +310,12 @@ class Project:
     def load_piece(self, record: VersionRecord) -> Piece:
         from midicli.music.midi_io import read_midi
 
-        return read_midi(self.root / record.midi_path, name=record.ref)
+        return read_midi(self.version_file(record), name=record.ref)
 
     def load_tokens(self, record: VersionRecord) -> list[int] | None:
         if record.tokens_path is None:
             return None
-        tokens: list[int] = json.loads((self.root / record.tokens_path).read_text(encoding="utf-8"))
+        tokens: list[int] = json.loads(self.version_file(record, record.tokens_path).read_text(encoding="utf-8"))
         return tokens
 
     # -- removing ------------------------------------------------------------------
@@ -299,13 +327,13 @@ class Project:
         next open), never a row pointing at a missing file.
         """
         parsed = parse_ref(ref)
+        folder = self.inside(f"{PIECES_DIR}/{parsed.name}", self.pieces_dir, f"the folder of piece {parsed.name}")
         with self._store.transaction():
             removed = self.history(parsed.name) if parsed.version is None else [self.resolve(ref)]
             if len(removed) == len(self._store.versions_of(parsed.name)):
                 self._store.delete_piece(parsed.name)
             else:
                 self._store.delete_version(removed[0].id)
-        folder = self.pieces_dir / parsed.name
         # vN.* also takes renders made next to the version
         discard([path for record in removed for path in folder.glob(f"v{record.number}.*")] + [folder])
         return removed
@@ -349,9 +377,11 @@ class Project:
         return taste.adapters(self._store.db)
 
     def adapter(self, name: str) -> AdapterRecord:
+        """The adapter called ``name``; its folder is checked to lie in ``adapters/``."""
         found = taste.adapters(self._store.db, "WHERE name = ?", (name,))
         if not found:
             raise ProjectError(f"no adapter named '{name}' in this project: see `midicli adapters list`")
+        self.adapter_dir(found[0])
         return found[0]
 
     def register_adapter(self, record: AdapterRecord) -> None:
@@ -365,8 +395,9 @@ class Project:
         """Remove an adapter (row first, then files) and stop using it as the project default."""
         with self._store.transaction():
             record = self.adapter(name)
+            folder = self.adapter_dir(record)
             taste.delete_adapter(self._store.db, name)
-        shutil.rmtree(self.root / record.path, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         if self.config.adapter == name:
             self.config.adapter = None
             self.save_config()
@@ -393,6 +424,16 @@ class Project:
 
     def _referenced(self) -> set[Path]:
         return {self.root / path for path in self._store.referenced_paths()}
+
+
+def _numbered(base: str, count: int, taken: set[str]) -> list[str]:
+    names: list[str] = []
+    suffix = 0
+    while len(names) < count:
+        suffix += 1
+        if f"{base}-{suffix}" not in taken:
+            names.append(check_name(f"{base}-{suffix}"))
+    return names
 
 
 def _now() -> str:

@@ -47,7 +47,9 @@ class VersionRecord:
 class NewVersion:
     """A version to record. Without a parent it starts a new piece named ``name``;
     with one it becomes the next version of ``name``. Versions recorded together share
-    a ``batch`` (one is made up when None) so sibling candidates can be found."""
+    a ``batch`` (one is made up when None) so sibling candidates can be found. With a
+    ``naming`` other than "exact", ``name`` is a stem and the free name is chosen as it
+    is stored, under the write lock, so concurrent writers never pick the same one."""
 
     name: str
     piece: Piece
@@ -64,6 +66,11 @@ class NewVersion:
     timings: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     batch: str | None = None
+    naming: str = "exact"  # or NAMING_NUMBERED / NAMING_FREE: the name is a stem, see Project.add_versions
+
+
+NAMING_NUMBERED = "numbered"  # stem-1, stem-2, …: the first free one
+NAMING_FREE = "free"  # the stem itself when free, else numbered
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ def format_ref(name: str, version: int) -> str:
 
 def check_name(name: str) -> str:
     """The name itself if it can name a piece; otherwise a ProjectError saying what can."""
+    if any(not character.isprintable() for character in name):  # a newline would cut the message
+        raise ProjectError(f"a piece name cannot hold control characters such as newlines: {name!r}")
     if len(name) > MAX_NAME or ".." in name or not _NAME.fullmatch(name):
         raise ProjectError(f"'{name}' cannot name a piece: {_ALLOWED}")
     return name

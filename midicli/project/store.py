@@ -88,6 +88,8 @@ def m002_version_summary(db: sqlite3.Connection, root: Path) -> None:
         """,
     )
     for version_id, midi_path in db.execute("SELECT id, midi_path FROM versions").fetchall():
+        if not (root / midi_path).resolve().is_relative_to(root.resolve()):
+            continue  # a row pointing out of the project is never read
         try:
             piece = read_midi(root / midi_path)
         except MidicliError:

@@ -77,7 +77,7 @@ def render_piece(piece: Piece, fmt: str, out: Path, **options: Any) -> Path:
 
 def default_path(project: Project, record: VersionRecord, fmt: str) -> Path:
     """``pieces/NAME/vN.FMT``: beside the version's MIDI, so removing the version removes it too."""
-    return project.root / Path(record.midi_path).with_suffix(f".{fmt}")
+    return project.version_file(record).with_suffix(f".{fmt}")
 
 
 def render_version(project: Project, record: VersionRecord, fmt: str, out: Path | None = None, **options: Any) -> Path:

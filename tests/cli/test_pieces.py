@@ -116,3 +116,39 @@ def test_outside_any_project_import_uses_the_default_project(tmp_path: Path, mon
     assert "default project" in result.stderr
     assert (midicli_home / "default" / "midicli.toml").is_file()
     assert "bach-bwv66-6" in CliRunner().invoke(app, ["list"]).stdout.replace("\n", "")
+
+
+def _victim(tmp_path: Path) -> Path:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "v1.mid").write_bytes(FIXTURE_MIDIS[1].read_bytes())
+    return victim
+
+
+def test_database_paths_out_of_the_project_are_refused(cli, tmp_path: Path) -> None:
+    import sqlite3
+
+    victim = _victim(tmp_path)
+    cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
+    with sqlite3.connect(cli.root / "midicli.db") as db:
+        db.execute("UPDATE versions SET midi_path = ?", (str(victim / "v1.mid"),))
+    for command in (["export", "chorale", str(tmp_path / "out.mid")], ["render", "chorale", "--to", "png"]):
+        assert "outside" in cli.fails(*command)
+    assert sorted(p.name for p in victim.iterdir()) == ["v1.mid"] and not (tmp_path / "out.mid").exists()
+
+
+def test_a_piece_folder_linked_out_of_the_project_is_not_emptied(cli, tmp_path: Path) -> None:
+    victim = _victim(tmp_path)
+    cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
+    (cli.root / "pieces" / "linked").symlink_to(victim)
+    assert "outside" in cli.fails("import", str(FIXTURE_MIDIS[0]), "--name", "linked")
+    cli("list")  # opening the project sweeps orphans: never inside the link
+    assert (victim / "v1.mid").is_file()
+    folder = cli.root / "pieces" / "chorale"
+    for file in folder.iterdir():
+        file.unlink()
+    folder.rmdir()
+    folder.symlink_to(victim)  # the piece exists, its folder now leads out
+    assert "outside" in cli.fails("rm", "chorale", "--yes")
+    assert "outside" in cli.fails("export", "chorale", str(tmp_path / "out.mid"))
+    assert (victim / "v1.mid").is_file() and len(list(victim.iterdir())) == 1

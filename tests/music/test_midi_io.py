@@ -169,6 +169,33 @@ def test_more_than_15_instruments_share_channels_with_program_changes() -> None:
     assert_same_notes(read_midi(midi_bytes(piece)), piece)
 
 
+def _grid(notes: list[Note]) -> list[tuple[int, int, int, int, int]]:
+    """Notes on the 10 ms grid the tokens use, in a canonical order."""
+    return sorted((round(n.onset * 100), round(n.duration * 100), n.pitch, n.instrument, n.velocity) for n in notes)
+
+
+def test_twenty_instruments_sounding_together_round_trip_every_note_exactly() -> None:
+    """An ensemble of 20 instruments (more than MIDI's 15 melodic channels), each holding
+    long notes across the others' entries, plus drums: every note reads back exactly."""
+    programs = [0, 4, 11, 19, 24, 33, 40, 41, 42, 43, 56, 57, 60, 65, 68, 71, 73, 74, 79, 88]
+    notes = []
+    for i, program in enumerate(programs):
+        notes += [Note(0.01 * i, 9.6, 48 + i, program, 60 + i), Note(2.0 + 0.37 * i, 0.25, 60 + i % 5, program, 90)]
+        notes += [Note(97.37 - 0.1 * i, 9.6, 72, program, 70)]  # the same pitch in every instrument at once
+    notes += [Note(0.5 * k, 0.1, 36 + k % 3, 128, 100) for k in range(40)]
+    piece = Piece(sorted(notes, key=lambda n: n.onset))
+    again = read_midi(midi_bytes(piece))
+    assert _grid(again.notes) == _grid(piece.notes)
+
+
+def test_same_pitch_notes_inside_one_another_round_trip_exactly() -> None:
+    """A long note with a short re-strike of its pitch inside it: a reader ends the oldest
+    note first, so the writer keeps the two on separate channels."""
+    piece = Piece([Note(0.0, 10.0, 60, 0), Note(1.0, 1.0, 60, 0), Note(1.5, 0.25, 60, 0), Note(3.0, 9.0, 60, 0),
+                   Note(4.0, 0.5, 60, 0), Note(0.0, 10.0, 64, 71), Note(0.0, 2.0, 64, 71)])
+    assert _grid(read_midi(midi_bytes(piece)).notes) == _grid(piece.notes)
+
+
 def test_re_struck_and_zero_length_notes_survive_a_round_trip() -> None:
     piece = Piece([Note(0.0, 1.0, 60), Note(0.5, 1.0, 60), Note(1.5, 0.0, 60), Note(1.5, 0.5, 60)])
     assert_same_notes(read_midi(midi_bytes(piece)), piece)
@@ -212,3 +239,27 @@ def test_a_cut_reference_file_is_refused_on_one_line(path: Path) -> None:
     with pytest.raises(BadMidiError, match=f"^{path.stem}.mid is truncated") as caught:
         read_midi(path.read_bytes()[: len(path.read_bytes()) // 2], name=path.name)
     assert "\n" not in str(caught.value)
+
+
+def _header(data: bytes, tracks: int | None = None, ticks: int | None = None) -> bytes:
+    kind, count, division = struct.unpack(">HHh", data[8:14])
+    return data[:8] + struct.pack(">HHh", kind, count if tracks is None else tracks, division if ticks is None else ticks) + data[14:]
+
+
+def test_a_header_claiming_65535_tracks_over_one_reads_the_one() -> None:
+    data = build([program(40), on(60), off(60, TPB), on(62), off(62, TPB)], kind=0)
+    piece = read_midi(_header(data, tracks=65535))
+    assert summary(piece) == [(0.0, 0.5, 60, 40), (0.5, 0.5, 62, 40)]
+
+
+@pytest.mark.parametrize(("ticks", "words"), [(0, "0 ticks per beat"), (-7000, "SMPTE")])
+def test_a_header_without_usable_ticks_per_beat_is_refused(ticks: int, words: str) -> None:
+    with pytest.raises(BadMidiError, match=f"song.mid is not a readable MIDI file .*{words}"):
+        read_midi(_header(build([on(60), off(60, TPB)]), ticks=ticks), name="song.mid")
+
+
+def test_a_tempo_of_zero_and_a_meter_of_zero_beats_are_ignored() -> None:
+    tempo = mido.MetaMessage("set_tempo", tempo=0)
+    meter = mido.MetaMessage("time_signature", numerator=0, denominator=4)
+    piece = read_midi(build([tempo, meter, on(60), off(60, TPB)]))
+    assert len(piece.notes) == 1 and piece.tempos == [] and piece.time_signatures == []

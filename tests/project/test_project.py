@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -326,3 +329,37 @@ def test_a_process_killed_before_its_commit_leaves_no_trace(
         [made] = reopened.add_versions([NewVersion(name="fresh-1", piece=make_piece([65]), operation="compose")])
         assert made.ref == "fresh-1@1" and (reopened.root / made.midi_path).is_file()
         assert [p.name for p in reopened.pieces()] == ["calm-waltz-1", "fresh-1"]
+
+
+def _blocked(process: Any) -> bool:
+    """True once a process has stopped using the CPU (waiting on the database lock)."""
+    before = sum(process.cpu_times()[:2])
+    time.sleep(0.5)
+    return sum(process.cpu_times()[:2]) - before < 0.02
+
+
+def test_two_processes_composing_the_same_words_both_keep_their_pieces(project: Project, tiny_model_dir: Path) -> None:
+    """Names are chosen under the write lock: while a third party holds it, both processes
+    finish generating and wait; neither may then find its chosen names taken."""
+    psutil = pytest.importorskip("psutil")
+    project.config.model = str(tiny_model_dir)
+    project.save_config()
+    repo = str(Path(__file__).resolve().parents[2])
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
+    lock = sqlite3.connect(project.root / "midicli.db", isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    command = [sys.executable, "-m", "midicli", "-C", str(project.root), "compose", "the same words", "-n", "2",
+               "--max-tokens", "30", "--json"]
+    processes = [subprocess.Popen([*command, "--seed", str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                 for seed in (1, 2)]
+    try:
+        deadline = time.monotonic() + 120
+        while not all(_blocked(psutil.Process(p.pid)) for p in processes) and time.monotonic() < deadline:
+            pass
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    results = [p.communicate(timeout=120) for p in processes]
+    assert all(p.returncode == 0 for p in processes), [err for _, err in results]
+    created = sorted(ref for out, _ in results for ref in json.loads(out)["created"])
+    assert created == [f"same-words-{i}@1" for i in range(1, 5)]
