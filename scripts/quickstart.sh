@@ -9,5 +9,5 @@ bash scripts/setup.sh
 midicli=.venv/bin/midicli
 [ -f demo/midicli.toml ] || $midicli init demo ${MODEL:+--model "$MODEL"}
 $midicli -C demo compose "${1:-An Irish folk piece featuring fiddle. Set in the key of D major.}" \
-  -n 2 --max-tokens 360 --seed 1 --render wav
+  -n 2 --seed 1 --render wav
 $midicli -C demo list

@@ -201,3 +201,10 @@ def test_best_of_draws_more_and_keeps_the_top_scores_in_order(project, mini) -> 
                                drawing=operations.Drawing(best_of=6, key_lean=0.0))
     assert scores == sorted((c.ranking.score for c in drawn), reverse=True)[:2]  # the same six drawn, the best kept
     assert created[0].record.manifest["ranking"]["parts"].keys() >= {"key", "instruments", "music"}
+
+
+def test_a_piece_longer_than_one_window_goes_on_in_the_next_without_piling_at_the_horizon(project, mini) -> None:
+    created = operations.compose(project, mini, "A lively piece featuring fiddle.", SamplingParams(n=1, seed=5), seconds=115.0)
+    notes = project.load_piece(created[0].record).notes
+    assert created[0].candidate.rounds > 1 and max(n.onset for n in notes) > 105.0
+    assert not [n for n in notes if abs(n.onset - 99.99) < 0.006]
