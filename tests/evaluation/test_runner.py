@@ -46,6 +46,26 @@ def test_three_columns_from_one_prompt_set(tiny_model_dir: Path, tmp_path: Path)
     assert all(o.scored.valid == (o.path is not None) for o in result.outputs)
     assert result.to_json(keep_paths=False)["outputs"][-1]["path"] is None
 
+    # Musicality beside text control, in every column: real chorales are the target range.
+    assert real.duplicate_share < 0.1 and real.large_clusters == 0 and real.long_silences == 0
+    assert real.horizon_piles == 0 and real.scale_consistency > 0.6
+    model = result.columns["model"]
+    assert model.long_silences == 0 and model.horizon_piles == 0 and model.duplicate_share == 0  # the grammar's work
+    assert all(o.scored.musicality.notes == len(read_midi(o.path).notes) for o in result.outputs if o.path and o.column != "real")
+
+
+def test_the_musicality_of_broken_music_shows_in_its_column() -> None:
+    from midicli.evaluation.metrics import score, summarize
+    from midicli.music.captions import parse_caption
+    from midicli.music.musicality import musicality
+    from midicli.music.piece import Note, Piece
+
+    piled = Piece([Note(99.99, 0.01, 40 + p) for p in range(14)] + [Note(0.0, 1.0, 60), Note(0.0, 1.0, 60)])
+    measured = features(piled)
+    column = summarize([score(parse_caption("A piece."), measured, None, musicality(piled, measured.tempo_bpm))])
+    assert column.large_clusters == 1.0 and column.long_silences == 1.0 and column.horizon_piles == 1.0
+    assert column.duplicate_share == 1 / 16
+
 
 def test_sampling_is_checked_before_anything_runs(tiny_model_dir: Path, tmp_path: Path) -> None:
     from midicli.errors import GenerationError
