@@ -2,7 +2,8 @@
 
 A :class:`Grammar` says which music ids may come next and is told which one was
 emitted, so the transformers sampling loop, a vLLM logits processor and the remote
-server's validate-and-resample fallback all enforce the same rules (DESIGN.md §2).
+server's validate-and-resample fallback all enforce the same rules: whole notes of
+TIME, DUR, NOTE with times that never go back, and no controls or special tokens.
 Everything works in music-token space; :func:`apply_to_logits` adds the text offset.
 """
 

@@ -1,4 +1,4 @@
-"""MIDI-LLM's prompt layout, byte for byte (DESIGN.md §2).
+"""MIDI-LLM's prompt layout, byte for byte as the model was trained on it.
 
 Text ids (with the tokenizer's BOS) of ``SYSTEM + description + " "``, then the
 AUTOREGRESS token (ANTICIPATE when the music holds controls), then the music.
