@@ -15,7 +15,8 @@ from midicli.tokenizers.vocab import ANTICIPATE, AUTOREGRESS
 
 @cache
 def system_prompt() -> str:
-    return (resources.files("midicli") / "prompts" / "composer.txt").read_text(encoding="utf-8")
+    """The composer system prompt, kept in the top-level prompts/ folder (installed as ``midicli.prompts``)."""
+    return (resources.files("midicli.prompts") / "composer.txt").read_text(encoding="utf-8")
 
 
 def text_ids(tokenizer: Any, description: str) -> list[int]:
