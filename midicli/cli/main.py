@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from midicli import plugins
-from midicli.cli import analysis, context, edit, generate, model, pieces, plugin_cmds, prefs, render, studio, tokens, train, tune
+from midicli.cli import analysis, context, doctor, edit, generate, model, pieces, plugin_cmds, prefs, render, studio, tokens, train, tune
 from midicli.cli.output import error
 from midicli.errors import MidicliError
 
@@ -55,7 +55,7 @@ def root(
         plugins.load_plugins_dir(plugins_dir)
 
 
-for group in (pieces, generate, analysis, prefs, tune, train, render, studio, edit, tokens, plugin_cmds, model):
+for group in (pieces, generate, analysis, prefs, tune, train, render, studio, edit, tokens, plugin_cmds, model, doctor):
     group.register(app)
 plugins.add_commands(app)
 

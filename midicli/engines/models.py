@@ -188,6 +188,16 @@ def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.d
     return _DTYPES[dtype]
 
 
+def offline_copy(name_or_path: str | Path) -> Path | None:
+    """The local folder of a preset, hub id or folder, found without the network; None
+    when a hub model has not been downloaded yet."""
+    try:
+        directory = _locate(resolve_model(name_or_path), download=False)
+    except ModelError:
+        return None
+    return directory if directory.is_dir() else None
+
+
 def _locate(model_id: str, download: bool) -> Path:
     """The local directory holding ``model_id``: itself, or its hub cache snapshot."""
     if Path(model_id).is_absolute():
