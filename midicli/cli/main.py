@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from midicli import plugins
 from midicli.cli import analysis, context, doctor, edit, generate, model, pieces, plugin_cmds, prefs, render, studio, tokens, train, tune
+from midicli.cli.options import FlagsWithoutTypes
 from midicli.cli.output import error
 from midicli.errors import MidicliError
 
 
-class _Group(TyperGroup):
+class _Group(FlagsWithoutTypes):
     """Every command runs through here: a MidicliError becomes one line and exit 2."""
 
     def invoke(self, ctx: Any) -> Any:

@@ -168,19 +168,30 @@ def export(
 
 
 def rm(
-    ref: Ref,
+    ref: Annotated[
+        str,
+        typer.Argument(help="NAME@N removes version N only; NAME removes the whole piece, every version.", show_default=False),
+    ],
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Remove a version (NAME@N) or a whole piece (NAME) with its files."""
+    """Remove one version (NAME@N) or a whole piece with every version (NAME), and their files.
+
+    Example: [bold]midicli rm calm-waltz-1@2[/bold] (version 2 only), [bold]midicli rm calm-waltz-1[/bold] (all of it)
+    """
     project = context.session.project()
-    what = ref if "@" in ref else f"{project.resolve(ref).piece} and all its versions"
+    if "@" in ref:
+        removed = what = ref
+    else:
+        piece = project.resolve(ref).piece
+        removed = f"{piece} and all its versions"
+        what = f"{removed} (rm {piece}@N removes one)"
     if not yes:
         if not sys.stdin.isatty():
             raise MidicliError(f"not removing {what} without confirmation: pass --yes")
         if not typer.confirm(f"Remove {what}?", default=False):
             raise typer.Exit(1)
     project.remove(ref)
-    console.print(f"Removed {what}")
+    console.print(f"Removed {removed}")
 
 
 def register(app: typer.Typer) -> None:

@@ -56,6 +56,15 @@ def test_rm_asks_for_confirmation_then_removes(cli) -> None:
     assert not (cli.root / "pieces" / "chorale").exists()
 
 
+def test_rm_says_a_bare_name_removes_every_version_and_offers_one_version(cli) -> None:
+    help_text = " ".join(cli("rm", "--help").stdout.replace("│", " ").split())
+    assert "NAME removes the whole piece, every version" in help_text and "NAME@N removes version N only" in help_text
+    assert "latest version" not in help_text
+    cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
+    assert "chorale and all its versions (rm chorale@N removes one)" in cli.fails("rm", "chorale")
+    assert "Removed chorale@1" in cli("rm", "chorale@1", "--yes").stdout
+
+
 def test_init_refuses_an_existing_project(cli) -> None:
     assert "already" in cli.fails("init", str(cli.root))
 
