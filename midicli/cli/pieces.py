@@ -144,9 +144,9 @@ def export(
     Examples: [bold]midicli export calm-waltz-1 waltz.mid[/bold] ·
     [bold]midicli export calm-waltz-1 waltz.notes --time bars[/bold]
     """
-    from midicli.music.midi_io import write_midi
+    from midicli.music.midi_io import midi_bytes
     from midicli.music.notes_text import SUFFIX, to_text
-    from midicli.project.files import write_text_atomic
+    from midicli.project.files import write_atomic, write_text_atomic
 
     fmt = (to or ("notes" if out.suffix.lower() == SUFFIX else "mid")).lower().lstrip(".")
     if fmt not in ("mid", "midi", "notes"):
@@ -161,7 +161,7 @@ def export(
         if fmt == "notes":
             write_text_atomic(out, to_text(piece, time, record.ref))
         else:
-            write_midi(piece, out)
+            write_atomic(out, midi_bytes(piece))
     except OSError as exc:
         raise MidicliError(f"cannot write {out}: {exc.strerror or exc}") from None
     console.print(f"Wrote {out}")

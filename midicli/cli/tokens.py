@@ -85,8 +85,9 @@ def detokenize(
 
     Example: [bold]midicli detokenize song.tokens.json -o song.mid[/bold]
     """
-    from midicli.music.midi_io import write_midi
+    from midicli.music.midi_io import midi_bytes
     from midicli.music.piece import Piece
+    from midicli.project.files import write_atomic
     from midicli.tokenizers import amt
 
     data = _read_tokens(file)
@@ -96,7 +97,7 @@ def detokenize(
     else:
         piece = plugins.get_tokenizer(tokenizer).decode(_ints(data, str(file)))
     try:
-        write_midi(piece, out)
+        write_atomic(out, midi_bytes(piece))
     except OSError as exc:
         raise MidicliError(f"cannot write {out}: {exc.strerror or exc}") from None
     console.print(f"Wrote {out} ({len(piece.notes)} notes, {piece.duration:.1f} s)")

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from midicli.cli.main import app
 from midicli.music.midi_io import read_midi
+from midicli.project.files import FILE_MODE
 from support import FIXTURE_MIDIS, files_under
 
 
@@ -33,6 +34,7 @@ def test_import_show_export_round_trips_the_notes(cli, tmp_path: Path, midi: Pat
     out = tmp_path / "out.mid"
     cli("export", created[0], str(out))
     assert same_notes(read_midi(out).notes, original.notes)
+    assert out.stat().st_mode & 0o777 == FILE_MODE != 0o600  # readable by others, as the umask says
 
 
 def test_list_and_history_describe_the_project(cli) -> None:
