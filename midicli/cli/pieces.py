@@ -23,6 +23,16 @@ def instruments_text(numbers: list[int], most: int = 3) -> str:
     return names + (f" +{len(numbers) - most}" if len(numbers) > most else "")
 
 
+def infill_range(record: VersionRecord) -> str | None:
+    """What an infill rewrote: its time range, and its one instrument if it had one."""
+    params = record.params
+    if record.operation != "infill" or not {"start", "end"} <= params.keys():
+        return None
+    instrument = params.get("instrument")
+    only = f", {instrument_name(int(instrument))} only" if instrument is not None else ""
+    return f"{float(params['start']):.2f}–{float(params['end']):.2f} s{only}"
+
+
 def version_json(record: VersionRecord) -> dict[str, Any]:
     return {
         "ref": record.ref, "piece": record.piece, "version": record.number, "operation": record.operation,
@@ -110,6 +120,8 @@ def show(ref: Ref, as_json: Json = False) -> None:
     fields = [("operation", record.operation), ("parent", record.parent or "—"), ("text", record.text or "—"),
               ("model", record.model or "—"), ("engine", record.engine or "—"), ("seed", record.seed),
               ("length", f"{piece.duration:.2f} s, {len(piece.notes)} notes"), ("file", record.midi_path)]
+    if (rewritten := infill_range(record)) is not None:
+        fields.insert(1, ("rewrote", rewritten))
     print_table(record.ref, ["", ""], fields)
     rows = []
     for instrument in piece.instruments:

@@ -25,6 +25,10 @@ def tokenize(
 ) -> None:
     """Print a MIDI file's music token ids as a JSON list.
 
+    AMT tokens keep each note's onset and duration in seconds, its pitch and its
+    instrument; tempo, meter and velocity are not part of the format and are dropped
+    (detokenize writes every note at velocity 72, with no tempo map).
+
     Pieces longer than 100 s need [bold]--windows[/bold] with the AMT tokenizer (its
     arrival times reach 99.99 s); that prints {"windows": [{"start": s, "tokens": [...]}]}.
 

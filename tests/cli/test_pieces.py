@@ -127,3 +127,12 @@ def test_outside_any_project_import_uses_the_default_project(tmp_path: Path, mon
     assert "default project" in result.stderr
     assert (midicli_home / "default" / "midicli.toml").is_file()
     assert "bach-bwv66-6" in CliRunner().invoke(app, ["list"]).stdout.replace("\n", "")
+
+
+def test_show_says_which_range_an_infill_rewrote(cli, tiny_model_dir: Path) -> None:
+    cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
+    model = ["--model", str(tiny_model_dir), "--max-tokens", "30", "--seed", "1"]
+    [ref] = cli.json("infill", "chorale", "--start", "2", "--end", "4.5", "--instrument", "0", *model)["created"]
+    shown = cli("show", ref).stdout
+    assert "rewrote" in shown and "2.00–4.50 s, Acoustic Grand Piano only" in shown
+    assert "rewrote" not in cli("show", "chorale@1").stdout

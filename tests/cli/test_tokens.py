@@ -62,3 +62,8 @@ def test_broken_token_files_are_refused_in_one_line(cli, tmp_path: Path, content
     tokens.write_text(content)
     assert words in cli.fails("detokenize", str(tokens), "-o", str(tmp_path / "out.mid"))
     assert not (tmp_path / "out.mid").exists()
+
+
+def test_tokenize_help_says_what_the_format_drops(cli) -> None:
+    help_text = " ".join(cli("tokenize", "--help").stdout.replace("│", " ").split())
+    assert "tempo, meter and velocity are not part of the format and are dropped" in help_text
