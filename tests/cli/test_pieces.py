@@ -136,3 +136,11 @@ def test_show_says_which_range_an_infill_rewrote(cli, tiny_model_dir: Path) -> N
     shown = cli("show", ref).stdout
     assert "rewrote" in shown and "2.00–4.50 s, Acoustic Grand Piano only" in shown
     assert "rewrote" not in cli("show", "chorale@1").stdout
+
+
+def test_a_misspelt_setting_in_midicli_toml_is_pointed_out(cli) -> None:
+    config = cli.root / "midicli.toml"
+    config.write_text(config.read_text() + 'modle = "midi-llm"\n[my_plugin]\nvoice = "alto"\n')
+    listed = cli("list")
+    assert "'modle' is not a midicli setting (kept as it is); did you mean 'model'?" in listed.stderr
+    assert "my_plugin" not in listed.stderr
