@@ -10,7 +10,7 @@ import typer
 
 from midicli.cli import context
 from midicli.cli.options import Json, Ref
-from midicli.cli.output import console, note, print_json, print_table
+from midicli.cli.output import Col, console, note, print_json, print_table
 from midicli.errors import MidicliError
 from midicli.music.instruments import instrument_name
 from midicli.project import Project
@@ -101,7 +101,8 @@ def list_(as_json: Json = False) -> None:
     if not summaries:
         note("No pieces yet: try `midicli compose \"a calm piano waltz\"` or `midicli import FILE.mid`.")
         return
-    print_table(None, ["piece", "versions", "latest", "seconds", "notes", "instruments", "created"],
+    columns = ["piece", "vers.", Col("latest", "keep"), "secs", "notes", Col("instruments", "cut", drop=5), Col("created", drop=6)]
+    print_table(None, columns,
                 [(s.name, s.versions, f"@{s.latest} {s.operation}", f"{s.duration or 0:.1f}", s.notes, instruments_text(s.instruments), s.created[:16].replace("T", " "))
                  for s in summaries])
 
@@ -138,8 +139,8 @@ def history(name: Annotated[str, typer.Argument(help="A piece name.")], as_json:
     if as_json:
         print_json([version_json(r) for r in records])
         return
-    print_table(name, ["version", "operation", "parent", "text", "seconds", "notes", "created"],
-                [(f"@{r.number}", r.operation, r.parent or "—", (r.text or "")[:40], f"{r.duration or 0:.1f}", r.notes, r.created[:16].replace("T", " "))
+    print_table(name, ["version", "operation", "parent", "text", "secs", "notes", "created"],
+                [(f"@{r.number}", r.operation, r.parent or "—", r.text or "", f"{r.duration or 0:.1f}", r.notes, r.created[:16].replace("T", " "))
                  for r in records])
 
 
