@@ -83,7 +83,7 @@ def _report(created: list[operations.Created], as_json: bool) -> None:
         rows.append((c.record.ref, f"{c.record.duration or 0:.1f}", c.record.notes, len(c.candidate.notes),
                      instruments_text(c.record.instruments),
                      f"{t.get('seconds', 0):.1f}", t.get("tokens_per_second") or "—"))
-    print_table(None, ["candidate", "seconds", "notes", "new", "instruments", "time s", "tokens/s"], rows)
+    print_table(None, ["candidate", "secs", "notes", "new", "instruments", "time s", "tokens/s"], rows)
 
 
 def _constraints(instruments: str | None, max_simultaneous: int) -> Constraints:
