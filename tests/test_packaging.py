@@ -46,3 +46,15 @@ def test_a_wheel_holds_the_prompts_and_the_mini_model(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"midicli/prompts/composer.txt", "midicli/prompts/examples.txt", "midicli/models/mini/model.safetensors"} <= names
     assert "midicli/cli/main.py" in names
+
+
+def test_nothing_in_the_repository_points_at_files_outside_it() -> None:
+    """A clone is all a newcomer has: no code, test, benchmark or document may cite the
+    team's notes or a folder beside the checkout (the test's own words are split up)."""
+    outside = ["../" + "shared", "MIDICLI_" + "SHARED", "DESIGN" + ".md", "NOTES" + ".md"]
+    suffixes = {".py", ".md", ".toml", ".sh", ".txt", ".cfg"}
+    files = [p for folder in ("midicli", "tests", "bench", "plugins", "scripts", "prompts", "recipes", "soundfonts")
+             for p in (REPO / folder).rglob("*") if p.suffix in suffixes and "__pycache__" not in p.parts]
+    files += [REPO / name for name in ("README.md", "BENCHMARKS.md", "MODEL_CARD.md", "pyproject.toml")]
+    found = [f"{p.relative_to(REPO)}: {word}" for p in files for word in outside if word in p.read_text(encoding="utf-8")]
+    assert found == []
