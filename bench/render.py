@@ -26,7 +26,7 @@ from midicli.render.loudness import normalize, trim_tail
 from midicli.render.soundfont import find_soundfont
 from midicli.render.synth import synthesize
 
-FIXTURES = Path(os.environ.get("MIDICLI_SHARED") or Path(__file__).resolve().parents[2] / "shared") / "fixtures" / "amt"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "data" / "amt"  # the AMT reference pieces
 RATE = defaults.SAMPLE_RATE
 
 
@@ -68,7 +68,7 @@ def main() -> None:
     paths = sorted(p for p in FIXTURES.glob("*.mid") if not p.name.endswith(".decoded.mid"))
     paths = [p for p in paths if args.only in (None, p.stem)]
     if not paths:
-        raise SystemExit(f"no fixture pieces in {FIXTURES} (set MIDICLI_SHARED to the shared folder)")
+        raise SystemExit(f"no fixture pieces in {FIXTURES}")
     soundfont = find_soundfont()
     print(f"soundfont: {soundfont}, {RATE} Hz, {os.cpu_count()} CPUs, median of {args.repeats}\n")
     header = ["piece", "notes", "audio s", "synth s", "master s", "encode s", "wav s (wall)", "wav s (CPU)"]

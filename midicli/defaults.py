@@ -1,4 +1,4 @@
-"""Defaults shared by the library and the CLI (one place, DESIGN.md §2)."""
+"""Defaults shared by the library and the CLI (one place for each, so they never disagree)."""
 
 from __future__ import annotations
 

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-def shared_dir() -> Path:
-    """``<repo>/../shared``, or ``$MIDICLI_SHARED`` (CI clones the repo beside shared/)."""
-    return Path(os.environ.get("MIDICLI_SHARED") or REPO.parent / "shared")
-
-
-AMT_FIXTURES = shared_dir() / "fixtures" / "amt"
+# Reference MIDI files and their AMT tokens (see tests/data/amt/README.md).
+AMT_FIXTURES = REPO / "tests" / "data" / "amt"
 FIXTURE_MIDIS = sorted(p for p in AMT_FIXTURES.glob("*.mid") if not p.name.endswith(".decoded.mid"))
 
 

@@ -35,7 +35,7 @@ TopP = Annotated[
 ]
 BestOf = Annotated[
     Optional[int],
-    typer.Option("--best-of", help="Draw this many candidates and keep the best -n by their score (default: the project's [defaults] best_of, else the model's).", show_default=False),
+    typer.Option("--best-of", help="Draw this many candidates and keep the best -n by their score (default: the project's best_of, else the model's).", show_default=False),
 ]
 KeyLean = Annotated[
     Optional[float],
@@ -102,7 +102,7 @@ def _report(created: list[operations.Created], drawn: int, as_json: bool) -> Non
         rows.append((c.record.ref, score, c.ranking.why if c.ranking else "", f"{c.record.duration or 0:.1f}",
                      c.record.notes, instruments_text(c.record.instruments), t.get("tokens_per_second") or "—"))
     title = f"best {len(created)} of {drawn} drawn" if drawn > len(created) else None
-    print_table(title, ["candidate", "score", "why", "s", "notes", "instruments", "tok/s"], rows)
+    print_table(title, ["candidate", "score", "why", "secs", "notes", "instruments", "tok/s"], rows)
 
 
 def _drawing(chosen: Engine, n: int, best_of: int | None, key_lean: float | None) -> operations.Drawing:

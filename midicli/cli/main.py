@@ -10,16 +10,16 @@ from typing import Annotated, Any
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer vendors its own Click
-from typer.core import TyperGroup
 
 from midicli import plugins
-from midicli.cli import analysis, context, edit, generate, model, pieces, plugin_cmds, prefs, render, studio, tokens, train, tune
+from midicli.cli import analysis, context, doctor, edit, generate, model, pieces, plugin_cmds, prefs, render, studio, tokens, train, tune
+from midicli.cli.options import FlagsWithoutTypes
 from midicli.cli.output import error, note
 from midicli.defaults import TRUST_PICKLE_ENV
 from midicli.errors import MidicliError
 
 
-class _Group(TyperGroup):
+class _Group(FlagsWithoutTypes):
     """Every command runs through here: a MidicliError, an OS error or a usage error
     becomes one line and exit 2 (``--help`` stays rich)."""
 
@@ -75,7 +75,7 @@ def _one_line_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _load_late_plugins(group: TyperGroup, project: Path | None, plugins_dir: Path | None) -> None:
+def _load_late_plugins(group: FlagsWithoutTypes, project: Path | None, plugins_dir: Path | None) -> None:
     """Plugins of the project's midicli.toml and of ``--plugins-dir`` load once the root
     options are parsed, before the sub-command is looked up, so their commands exist too."""
     skipped = context.load_config_plugins(project)
@@ -120,7 +120,7 @@ def root(
     context.session = context.Session(project_dir=project)
 
 
-for group in (pieces, generate, analysis, prefs, tune, train, render, studio, edit, tokens, plugin_cmds, model):
+for group in (pieces, generate, analysis, prefs, tune, train, render, studio, edit, tokens, plugin_cmds, model, doctor):
     group.register(app)
 plugins.add_commands(app)
 

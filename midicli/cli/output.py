@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal, Sequence
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -20,13 +22,72 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def print_table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+@dataclass(frozen=True)
+class Col:
+    """A table column and how it gives way on a narrow terminal: ``keep`` (always whole),
+    ``cut`` (one line, an ellipsis where it ends) or ``wrap`` (between words only);
+    ``drop``: columns with the highest number go first when even that does not fit
+    (0: never dropped)."""
+
+    header: str
+    fit: Literal["keep", "cut", "wrap"] = "wrap"
+    drop: int = 0
+
+
+CUT_WIDTH = 10  # a cut column keeps at least this much of its text
+LONGEST_WRAPPED_WORD = 20  # a longer word in a wrapped column ends in an ellipsis instead
+
+
+def _columns(columns: Sequence[str | Col]) -> list[Col]:
+    """Plain headers: the first column (names, refs) kept whole, the others wrap, and
+    the rightmost go first when the terminal is too narrow."""
+    return [
+        c if isinstance(c, Col) else Col(c, "keep" if i == 0 else "wrap", 0 if i == 0 else i)
+        for i, c in enumerate(columns)
+    ]
+
+
+def _least(column: Col, cells: list[str]) -> int:
+    natural = max([cell_len(column.header), *map(cell_len, cells)])
+    if column.fit == "keep":
+        return natural
+    if column.fit == "cut":
+        return max(cell_len(column.header), min(natural, CUT_WIDTH))
+    longest_word = max([0, *(cell_len(word) for cell in cells for word in cell.split())])
+    return max(cell_len(column.header), min(longest_word, LONGEST_WRAPPED_WORD))
+
+
+def fitted_table(title: str | None, columns: Sequence[str | Col], rows: Iterable[Sequence[Any]], width: int) -> Table:
+    """A table no wider than ``width`` that never breaks a word: long cells are cut with
+    an ellipsis or wrapped between words, and columns are dropped before that fails."""
+    specs = _columns(columns)
+    cells = [[str(cell) for cell in row] for row in rows]
+    by_column = [[row[i] for row in cells] for i in range(len(specs))]
+    natural = [max([cell_len(c.header), *map(cell_len, by_column[i])]) for i, c in enumerate(specs)]
+    least = [_least(c, by_column[i]) for i, c in enumerate(specs)]
+    shown = list(range(len(specs)))
+
+    def room() -> int:  # the width left for text: borders and padding take 3 a column, plus 1
+        return width - 3 * len(shown) - 1
+
+    while sum(least[i] for i in shown) > room() and any(specs[i].drop for i in shown):
+        shown.remove(max((i for i in shown if specs[i].drop), key=lambda i: (specs[i].drop, i)))
+    widths = {i: natural[i] for i in shown}
+    while sum(widths.values()) > room():
+        give = [i for i in shown if widths[i] > least[i]]
+        if not give:
+            break
+        widths[max(give, key=lambda i: widths[i] - least[i])] -= 1
     table = Table(title=title, header_style="bold")
-    for index, column in enumerate(columns):
-        table.add_column(column, overflow="fold", no_wrap=index == 0)  # names and refs stay whole
-    for row in rows:
-        table.add_row(*(escape(str(cell)) for cell in row))
-    console.print(table)
+    for i in shown:
+        table.add_column(specs[i].header, width=widths[i], no_wrap=specs[i].fit != "wrap", overflow="ellipsis")
+    for row in cells:
+        table.add_row(*(escape(row[i]) for i in shown))
+    return table
+
+
+def print_table(title: str | None, columns: Sequence[str | Col], rows: Iterable[Sequence[Any]]) -> None:
+    console.print(fitted_table(title, columns, rows, console.width))
 
 
 def note(message: str) -> None:

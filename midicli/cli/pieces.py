@@ -10,7 +10,7 @@ import typer
 
 from midicli.cli import context
 from midicli.cli.options import Json, Ref
-from midicli.cli.output import console, note, print_json, print_table
+from midicli.cli.output import Col, console, note, print_json, print_table
 from midicli.errors import MidicliError
 from midicli.music.instruments import instrument_name
 from midicli.project import Project
@@ -21,6 +21,16 @@ def instruments_text(numbers: list[int], most: int = 3) -> str:
     """A short instrument list for tables: the first few names, then how many more."""
     names = ", ".join(instrument_name(i) for i in numbers[:most])
     return names + (f" +{len(numbers) - most}" if len(numbers) > most else "")
+
+
+def infill_range(record: VersionRecord) -> str | None:
+    """What an infill rewrote: its time range, and its one instrument if it had one."""
+    params = record.params
+    if record.operation != "infill" or not {"start", "end"} <= params.keys():
+        return None
+    instrument = params.get("instrument")
+    only = f", {instrument_name(int(instrument))} only" if instrument is not None else ""
+    return f"{float(params['start']):.2f}–{float(params['end']):.2f} s{only}"
 
 
 def version_json(record: VersionRecord) -> dict[str, Any]:
@@ -91,7 +101,8 @@ def list_(as_json: Json = False) -> None:
     if not summaries:
         note("No pieces yet: try `midicli compose \"a calm piano waltz\"` or `midicli import FILE.mid`.")
         return
-    print_table(None, ["piece", "versions", "latest", "seconds", "notes", "instruments", "created"],
+    columns = ["piece", "vers.", Col("latest", "keep"), "secs", "notes", Col("instruments", "cut", drop=5), Col("created", drop=6)]
+    print_table(None, columns,
                 [(s.name, s.versions, f"@{s.latest} {s.operation}", f"{s.duration or 0:.1f}", s.notes, instruments_text(s.instruments), s.created[:16].replace("T", " "))
                  for s in summaries])
 
@@ -110,6 +121,8 @@ def show(ref: Ref, as_json: Json = False) -> None:
     fields = [("operation", record.operation), ("parent", record.parent or "—"), ("text", record.text or "—"),
               ("model", record.model or "—"), ("engine", record.engine or "—"), ("seed", record.seed),
               ("length", f"{piece.duration:.2f} s, {len(piece.notes)} notes"), ("file", record.midi_path)]
+    if (rewritten := infill_range(record)) is not None:
+        fields.insert(1, ("rewrote", rewritten))
     print_table(record.ref, ["", ""], fields)
     rows = []
     for instrument in piece.instruments:
@@ -126,8 +139,8 @@ def history(name: Annotated[str, typer.Argument(help="A piece name.")], as_json:
     if as_json:
         print_json([version_json(r) for r in records])
         return
-    print_table(name, ["version", "operation", "parent", "text", "seconds", "notes", "created"],
-                [(f"@{r.number}", r.operation, r.parent or "—", (r.text or "")[:40], f"{r.duration or 0:.1f}", r.notes, r.created[:16].replace("T", " "))
+    print_table(name, ["version", "operation", "parent", "text", "secs", "notes", "created"],
+                [(f"@{r.number}", r.operation, r.parent or "—", r.text or "", f"{r.duration or 0:.1f}", r.notes, r.created[:16].replace("T", " "))
                  for r in records])
 
 
@@ -144,9 +157,9 @@ def export(
     Examples: [bold]midicli export calm-waltz-1 waltz.mid[/bold] ·
     [bold]midicli export calm-waltz-1 waltz.notes --time bars[/bold]
     """
-    from midicli.music.midi_io import write_midi
+    from midicli.music.midi_io import midi_bytes
     from midicli.music.notes_text import SUFFIX, to_text
-    from midicli.project.files import write_text_atomic
+    from midicli.project.files import write_atomic, write_text_atomic
 
     fmt = (to or ("notes" if out.suffix.lower() == SUFFIX else "mid")).lower().lstrip(".")
     if fmt not in ("mid", "midi", "notes"):
@@ -161,26 +174,37 @@ def export(
         if fmt == "notes":
             write_text_atomic(out, to_text(piece, time, record.ref))
         else:
-            write_midi(piece, out)
+            write_atomic(out, midi_bytes(piece))
     except OSError as exc:
         raise MidicliError(f"cannot write {out}: {exc.strerror or exc}") from None
     console.print(f"Wrote {out}")
 
 
 def rm(
-    ref: Ref,
+    ref: Annotated[
+        str,
+        typer.Argument(help="NAME@N removes version N only; NAME removes the whole piece, every version.", show_default=False),
+    ],
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Remove a version (NAME@N) or a whole piece (NAME) with its files."""
+    """Remove one version (NAME@N) or a whole piece with every version (NAME), and their files.
+
+    Example: [bold]midicli rm calm-waltz-1@2[/bold] (version 2 only), [bold]midicli rm calm-waltz-1[/bold] (all of it)
+    """
     project = context.session.project()
-    what = ref if "@" in ref else f"{project.resolve(ref).piece} and all its versions"
+    if "@" in ref:
+        removed = what = ref
+    else:
+        piece = project.resolve(ref).piece
+        removed = f"{piece} and all its versions"
+        what = f"{removed} (rm {piece}@N removes one)"
     if not yes:
         if not sys.stdin.isatty():
             raise MidicliError(f"not removing {what} without confirmation: pass --yes")
         if not typer.confirm(f"Remove {what}?", default=False):
             raise typer.Exit(1)
     project.remove(ref)
-    console.print(f"Removed {what}")
+    console.print(f"Removed {removed}")
 
 
 def register(app: typer.Typer) -> None:

@@ -59,7 +59,15 @@ def rate(
 
     Example: [bold]midicli rate calm-waltz-2 4[/bold]
     """
-    _recorded(preferences.rate(context.session.project(), ref, stars), as_json)
+    project = context.session.project()
+    records = preferences.rate(project, ref, stars)
+    if as_json or records:
+        _recorded(records, as_json)
+        return
+    console.print(
+        f"Rated [bold]{project.resolve(ref).ref}[/bold] {stars} of 5. It becomes a preference when another "
+        "version from the same prompt gets a different rating."
+    )
 
 
 prefs_app = typer.Typer(

@@ -24,6 +24,10 @@ def tokenize(
 ) -> None:
     """Print a MIDI file's music token ids as a JSON list.
 
+    AMT tokens keep each note's onset and duration in seconds, its pitch and its
+    instrument; tempo, meter and velocity are not part of the format and are dropped
+    (detokenize writes every note at velocity 72, with no tempo map).
+
     Pieces longer than 100 s need [bold]--windows[/bold] with the AMT tokenizer (its
     arrival times reach 99.99 s); that prints {"windows": [{"start": s, "tokens": [...]}]}.
 
@@ -63,12 +67,13 @@ def detokenize(
 
     Example: [bold]midicli detokenize song.tokens.json -o song.mid[/bold]
     """
-    from midicli.music.midi_io import write_midi
+    from midicli.music.midi_io import midi_bytes
+    from midicli.project.files import write_atomic
     from midicli.tokenizers import token_json
 
     piece = token_json.to_piece(_read_tokens(file), plugins.get_tokenizer(tokenizer), str(file))
     try:
-        write_midi(piece, out)
+        write_atomic(out, midi_bytes(piece))
     except OSError as exc:
         raise MidicliError(f"cannot write {out}: {exc.strerror or exc}") from None
     console.print(f"Wrote {out} ({len(piece.notes)} notes, {piece.duration:.1f} s)")

@@ -192,14 +192,14 @@ def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.d
     return _DTYPES[dtype]
 
 
-def model_folder(model_id: str) -> Path | None:
-    """The local folder of ``model_id`` (itself, or its hub cache snapshot) without
-    downloading anything; None when it is not here."""
+def offline_copy(name_or_path: str | Path) -> Path | None:
+    """The local folder of a preset, hub id or folder, found without the network; None
+    when a hub model has not been downloaded yet."""
     try:
-        folder = _locate(model_id, download=False)
+        directory = _locate(resolve_model(name_or_path), download=False)
     except ModelError:
         return None
-    return folder if folder.is_dir() else None
+    return directory if directory.is_dir() else None
 
 
 def _locate(model_id: str, download: bool) -> Path:

@@ -26,6 +26,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from midicli import defaults
 from midicli.engines.models import TEXT_VOCAB_KEY, quiet_transformers
+from midicli.project.files import apply_umask
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 Size = Literal["tiny", "1b"]
@@ -158,4 +159,5 @@ def scaffold_model(directory: Path, size: Size = "tiny", seed: int = 0) -> Path:
     quiet_transformers()
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
+    apply_umask(directory)
     return directory

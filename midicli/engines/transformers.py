@@ -9,7 +9,9 @@ rows still going (finished rows leave the batch).
 
 from __future__ import annotations
 
+import inspect
 import secrets
+from typing import Any
 
 import torch
 
@@ -20,6 +22,13 @@ from midicli.errors import GenerationError
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 _NUCLEUS_GUESS = 256  # ids searched for the top-p nucleus before sorting everything
+
+
+def cache_keyword(model: Any) -> str:
+    """The name under which the model's forward takes its KV cache: ``cache`` since
+    transformers 5.20 (``past_key_values`` still works there but warns), before that
+    ``past_key_values`` (the vLLM CPU build pins transformers below 5.20)."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 class TransformersEngine:
@@ -38,6 +47,7 @@ class TransformersEngine:
         self.text_vocab_size = loaded.text_vocab_size
         self.vocab_size = loaded.vocab_size
         self.eos_id = loaded.eos_id
+        self._cache_keyword = cache_keyword(self.model)
         # Without a grammar only music ids may be sampled (as MIDI-LLM's own script does).
         self._music_only = torch.full((self.vocab_size,), float("-inf"), device=self.device)
         self._music_only[self.text_vocab_size : self.text_vocab_size + MUSIC_VOCAB_SIZE] = 0.0
@@ -103,7 +113,7 @@ class TransformersEngine:
         active = list(range(n))  # rows still generating, in the order of the batch
         cache = DynamicCache(config=self.model.config)
         prefill = torch.tensor([prompt_ids], device=self.device)
-        out = self.model(input_ids=prefill, past_key_values=cache, use_cache=True, logits_to_keep=1)
+        out = self.model(input_ids=prefill, use_cache=True, logits_to_keep=1, **{self._cache_keyword: cache})
         cache.batch_repeat_interleave(n)
         logits = out.logits[:, -1, :].float().repeat(n, 1)
         for step in range(sampling.max_new_tokens):
@@ -127,7 +137,7 @@ class TransformersEngine:
                 active = [active[k] for k in going]
                 chosen = [chosen[k] for k in going]
             inputs = torch.tensor(chosen, device=self.device).unsqueeze(1)
-            out = self.model(input_ids=inputs, past_key_values=cache, use_cache=True)
+            out = self.model(input_ids=inputs, use_cache=True, **{self._cache_keyword: cache})
             logits = out.logits[:, -1, :].float()
         return [Completion(ids, reason or "length") for ids, reason in zip(rows, reasons)]
 

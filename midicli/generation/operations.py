@@ -23,6 +23,7 @@ from midicli.generation.write import Candidate, Constraints, Progress, write_spa
 from midicli.music.captions import parse_caption
 from midicli.music.piece import Note, Piece
 from midicli.project import Project
+from midicli.project.config import ProjectConfig
 from midicli.project.records import NAMING_NUMBERED, NewVersion, VersionRecord
 from midicli.project.refs import slugify
 from midicli.tokenizers.vocab import MAX_TIME, TIME_RESOLUTION
@@ -42,7 +43,7 @@ class Created:
 @dataclass(frozen=True)
 class Drawing:
     """How many candidates to draw for those shown, and the lean toward the caption's
-    key; None: the project's ``[defaults]``, else what the model recommends."""
+    key; None: the project's setting, else what the model recommends."""
 
     best_of: int | None = None
     key_lean: float | None = None
@@ -81,11 +82,15 @@ def recommended(
 
 def resolve_drawing(project: Project | None, engine: Engine, drawing: Drawing, n: int) -> Drawing:
     """How many to draw (at least n) and how hard to lean: the command's choice, else
-    the project's ``[defaults]``, else the model's recommendation."""
+    the project's (``best_of``, ``key_lean`` in midicli.toml), else the model's."""
     settings = model_settings(engine.model_id)
-    chosen = project.config.defaults if project is not None else {}
-    best_of = drawing.best_of if drawing.best_of is not None else int(chosen.get("best_of", settings.best_of))
-    lean = drawing.key_lean if drawing.key_lean is not None else float(chosen.get("key_lean", settings.key_lean))
+    config = project.config if project is not None else ProjectConfig()
+
+    def first(*choices: Any) -> Any:
+        return next(choice for choice in choices if choice is not None)
+
+    best_of = first(drawing.best_of, config.best_of, settings.best_of)
+    lean = first(drawing.key_lean, config.key_lean, settings.key_lean)
     if best_of < 1:
         raise GenerationError(f"--best-of must be at least 1, got {best_of}")
     if lean < 0:

@@ -1,4 +1,4 @@
-"""MIDI-LLM's prompt layout, byte for byte (DESIGN.md §2).
+"""MIDI-LLM's prompt layout, byte for byte as the model was trained on it.
 
 Text ids (with the tokenizer's BOS) of ``SYSTEM + description + " "``, then the
 AUTOREGRESS token (ANTICIPATE when the music holds controls), then the music.
@@ -15,7 +15,8 @@ from midicli.tokenizers.vocab import ANTICIPATE, AUTOREGRESS
 
 @cache
 def system_prompt() -> str:
-    return (resources.files("midicli") / "prompts" / "composer.txt").read_text(encoding="utf-8")
+    """The composer system prompt, kept in the top-level prompts/ folder (installed as ``midicli.prompts``)."""
+    return (resources.files("midicli.prompts") / "composer.txt").read_text(encoding="utf-8")
 
 
 def text_ids(tokenizer: Any, description: str) -> list[int]:

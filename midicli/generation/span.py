@@ -4,7 +4,8 @@ model sees: a window of the piece in relative time, prompt events and AMT contro
 Compose, continue and infill are all spans: compose has no fixed notes, continue
 starts after the last one, infill has fixed notes on both sides (or around one
 instrument). A span longer than a window is written in rounds, each round's window
-sliding to the newest notes (arrival times only reach 99.99 s, DESIGN.md §2).
+sliding to the newest notes (arrival-time tokens only reach 99.99 s: TIME is 0..9999
+in 10 ms steps).
 """
 
 from __future__ import annotations

@@ -23,6 +23,13 @@ TEMPO_WORDS: tuple[tuple[float, str], ...] = (
     (0.0, "Grave"), (40.0, "Largo"), (60.0, "Adagio"), (70.0, "Andante"), (90.0, "Moderato"),
     (110.0, "Allegro"), (140.0, "Vivace"), (160.0, "Presto"), (210.0, "Prestissimo"),
 )
+# Italian words MidiCaps' captions also use: its pipeline picked one of TEMPO_WORDS by bpm,
+# but a language model then wrote the captions and reached for these too. Each is read
+# as a bpm range (low, high] on the same scale; captions we write keep to TEMPO_WORDS.
+MORE_TEMPO_WORDS: dict[str, tuple[float, float]] = {
+    "Larghissimo": (0.0, 40.0), "Lento": (40.0, 60.0), "Larghetto": (60.0, 70.0), "Adagietto": (70.0, 80.0),
+    "Andantino": (80.0, 100.0), "Allegretto": (100.0, 120.0), "Vivacissimo": (160.0, 210.0),
+}
 # MidiCaps' plain words for the same thing (its captions use either kind).
 PLAIN_TEMPO_WORDS: tuple[tuple[float, str], ...] = ((0.0, "slow"), (80.0, "moderate"), (120.0, "fast"), (160.0, "very fast"))
 # MidiCaps' length words, by seconds.
@@ -70,6 +77,8 @@ def word_for(value: float, scale: Sequence[tuple[float, W]]) -> W:
 
 def tempo_range(word: str) -> tuple[float, float]:
     """The bpm range (low, high] a tempo word stands for, in whichever scale it belongs to."""
+    if word in MORE_TEMPO_WORDS:
+        return MORE_TEMPO_WORDS[word]
     for scale in (TEMPO_WORDS, PLAIN_TEMPO_WORDS):
         words = [w for _, w in scale]
         if word in words:

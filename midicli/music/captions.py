@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from midicli.music.analysis import TEMPO_WORDS, Features
+from midicli.music.analysis import MORE_TEMPO_WORDS, TEMPO_WORDS, Features
 from midicli.music.instruments import DRUMS_NAME, GM_NAMES, SHORT_NAMES, instrument_name
 from midicli.tokenizers.vocab import DRUMS
 
@@ -70,7 +70,7 @@ class Requested:
     instruments: tuple[int, ...] = ()  # in the order named, 128 = drums
     key: str = ""  # tonic as written, e.g. "F#", "Bb"
     mode: str = ""  # "major" | "minor"
-    tempo_word: str = ""  # a word of analysis.TEMPO_WORDS or PLAIN_TEMPO_WORDS
+    tempo_word: str = ""  # a word of analysis.TEMPO_WORDS, MORE_TEMPO_WORDS or PLAIN_TEMPO_WORDS
     time_signature: str = ""  # e.g. "3/4"
 
 
@@ -86,32 +86,40 @@ MIDICAPS_NAMES: dict[str, int] = {
     "calliope lead": 82, "chiffer lead": 83, "charang lead": 84, "brass lead": 87, "bottle blow": 76,
     "synth effects": 96, "shana": 111, "drum set": DRUMS, "drum kit": DRUMS,
 }
+# Ensembles named for their instruments: a caption's "string quartet" asks for all of them.
+ENSEMBLES: dict[str, tuple[int, ...]] = {
+    "string quartet": (40, 41, 42), "string trio": (40, 41, 42),  # violin(s), viola, cello
+    "piano trio": (0, 40, 42), "piano quartet": (0, 40, 41, 42), "piano quintet": (0, 40, 41, 42),
+    "wind quintet": (73, 68, 71, 60, 70), "woodwind quintet": (73, 68, 71, 60, 70),  # flute, oboe, clarinet, horn, bassoon
+    "brass quintet": (56, 60, 57, 58),  # trumpets, horn, trombone, tuba
+}
 # Everyday words that too often mean something else in a sentence ("a lead melody").
 AMBIGUOUS_WORDS = frozenset({"lead", "pad", "kit", "keys", "voice"})
-_INSTRUMENT_WORDS: dict[str, int] = {
-    **{_normal(word): program for word, program in SHORT_NAMES.items() if word not in AMBIGUOUS_WORDS},
-    **{_normal(name): program for program, name in enumerate(GM_NAMES)},
-    _normal(DRUMS_NAME): DRUMS,
-    **MIDICAPS_NAMES,
+_INSTRUMENT_WORDS: dict[str, tuple[int, ...]] = {
+    **{_normal(word): (program,) for word, program in SHORT_NAMES.items() if word not in AMBIGUOUS_WORDS},
+    **{_normal(name): (program,) for program, name in enumerate(GM_NAMES)},
+    _normal(DRUMS_NAME): (DRUMS,),
+    **{name: (program,) for name, program in MIDICAPS_NAMES.items()},
+    **ENSEMBLES,
 }
 _LONGEST_NAME = max(len(name.split()) for name in _INSTRUMENT_WORDS)
 
 
 def _instruments(text: str) -> tuple[int, ...]:
     """Instruments named anywhere in the text, longest names first ("electric bass"
-    before "bass"), plurals read as singulars, each once, in order of mention."""
+    before "bass"), plurals read as singulars, ensembles as their instruments, each
+    once, in order of mention."""
     words = _normal(text).split()
     found: list[int] = []
     i = 0
     while i < len(words):
         for length in range(min(_LONGEST_NAME, len(words) - i), 0, -1):
             phrase = " ".join(words[i : i + length])
-            program = _INSTRUMENT_WORDS.get(phrase)
-            if program is None and phrase.endswith("s"):
-                program = _INSTRUMENT_WORDS.get(phrase[:-1])
-            if program is not None:
-                if program not in found:
-                    found.append(program)
+            programs = _INSTRUMENT_WORDS.get(phrase)
+            if programs is None and phrase.endswith("s"):
+                programs = _INSTRUMENT_WORDS.get(phrase[:-1])
+            if programs is not None:
+                found += [p for p in programs if p not in found]
                 i += length
                 break
         else:
@@ -121,7 +129,7 @@ def _instruments(text: str) -> tuple[int, ...]:
 
 _KEY = re.compile(r"\b([A-G])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?\s+(major|minor)\b", re.IGNORECASE)
 _METER = re.compile(r"\b(\d{1,2})\s*/\s*(1|2|4|8|16|32)\b")
-_ITALIAN = re.compile(r"\b(" + "|".join(w for _, w in TEMPO_WORDS) + r")\b", re.IGNORECASE)
+_ITALIAN = re.compile(r"\b(" + "|".join([*(w for _, w in TEMPO_WORDS), *MORE_TEMPO_WORDS]) + r")\b", re.IGNORECASE)
 _PLAIN = re.compile(r"\b(very fast|fast|moderate|slow)\b", re.IGNORECASE)
 
 

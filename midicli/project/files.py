@@ -25,7 +25,7 @@ def _umask() -> int:
     return mask
 
 
-_FILE_MODE = 0o666 & ~_umask()  # mkstemp makes 0600 files; give ours the usual mode
+FILE_MODE = 0o666 & ~_umask()  # mkstemp makes 0600 files; give ours the usual mode
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -36,7 +36,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temp, _FILE_MODE)
+        os.chmod(temp, FILE_MODE)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -46,6 +46,14 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, text.encode("utf-8"))
+
+
+def apply_umask(folder: Path) -> None:
+    """Give every file under ``folder`` the mode a plain ``open()`` would: libraries that
+    write aside and rename (model weights) leave 0600 files others cannot read."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            os.chmod(path, FILE_MODE)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -28,7 +28,8 @@ TAIL_SECONDS = 3.0
 silent part of it is trimmed afterwards)."""
 
 
-def _fluidsynth() -> ModuleType:
+def load_fluidsynth() -> ModuleType:
+    """pyfluidsynth with its C library loaded, or a RenderError saying what to install."""
     try:
         # pyfluidsynth prints where it found the library when $CI is set: keep stdout clean
         with contextlib.redirect_stdout(io.StringIO()):
@@ -65,7 +66,7 @@ def _events(piece: Piece, channel_of: dict[int, int], sample_rate: int) -> list[
 def synthesize(piece: Piece, soundfont: Path, sample_rate: int, gain: float) -> np.ndarray:
     """The piece as float32 samples shaped (frames, 2), from time 0 to the last note's
     end plus ``TAIL_SECONDS``."""
-    fluidsynth = _fluidsynth()
+    fluidsynth = load_fluidsynth()
     synth = fluidsynth.Synth(gain=gain, samplerate=float(sample_rate), channels=CHANNELS)
     try:
         synth.setting("synth.dynamic-sample-loading", 1)  # load only the samples this piece plays

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from midicli.cli.output import Col, fitted_table
 from midicli.errors import MidicliError
 from midicli.generation.operations import Created
 from midicli.music.instruments import instrument_name
@@ -31,7 +31,6 @@ from midicli.tuning import NO_ADAPTER
 
 HISTORY_FILE = "studio_history"
 CURRENT = "▶"
-INSTRUMENTS_WIDTH = 14
 WRAPPED = ("", "text", "what it does")  # the only columns long text may wrap in
 REF_COMMANDS = {"open", "show", "history", "prefer", "keep", "pick"}
 
@@ -278,19 +277,20 @@ def _history(studio: Studio, console: Console, name: str) -> None:
     records = studio.project.history(studio.project.resolve(name).piece)
     current = getattr(studio.step.current, "id", None)
     _table(console, name, ["version", "operation", "parent", "text", "seconds", "notes"],
-           [(f"{CURRENT if r.id == current else ''}@{r.number}", r.operation, r.parent or "—", (r.text or "")[:40],
+           [(f"{CURRENT if r.id == current else ''}@{r.number}", r.operation, r.parent or "—", r.text or "",
              f"{r.duration or 0:.1f}", r.notes) for r in records])
 
 
-def _table(console: Console, title: str | None, columns: list[str], rows: Iterable[Iterable[object]]) -> None:
-    """A table that keeps each candidate on one line: references and sketches whole,
-    instrument lists cut short."""
-    table = Table(title=title, header_style="bold")
-    for column in columns:
-        if column == "instruments":
-            table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=INSTRUMENTS_WIDTH)
-        else:
-            table.add_column(column, no_wrap=column not in WRAPPED, overflow="fold" if column in WRAPPED else "crop")
-    for row in rows:
-        table.add_row(*(escape(str(cell)) for cell in row))
-    console.print(table)
+def _column(name: str) -> Col:
+    """Each candidate stays on one line: references, numbers and sketches whole, long
+    text wrapped between words, instrument lists cut short (and dropped, then the
+    sketch, on a terminal too narrow for them)."""
+    if name == "instruments":
+        return Col(name, "cut", drop=2)
+    if name == "sketch":
+        return Col(name, "keep", drop=1)
+    return Col(name, "wrap" if name in WRAPPED else "keep")
+
+
+def _table(console: Console, title: str | None, columns: list[str], rows: Iterable[Sequence[object]]) -> None:
+    console.print(fitted_table(title, [_column(name) for name in columns], rows, console.width))

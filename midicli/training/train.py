@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from midicli.generation.prompt import build_prompt, system_prompt, text_ids
+from midicli.project.files import apply_umask
 from midicli.tokenizers.vocab import ANTICIPATE
 from midicli.training import TrainingError
 from midicli.training.dataset import MANIFEST, read_manifest, read_split
@@ -346,4 +347,5 @@ def save_model(model: Any, tokenizer: Any, record: dict[str, Any], out: Path) ->
     model.to(torch.bfloat16).save_pretrained(staging)
     tokenizer.save_pretrained(staging)
     (staging / RECORD_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
+    apply_umask(staging)
     os.replace(staging, out)

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from midicli.errors import ModelError
 from midicli.project import Project
+from midicli.project.files import apply_umask
 from midicli.project.records import ADAPTER_METHODS, AdapterRecord
 from midicli.project.refs import check_name
 from midicli.tuning import NO_ADAPTER, TuningError
@@ -199,6 +200,7 @@ def _save(project: Project, name: str, trainer: Any, plan: Plan, metrics: dict[s
     staging = project.adapters_dir / f".{name}.saving"
     shutil.rmtree(staging, ignore_errors=True)
     trainer.save_model(str(staging))
+    apply_umask(staging)
     record = AdapterRecord(
         name=name, path=final.relative_to(project.root).as_posix(), method=plan.settings["method"],
         base_model=plan.base_model, base_hash=plan.base_hash, preference_ids=plan.preference_ids,

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from midicli.cli.main import app
 from midicli.music.midi_io import read_midi
+from midicli.project.files import FILE_MODE
 from support import FIXTURE_MIDIS, files_under
 
 
@@ -33,6 +34,7 @@ def test_import_show_export_round_trips_the_notes(cli, tmp_path: Path, midi: Pat
     out = tmp_path / "out.mid"
     cli("export", created[0], str(out))
     assert same_notes(read_midi(out).notes, original.notes)
+    assert out.stat().st_mode & 0o777 == FILE_MODE != 0o600  # readable by others, as the umask says
 
 
 def test_list_and_history_describe_the_project(cli) -> None:
@@ -54,6 +56,15 @@ def test_rm_asks_for_confirmation_then_removes(cli) -> None:
     cli("rm", "chorale", "--yes")
     assert cli.json("list") == []
     assert not (cli.root / "pieces" / "chorale").exists()
+
+
+def test_rm_says_a_bare_name_removes_every_version_and_offers_one_version(cli) -> None:
+    help_text = " ".join(cli("rm", "--help").stdout.replace("│", " ").split())
+    assert "NAME removes the whole piece, every version" in help_text and "NAME@N removes version N only" in help_text
+    assert "latest version" not in help_text
+    cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
+    assert "chorale and all its versions (rm chorale@N removes one)" in cli.fails("rm", "chorale")
+    assert "Removed chorale@1" in cli("rm", "chorale@1", "--yes").stdout
 
 
 def test_init_refuses_an_existing_project(cli) -> None:
@@ -152,3 +163,20 @@ def test_a_piece_folder_linked_out_of_the_project_is_not_emptied(cli, tmp_path: 
     assert "outside" in cli.fails("rm", "chorale", "--yes")
     assert "outside" in cli.fails("export", "chorale", str(tmp_path / "out.mid"))
     assert (victim / "v1.mid").is_file() and len(list(victim.iterdir())) == 1
+
+
+def test_show_says_which_range_an_infill_rewrote(cli, tiny_model_dir: Path) -> None:
+    cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
+    model = ["--model", str(tiny_model_dir), "--max-tokens", "30", "--seed", "1"]
+    [ref] = cli.json("infill", "chorale", "--start", "2", "--end", "4.5", "--instrument", "0", *model)["created"]
+    shown = cli("show", ref).stdout
+    assert "rewrote" in shown and "2.00–4.50 s, Acoustic Grand Piano only" in shown
+    assert "rewrote" not in cli("show", "chorale@1").stdout
+
+
+def test_a_misspelt_setting_in_midicli_toml_is_pointed_out(cli) -> None:
+    config = cli.root / "midicli.toml"
+    config.write_text(config.read_text() + 'modle = "midi-llm"\n[my_plugin]\nvoice = "alto"\n')
+    listed = cli("list")
+    assert "'modle' is not a midicli setting (kept as it is); did you mean 'model'?" in listed.stderr
+    assert "my_plugin" not in listed.stderr

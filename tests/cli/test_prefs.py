@@ -46,6 +46,14 @@ def test_rate_turns_stars_into_preferences(takes) -> None:
     assert "1 to 5 stars" in cli.fails("rate", a, "0")
 
 
+def test_a_first_rating_says_it_was_recorded_and_waits_for_the_next(takes) -> None:
+    cli, (a, b, _), _ = takes
+    first = cli("rate", a, "4")
+    assert f"Rated {a} 4 of 5" in first.stdout and "another version from the same prompt" in first.stdout
+    assert "Nothing new" not in first.output
+    assert f"Recorded #1: {b} over {a}" in cli("rate", b, "5").stdout
+
+
 def test_judging_across_prompts_or_imported_music_is_a_one_line_error(takes) -> None:
     cli, (best, _, _), other = takes
     assert "not written from the same prompt" in cli.fails("prefer", best, other)

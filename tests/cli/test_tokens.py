@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from midicli.music.midi_io import read_midi
+from midicli.project.files import FILE_MODE
 from midicli.tokenizers.vocab import MAX_TIME
 from support import AMT_FIXTURES, FIXTURE_MIDIS
 
@@ -39,6 +40,7 @@ def test_detokenize_writes_the_notes_of_the_tokens(cli, tmp_path: Path) -> None:
     tokens.write_text(json.dumps([0, 10050, 11060, 50, 10050, 11064, 100, 10100, 11000 + 128 * 128 + 36]))
     cli("detokenize", str(tokens), "-o", str(tmp_path / "three.mid"))
     notes = read_midi(tmp_path / "three.mid").notes
+    assert (tmp_path / "three.mid").stat().st_mode & 0o777 == FILE_MODE != 0o600
     assert [(n.onset, n.pitch, n.instrument) for n in notes] == [(0.0, 60, 0), (0.5, 64, 0), (1.0, 36, 128)]
 
 
@@ -60,3 +62,8 @@ def test_broken_token_files_are_refused_in_one_line(cli, tmp_path: Path, content
     tokens.write_text(content)
     assert words in cli.fails("detokenize", str(tokens), "-o", str(tmp_path / "out.mid"))
     assert not (tmp_path / "out.mid").exists()
+
+
+def test_tokenize_help_says_what_the_format_drops(cli) -> None:
+    help_text = " ".join(cli("tokenize", "--help").stdout.replace("│", " ").split())
+    assert "tempo, meter and velocity are not part of the format and are dropped" in help_text

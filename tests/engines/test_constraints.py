@@ -1,5 +1,6 @@
 """The token grammar every engine samples under: each rule alone, then whole sampled
-sequences checked against an independent reading of DESIGN.md §2."""
+sequences checked against an independent reading of the AMT format (each note TIME,
+DUR, NOTE; times never decrease; only events, never controls or special tokens)."""
 
 from __future__ import annotations
 

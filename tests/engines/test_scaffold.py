@@ -11,6 +11,7 @@ from transformers import LlamaForCausalLM
 from midicli import defaults
 from midicli.engines.models import TEXT_VOCAB_KEY, LoadedModel, model_hash
 from midicli.engines.scaffold import scaffold_config, scaffold_model
+from midicli.project.files import FILE_MODE
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 
@@ -54,3 +55,9 @@ def test_1b_scaffold_has_the_shape_of_llama_3_2_1b() -> None:
 def test_an_unknown_size_is_refused() -> None:
     with pytest.raises(ValueError, match="tiny, 1b"):
         scaffold_config("huge")  # type: ignore[arg-type]
+
+
+def test_a_scaffold_is_readable_as_the_umask_says(tiny_model_dir: Path) -> None:
+    assert {p.name: p.stat().st_mode & 0o777 for p in tiny_model_dir.iterdir()} == {
+        p.name: FILE_MODE for p in tiny_model_dir.iterdir()
+    }

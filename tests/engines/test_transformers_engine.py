@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -43,6 +45,16 @@ def test_n_candidates_of_music_tokens_only(engine) -> None:
         assert len(completion.token_ids) == 40
         assert all(0 <= t < MUSIC_VOCAB_SIZE for t in music(engine, completion.token_ids))
     assert len({tuple(c.token_ids) for c in completions}) == 3
+
+
+def test_composing_prints_no_deprecation_warnings(engine, capfd: pytest.CaptureFixture[str]) -> None:
+    """The KV cache goes to the model under the name its transformers version expects
+    (``cache`` from 5.20 on), so the quick start shows music, not FutureWarnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        engine.generate(Request(prompt(engine), SamplingParams(n=2, max_new_tokens=12, seed=0), GrammarSpec()))
+    assert [str(w.message) for w in caught if issubclass(w.category, (FutureWarning, DeprecationWarning))] == []
+    assert "deprecated" not in capfd.readouterr().err
 
 
 def test_the_same_seed_gives_the_same_pieces_and_another_seed_others(engine) -> None:

@@ -71,6 +71,13 @@ def test_tempo_words_agree_by_range(chorale: Features) -> None:
     assert adherence(Requested(tempo_word="Allegro"), at(96)).tempo is False
     assert adherence(Requested(tempo_word="fast"), at(150)).tempo is True
     assert adherence(Requested(tempo_word="slow"), at(150)).tempo is False
+    assert adherence(Requested(tempo_word="Lento"), at(50)).tempo is True  # MidiCaps' captions use more words than its nine
+    assert adherence(Requested(tempo_word="Lento"), at(96)).tempo is False
+
+
+def test_an_ensemble_counts_as_each_of_its_instruments(chorale: Features) -> None:
+    quartet = adherence(parse_caption("A string quartet."), chorale)
+    assert quartet.instruments_asked == 3
 
 
 def test_an_estimated_meter_only_tells_duple_from_triple(chorale: Features) -> None:

@@ -75,4 +75,23 @@ def test_words_that_only_look_like_requests_are_not_taken() -> None:
     asked = parse_caption("A lead melody over a pad of chords, in a minor key, very fast.")
     assert asked.instruments == () and asked.key == ""
     assert asked.tempo_word == "very fast"
-    assert parse_caption("An Allegretto? No: moderately quick.").tempo_word == ""
+    assert parse_caption("Moderately quick, with a lively feel.").tempo_word == ""
+
+
+@pytest.mark.parametrize("word", ["Larghissimo", "Lento", "Larghetto", "Adagietto", "Andantino", "Allegretto", "Vivacissimo"])
+def test_midicaps_other_italian_tempo_words_are_read(word: str) -> None:
+    assert parse_caption(f"A gentle waltz at a {word.lower()} tempo.").tempo_word == word
+
+
+@pytest.mark.parametrize(
+    ("text", "instruments"),
+    [
+        ("A string quartet in D major.", (40, 41, 42)),
+        ("Romantic piano trio, Lento.", (0, 40, 42)),
+        ("A brass quintet fanfare with timpani.", (56, 60, 57, 58, 47)),
+        ("For wind quintet.", (73, 68, 71, 60, 70)),
+        ("Two string quartets and a piano.", (40, 41, 42, 0)),
+    ],
+)
+def test_ensembles_are_read_as_their_instruments(text: str, instruments: tuple[int, ...]) -> None:
+    assert parse_caption(text).instruments == instruments

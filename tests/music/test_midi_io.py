@@ -221,7 +221,7 @@ def test_writing_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None
 
 
 def test_the_reference_files_are_present() -> None:
-    assert ORIGINALS, f"no reference MIDI files in {AMT_FIXTURES}: set MIDICLI_SHARED to the shared/ folder"
+    assert ORIGINALS, f"no reference MIDI files in {AMT_FIXTURES}"
 
 
 @pytest.mark.parametrize("path", ORIGINALS, ids=lambda p: p.stem)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from midicli.project.files import discard, orphans, write_atomic
+from midicli.project.files import FILE_MODE, apply_umask, discard, orphans, write_atomic
 
 
 def test_a_write_lands_whole_with_no_temporary_file_left(tmp_path: Path) -> None:
@@ -55,3 +55,25 @@ def test_only_store_files_nobody_references_are_orphans(tmp_path: Path) -> None:
     discard(found)
     assert sorted(p.name for p in pieces.rglob("*")) == ["kept", "notes.txt", "v1.mid"]
     assert orphans(pieces, referenced={kept / "v1.mid"}) == []
+
+
+def usual_mode() -> int:
+    """What a plain open() would give a new file under the current umask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def test_written_files_get_the_umask_mode_not_0600(tmp_path: Path) -> None:
+    write_atomic(tmp_path / "a.mid", b"MThd")
+    assert FILE_MODE == usual_mode() != 0o600
+    assert (tmp_path / "a.mid").stat().st_mode & 0o777 == usual_mode()
+
+
+def test_files_a_library_wrote_private_are_opened_up_to_the_umask(tmp_path: Path) -> None:
+    (tmp_path / "model").mkdir()
+    weights = tmp_path / "model" / "model.safetensors"
+    weights.write_bytes(b"w")
+    weights.chmod(0o600)
+    apply_umask(tmp_path)
+    assert weights.stat().st_mode & 0o777 == usual_mode()

@@ -5,6 +5,7 @@ Piped input runs the same commands, so a session can be scripted."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -24,14 +25,31 @@ def songs(tmp_path: Path, tiny_model_dir: Path) -> Path:
     return root
 
 
-def spawn(root: Path, home: Path, *options: str) -> pexpect.spawn:
+def spawn(root: Path, home: Path, *options: str, columns: int = 120) -> pexpect.spawn:
     env = {**os.environ, "MIDICLI_HOME": str(home), "TERM": "xterm",
            "PROMPT_TOOLKIT_NO_CPR": "1"}  # pexpect cannot answer the cursor-position query
     # codec_errors: a Ctrl-C can cut a progress bar's character in two
     child = pexpect.spawn(sys.executable, ["-m", "midicli", "-C", str(root), "studio", *options], env=env,
-                          encoding="utf-8", codec_errors="replace", timeout=240, dimensions=(50, 120))
+                          encoding="utf-8", codec_errors="replace", timeout=240, dimensions=(50, columns))
     child.expect_exact("studio>")
     return child
+
+
+def test_the_candidates_table_fits_an_80_column_terminal(songs: Path, midicli_home: Path) -> None:
+    child = spawn(songs, midicli_home, "-n", "3", "--max-tokens", "30", "--seed", "1", columns=80)
+    child.sendline("compose a calm waltz for piano and strings")
+    child.expect_exact("`keep K` chooses one")
+    lines = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line) for line in child.before.splitlines()]
+    table = [line for line in lines if line[:1] in "┏┃┡│└"]
+    assert table and max(map(len, table)) <= 80, "\n".join(lines)
+    [header] = [line.replace("┃", " ").split() for line in table if "version" in line]
+    assert header[:4] == ["#", "version", "s", "notes"] and "sketch" in header
+    rows = [line.replace("│", " ").split() for line in table if "calm-waltz-" in line]
+    assert [row[1] for row in rows] == ["calm-waltz-piano-1@1", "calm-waltz-piano-2@1", "calm-waltz-piano-3@1"]
+    assert all(re.fullmatch(r"\d+\.\d", row[2]) for row in rows)  # seconds whole, never "4."
+    child.sendline("quit")
+    child.expect(pexpect.EOF)
+    child.close()
 
 
 def test_compose_infill_undo_pick_quit(songs: Path, midicli_home: Path) -> None:

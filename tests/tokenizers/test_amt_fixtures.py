@@ -1,7 +1,7 @@
 """Our codec speaks exactly the token language MIDI-LLM was trained on.
 
 Each reference file was tokenized (and the tokens decoded to MIDI) by the AMT
-reference implementation; see shared/fixtures/amt/README.md.
+reference implementation; see tests/data/amt/README.md.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def comparable(notes: list[Note]) -> list[tuple[int, int, int, int, bool]]:
 
 
 def test_the_reference_files_are_present() -> None:
-    assert len(NAMES) >= 5, f"reference tokens missing from {FIXTURES}: set MIDICLI_SHARED to the shared/ folder"
+    assert len(NAMES) >= 5, f"reference tokens missing from {FIXTURES}"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -18,6 +18,7 @@ from midicli.engines.transformers import TransformersEngine
 from midicli.generation.prompt import build_prompt, text_ids
 from midicli.music.midi_io import midi_bytes, read_midi
 from midicli.music.piece import Piece
+from midicli.project.files import FILE_MODE
 from midicli.tokenizers import amt
 from midicli.training import TrainingError
 from midicli.training.dataset import read_split
@@ -38,6 +39,7 @@ def test_a_new_model_learns_and_composes_through_the_normal_loading_path(small_d
     assert m["train_loss"]["last"] < m["train_loss"]["first"] - 0.1
     assert [e.stage for e in events][0] == "preparing" and events[-1].stage == "saving"
     assert any(e.eval_loss is not None for e in events) and not run_dir(out).exists()
+    assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {FILE_MODE}  # others may read it, as the umask says
 
     loaded = load_model(out, device="cpu")
     assert loaded.text_vocab_size == 1024 and loaded.model.config.use_cache

@@ -1,0 +1,1 @@
+"""System prompts and example prompt sets; installed with the package as ``midicli.prompts``."""
