@@ -190,10 +190,12 @@ def compose(
     sampling, constraints = recommended(engine, sampling, constraints)
     if not seconds > 0:
         raise GenerationError(f"--seconds must be positive, got {seconds}")
+    drawing = resolve_drawing(project, engine, drawing, sampling.n)
     results = draw(project, engine, text, Span((), 0.0, seconds), sampling, constraints, drawing,
                    lambda c: Piece(ending_by(c.notes, seconds)), progress)
     names = [slugify(text) or "piece"] * len(results)  # stems: numbered as they are stored, under the write lock
-    return _store(project, engine, "compose", names, results, text, sampling, constraints, None, {"seconds": seconds},
+    return _store(project, engine, "compose", names, results, text, sampling, constraints, None,
+                  {"seconds": seconds, "best_of": drawing.best_of, "key_lean": drawing.key_lean},
                   NAMING_NUMBERED)
 
 
@@ -236,9 +238,10 @@ def continue_piece(
     start = base.duration
     span = Span(tuple(base.notes), start, start + seconds)
     words = _text_for(record, text)
+    drawing = resolve_drawing(project, engine, drawing, sampling.n)
     results = draw(project, engine, words, span, sampling, constraints, drawing,
                    _whole(base, list(base.notes), start + seconds), progress)
-    extra = {"seconds": seconds, "from": start}
+    extra = {"seconds": seconds, "from": start, "best_of": drawing.best_of, "key_lean": drawing.key_lean}
     return _store(project, engine, "continue", [record.piece] * len(results), results, words, sampling, constraints, record, extra)
 
 
@@ -284,7 +287,8 @@ def infill(
 
     fixed = [n for n in base.notes if not rewritten(n)]
     words = _text_for(record, text)
+    drawing = resolve_drawing(project, engine, drawing, sampling.n)
     results = draw(project, engine, words, Span(tuple(fixed), start, end), sampling, constraints, drawing,
                    _whole(base, fixed), progress)
-    extra = {"start": start, "end": end, "instrument": instrument}
+    extra = {"start": start, "end": end, "instrument": instrument, "best_of": drawing.best_of, "key_lean": drawing.key_lean}
     return _store(project, engine, "infill", [record.piece] * len(results), results, words, sampling, constraints, record, extra)

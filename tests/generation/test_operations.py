@@ -208,3 +208,16 @@ def test_a_piece_longer_than_one_window_goes_on_in_the_next_without_piling_at_th
     notes = project.load_piece(created[0].record).notes
     assert created[0].candidate.rounds > 1 and max(n.onset for n in notes) > 105.0
     assert not [n for n in notes if abs(n.onset - 99.99) < 0.006]
+
+
+def test_best_of_and_the_key_lean_come_from_the_command_then_the_project_then_the_model(project, mini) -> None:
+    def made(**drawing) -> dict:
+        created = operations.compose(project, mini, "A piece featuring violin. Set in the key of A minor.",
+                                     SamplingParams(n=1, seed=6), seconds=5.0, drawing=operations.Drawing(**drawing))
+        return created[0].record.params
+
+    assert (made()["best_of"], made()["key_lean"]) == (8, 2.0)  # mini's generation_config.json
+    project.config.best_of, project.config.key_lean = 3, 0.5
+    project.save_config()
+    assert (made()["best_of"], made()["key_lean"]) == (3, 0.5)
+    assert (made(best_of=2, key_lean=0.0)["best_of"], made(key_lean=0.0)["key_lean"]) == (2, 0.0)
