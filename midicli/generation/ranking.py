@@ -82,7 +82,8 @@ def rank(piece: Piece, asked: Requested) -> Ranking:
         precision = met.instruments_matched / met.instruments_played if met.instruments_played else 0.0
         recall = met.instruments_matched / met.instruments_asked
         parts["instruments"] = round(2 * precision * recall / (precision + recall), 3) if met.instruments_matched else 0.0
-        why.append(f"{met.instruments_matched}/{met.instruments_asked} instr")
+        extra = met.instruments_played - met.instruments_matched
+        why.append(f"{met.instruments_matched}/{met.instruments_asked} instr" + (f" +{extra}" if extra else ""))
     if met.tempo is not None:
         parts["tempo"] = float(met.tempo)
         why.append(f"{round(measured.tempo_bpm)} bpm" + (" ✓" if met.tempo else " ✗"))

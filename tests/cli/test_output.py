@@ -84,4 +84,4 @@ def test_the_candidates_of_compose_fit_an_80_column_terminal(cli, midicli_home: 
     text = cells_text(table)
     assert "calm-piano-waltz-1@1" in text and "calm-piano-waltz-2@1" in text
     [header] = [line for line in text.splitlines() if line.startswith("candidate")]
-    assert header.split()[:4] == ["candidate", "secs", "notes", "new"]  # whole words, the rightmost go first
+    assert header.split()[:4] == ["candidate", "score", "why", "secs"]  # whole words, the rightmost go first

@@ -191,3 +191,14 @@ def test_the_key_lean_reaches_every_engine_with_the_grammar_processor(engine) ->
     completions = engine.generate(Request(prompt(engine), SamplingParams(n=2, max_new_tokens=60, seed=5), spec))
     pitches = [(t - NOTE_OFFSET) % 128 for c in completions for t in music(engine, c.token_ids)[2::3]]
     assert pitches and all(p % 12 == 0 for p in pitches)
+
+
+def test_no_engine_piles_notes_at_the_horizon(engine) -> None:
+    spec = GrammarSpec(min_time=9_950)  # half a second before AMT's last arrival time
+    completions = engine.generate(Request(prompt(engine), SamplingParams(n=2, max_new_tokens=90, seed=6), spec))
+    for completion in completions:
+        tokens = music(engine, completion.token_ids)
+        times = [t for t in tokens[0::3]]
+        assert all(t < 9_999 for t in times[:-1]) and check_sequence(spec, tokens) is None
+        if completion.finish_reason == "stop":
+            assert times[-1] == 9_999 and len(tokens) % 3 == 1  # the horizon ended it: no note there
