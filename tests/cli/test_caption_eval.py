@@ -19,6 +19,8 @@ def test_caption_describes_a_midi_file(cli) -> None:
     [described] = cli.json("caption", str(CHORALE))
     assert described["caption"] in words.replace("A classical piece", "A piece")
     assert described["features"]["tempo_word"] == "Moderato" and described["features"]["instruments"] == [0]
+    heard = described["musicality"]  # what a listener hears, beside what a caption says
+    assert heard["horizon_notes"] == 0 and heard["longest_silence"] < 1 and heard["scale_consistency"] > 0.9
 
 
 def test_caption_lists_several_files_in_a_table(cli) -> None:
@@ -52,6 +54,8 @@ def test_eval_scores_references_perfectly_and_stores_nothing(cli, test_split: Pa
     assert real["pitch_class_distance"] == 0.0
     assert (real["pieces"], model["pieces"], shuffled["pieces"]) == (2, 2, 2)
     assert report["out"] is None and report["seed"] == 2
+    assert real["large_clusters"] == 0 and model["horizon_piles"] == 0 and model["duplicate_share"] == 0
+    assert report["best_of"] >= 1 and report["seconds"] == 30.0  # compose's defaults, recorded
     assert {o["column"] for o in report["outputs"]} == {"real", "model", "shuffled"}
 
 
