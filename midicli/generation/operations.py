@@ -111,14 +111,16 @@ def draw(
     drawing: Drawing,
     whole: Whole,
     progress: Progress | None = None,
+    silence: bool = False,
 ) -> list[tuple[Piece, Candidate, Ranking]]:
     """Draw ``best_of`` candidates for the span, rank the whole pieces they make against
-    ``words``, and keep the best ``sampling.n`` (drawing order for ties)."""
+    ``words``, and keep the best ``sampling.n`` (drawing order for ties). A candidate
+    without notes counts only with ``silence`` (an infill may leave its part resting)."""
     drawing = resolve_drawing(project, engine, drawing, sampling.n)
     if constraints.pitch_bias is None:
         constraints = replace(constraints, pitch_bias=key_lean(words, drawing.key_lean))
     drawn = write_span(engine, engine.tokenizer, words, span, replace(sampling, n=drawing.best_of), constraints, progress)
-    drawn = [c for c in drawn if c.notes]
+    drawn = [c for c in drawn if c.notes or silence]
     if not drawn:
         raise GenerationError("the model wrote no notes in any candidate; try another --seed or more --max-tokens")
     pieces = [whole(c) for c in drawn]
@@ -289,6 +291,6 @@ def infill(
     words = _text_for(record, text)
     drawing = resolve_drawing(project, engine, drawing, sampling.n)
     results = draw(project, engine, words, Span(tuple(fixed), start, end), sampling, constraints, drawing,
-                   _whole(base, fixed), progress)
+                   _whole(base, fixed), progress, silence=True)
     extra = {"start": start, "end": end, "instrument": instrument, "best_of": drawing.best_of, "key_lean": drawing.key_lean}
     return _store(project, engine, "infill", [record.piece] * len(results), results, words, sampling, constraints, record, extra)

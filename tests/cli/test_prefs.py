@@ -14,8 +14,9 @@ from support import AMT_FIXTURES
 def takes(cli, tiny_model_dir: Path):
     """Three candidates of one request and one of another, composed by the tiny model."""
     model = ["--model", str(tiny_model_dir), "--max-tokens", "30", "--seed", "1"]
-    refs = cli.json("compose", "A calm piano waltz", "-n", "3", *model)["created"]
-    other = cli.json("compose", "Upbeat jazz trio", "-n", "1", *model)["created"]
+    long = ["--seconds", "99"]  # a span the 30 first tokens cannot fill: each first round is 30 tokens
+    refs = cli.json("compose", "A calm piano waltz", "-n", "3", *model, *long)["created"]
+    other = cli.json("compose", "Upbeat jazz trio", "-n", "1", *model, *long)["created"]
     return cli, refs, other[0]
 
 
