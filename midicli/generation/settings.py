@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass
 
 from midicli import defaults
-from midicli.engines.models import offline_copy
 
 GENERATION_CONFIG = "generation_config.json"
 
@@ -31,6 +30,8 @@ class ModelSettings:
 
 def model_settings(model_id: str) -> ModelSettings:
     """What ``model_id``'s folder recommends; the paper's defaults where it says nothing."""
+    from midicli.engines.models import offline_copy  # torch: only once a model is in play
+
     folder = offline_copy(model_id)
     path = folder / GENERATION_CONFIG if folder is not None else None
     if path is None or not path.is_file():

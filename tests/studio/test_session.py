@@ -48,7 +48,7 @@ def test_undo_and_redo_move_the_pointer_and_never_delete(studio: Studio) -> None
     studio.continue_("20", None)  # a new step drops the way forward, not the versions
     with pytest.raises(StudioError, match="nothing to redo"):
         studio.redo()
-    assert [r.ref for r in studio.project.history("drone")] == ["drone@1", "drone@2", "drone@3", "drone@4"]
+    assert [r.ref for r in studio.project.history("drone")] == ["drone@1", "drone@2", "drone@3", "drone@4", "drone@5"]
 
 
 def test_keep_records_the_choice_over_the_other_candidates(studio: Studio) -> None:

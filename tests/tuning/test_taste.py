@@ -33,7 +33,9 @@ def mean_pitch(created: operations.Created) -> float:
 
 
 def compose(project: Project, engine, seed: int) -> list[operations.Created]:
-    return operations.compose(project, engine, WORDS, SamplingParams(n=8, max_new_tokens=45, seed=seed), PIANO)
+    """Eight 10-second pieces, each written in one round: the ids a preference keeps
+    are all the notes the user heard."""
+    return operations.compose(project, engine, WORDS, SamplingParams(n=8, max_new_tokens=45, seed=seed), PIANO, seconds=10.0)
 
 
 def test_tuning_on_preferences_moves_the_music_the_preferred_way(tmp_path: Path, tiny_model_dir: Path) -> None:
