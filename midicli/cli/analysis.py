@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from midicli import defaults
 from midicli.cli import context
-from midicli.cli.generate import BestOf, Device, Dtype, EngineName, KeyLean, MaxTokens, Model, Seed, Temperature, TopP, Url
+from midicli.cli.generate import BestOf, Device, Dtype, EngineName, InstrumentLean, KeyLean, MaxTokens, Model, Seed, Temperature, TopP, Url
 from midicli.cli.options import Json
 from midicli.cli.output import err_console, note, print_json, print_table
 from midicli.engines.base import Engine, SamplingParams
@@ -143,6 +143,7 @@ def eval_(
     seconds: Annotated[float, typer.Option(help="Length of each output, as compose's --seconds.")] = defaults.COMPOSE_SECONDS,
     best_of: BestOf = None,
     key_lean: KeyLean = None,
+    instrument_lean: InstrumentLean = None,
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
@@ -186,11 +187,11 @@ def eval_(
         loaded = _engine(model, engine, device, dtype, url)
         with Progress(*columns, console=err_console, transient=True) as bars:
             task = bars.add_task("eval", total=None)
-            drawing = resolve_drawing(None, loaded, Drawing(best_of, key_lean), n)
+            drawing = resolve_drawing(None, loaded, Drawing(best_of, key_lean, instrument_lean), n)
             result = evaluate(loaded, chosen_prompts, sampling, folder, lambda done, total: bars.update(task, completed=done, total=total),
                               seconds, drawing)
         report = {"model": loaded.model_id, "engine": loaded.name, "n": n, "seed": seed, "max_tokens": max_tokens,
-                  "seconds": seconds, "best_of": drawing.best_of, "key_lean": drawing.key_lean,
+                  "seconds": seconds, "best_of": drawing.best_of, "key_lean": drawing.key_lean, "instrument_lean": drawing.instrument_lean,
                   "out": str(out.resolve()) if out else None, **result.to_json(keep_paths=out is not None)}
         if out is not None:
             write_text_atomic(folder / "report.json", json.dumps(report, indent=2) + "\n")

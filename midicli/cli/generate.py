@@ -37,6 +37,10 @@ BestOf = Annotated[
     Optional[int],
     typer.Option("--best-of", help="Draw this many candidates and keep the best -n by their score (default: the project's best_of, else the model's).", show_default=False),
 ]
+InstrumentLean = Annotated[
+    Optional[float],
+    typer.Option("--instrument-lean", help="How hard sampling leans away from instruments the words do not name; 0 for none (default: the project's, else the model's).", show_default=False),
+]
 KeyLean = Annotated[
     Optional[float],
     typer.Option("--key-lean", help="How hard sampling leans toward the key the words name; 0 for none (default: the project's, else the model's).", show_default=False),
@@ -105,9 +109,9 @@ def _report(created: list[operations.Created], drawn: int, as_json: bool) -> Non
     print_table(title, ["candidate", "score", "why", "secs", "notes", "instruments", "tok/s"], rows)
 
 
-def _drawing(chosen: Engine, n: int, best_of: int | None, key_lean: float | None) -> operations.Drawing:
+def _drawing(chosen: Engine, n: int, best_of: int | None, key_lean: float | None, instrument_lean: float | None) -> operations.Drawing:
     project = context.session.project(create_default=True)
-    return operations.resolve_drawing(project, chosen, operations.Drawing(best_of, key_lean), n)
+    return operations.resolve_drawing(project, chosen, operations.Drawing(best_of, key_lean, instrument_lean), n)
 
 
 def _constraints(instruments: str | None, max_simultaneous: int | None) -> Constraints:
@@ -125,6 +129,7 @@ def compose(
     seconds: Annotated[float, typer.Option(help="About how long each piece lasts, in seconds.")] = defaults.COMPOSE_SECONDS,
     best_of: BestOf = None,
     key_lean: KeyLean = None,
+    instrument_lean: InstrumentLean = None,
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
@@ -172,7 +177,7 @@ def compose(
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
-    drawing = _drawing(chosen, n, best_of, key_lean)
+    drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
     created = []
     for description in descriptions:
         with _progress(drawing.best_of, max_tokens, seconds) as progress:
@@ -195,6 +200,7 @@ def continue_(
     instruments: Instruments = None,
     best_of: BestOf = None,
     key_lean: KeyLean = None,
+    instrument_lean: InstrumentLean = None,
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
@@ -227,7 +233,7 @@ def continue_(
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
-    drawing = _drawing(chosen, n, best_of, key_lean)
+    drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
     with _progress(drawing.best_of, max_tokens, length) as progress:
         created = operations.continue_piece(project, chosen, record.ref, length, text, sampling, limits, progress, drawing)
     _report(created, drawing.best_of, as_json)
@@ -244,6 +250,7 @@ def infill(
     instruments: Instruments = None,
     best_of: BestOf = None,
     key_lean: KeyLean = None,
+    instrument_lean: InstrumentLean = None,
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
@@ -276,7 +283,7 @@ def infill(
     operations.check_sampling(sampling)
     operations.check_range(piece, begin, finish)
     chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
-    drawing = _drawing(chosen, n, best_of, key_lean)
+    drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
     with _progress(drawing.best_of, max_tokens, finish - begin) as progress:
         created = operations.infill(project, chosen, record.ref, begin, finish, text, sampling, which, limits, progress, drawing)
     _report(created, drawing.best_of, as_json)

@@ -25,6 +25,7 @@ from midicli.tokenizers.vocab import (
     ATIME_OFFSET,
     CONTROL_OFFSET,
     DELTA,
+    DRUMS,
     DUR_OFFSET,
     MAX_DUR,
     MAX_INSTRUMENT,
@@ -77,7 +78,9 @@ class GrammarSpec:
     most that long after the latest end of the notes before it (the controls' too),
     and the sequence may end only once those reach ``stop_time - fill_slack``.
     ``pitch_bias``: 12 values added to the logits of pitched notes by pitch class
-    (C first), a soft lean toward a key that every engine applies alike.
+    (C first), a soft lean toward a key; ``instrument_bias``: per instrument (0–128)
+    a value added to the logits of its notes, a soft lean toward the instruments
+    asked for. Every engine with the grammar applies both alike.
     """
 
     history: tuple[int, ...] = ()
@@ -91,6 +94,7 @@ class GrammarSpec:
     max_gap: int | None = None
     fill_slack: int = 0
     pitch_bias: tuple[float, ...] | None = None
+    instrument_bias: tuple[float, ...] | None = None
     delta: int = DELTA
 
     def __post_init__(self) -> None:
@@ -107,6 +111,8 @@ class GrammarSpec:
             raise ValueError(f"need 0 <= fill_slack <= max_gap, got {self.fill_slack} and {self.max_gap}")
         if self.pitch_bias is not None and len(self.pitch_bias) != 12:
             raise ValueError(f"pitch_bias needs 12 values (one per pitch class), got {len(self.pitch_bias)}")
+        if self.instrument_bias is not None and len(self.instrument_bias) != MAX_INSTRUMENT:
+            raise ValueError(f"instrument_bias needs {MAX_INSTRUMENT} values, got {len(self.instrument_bias)}")
         if self.instruments is not None and not all(0 <= i < MAX_INSTRUMENT for i in self.instruments):
             raise ValueError(f"instruments must be in 0..{MAX_INSTRUMENT - 1}: {sorted(self.instruments)}")
         if len(self.controls) % 3:
@@ -177,15 +183,22 @@ class Grammar:
         return None
 
     def note_bias(self) -> torch.Tensor | None:
-        """Per NOTE id of the 128 pitched instruments, the key lean to add to its logit,
-        when the next token is a sampled note and the spec leans; else None."""
-        bias = self.spec.pitch_bias
-        if bias is None or self.finished or self._slot != _NOTE or self._pending_control() is not None:
+        """Per NOTE id, the lean (key and instruments) to add to its logit when the next
+        token is a sampled note and the spec leans; else None."""
+        pitches, instruments = self.spec.pitch_bias, self.spec.instrument_bias
+        if pitches is None and instruments is None:
+            return None
+        if self.finished or self._slot != _NOTE or self._pending_control() is not None:
             return None
         if self._bias is None:
             import torch
 
-            self._bias = torch.tensor([bias[pitch % 12] for pitch in range(MAX_PITCH)]).repeat(MAX_INSTRUMENT - 1)
+            bias = torch.zeros(MAX_INSTRUMENT, MAX_PITCH)
+            if pitches is not None:  # drums have no key
+                bias[:DRUMS] += torch.tensor([pitches[pitch % 12] for pitch in range(MAX_PITCH)])
+            if instruments is not None:
+                bias += torch.tensor(instruments).unsqueeze(1)
+            self._bias = bias.reshape(-1)
         return self._bias
 
     def advance(self, token: int) -> None:

@@ -44,8 +44,9 @@ def spec_from_dict(data: dict[str, Any]) -> GrammarSpec:
             values["instruments"] = frozenset(int(i) for i in values["instruments"])
         if values["max_onsets_per_instrument"] is not None:
             values["max_onsets_per_instrument"] = tuple(int(c) for c in values["max_onsets_per_instrument"])
-        if values["pitch_bias"] is not None:
-            values["pitch_bias"] = tuple(float(b) for b in values["pitch_bias"])
+        for name in ("pitch_bias", "instrument_bias"):
+            if values[name] is not None:
+                values[name] = tuple(float(b) for b in values[name])
         for name in ("min_time", "max_instruments", "max_onsets_per_instant", "fill_slack", "delta"):
             values[name] = int(values[name])
         for name in ("stop_time", "max_gap"):

@@ -1,4 +1,5 @@
-"""A soft lean toward the caption's key, applied while sampling.
+"""Soft leans toward what the caption asks, applied while sampling: its key and its
+instruments.
 
 Small models hear "in D major" but seldom play in it (MODEL_CARD.md). The lean adds
 ``strength × log(profile)`` (centred) to the logit of every pitched note, where the
@@ -11,8 +12,9 @@ from __future__ import annotations
 
 import math
 
-from midicli.evaluation.metrics import pitch_class
+from midicli.evaluation.metrics import instrument_kind, pitch_class
 from midicli.music.captions import parse_caption
+from midicli.tokenizers.vocab import MAX_INSTRUMENT
 
 # Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
 MAJOR_PROFILE = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
@@ -30,3 +32,13 @@ def key_lean(text: str, strength: float) -> tuple[float, ...] | None:
     centre = sum(logs) / len(logs)
     tonic = pitch_class(asked.key)
     return tuple(round(strength * (logs[(pc - tonic) % 12] - centre), 4) for pc in range(12))
+
+
+def instrument_lean(text: str, strength: float) -> tuple[float, ...] | None:
+    """Per instrument (0–128), ``-strength`` for those whose kind ``text`` does not name
+    (0 for the named ones and their variants, e.g. either acoustic piano); None when it
+    names none or ``strength`` is 0. Small models add instruments nobody asked for."""
+    named = {instrument_kind(i) for i in parse_caption(text).instruments}
+    if strength <= 0 or not named:
+        return None
+    return tuple(0.0 if instrument_kind(i) in named else -strength for i in range(MAX_INSTRUMENT))

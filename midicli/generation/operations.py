@@ -15,7 +15,7 @@ from typing import Any, Callable
 from midicli import defaults
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import GenerationError
-from midicli.generation.guidance import key_lean
+from midicli.generation.guidance import instrument_lean, key_lean
 from midicli.generation.ranking import Ranking, best
 from midicli.generation.settings import model_settings
 from midicli.generation.span import Span
@@ -42,11 +42,12 @@ class Created:
 
 @dataclass(frozen=True)
 class Drawing:
-    """How many candidates to draw for those shown, and the lean toward the caption's
-    key; None: the project's setting, else what the model recommends."""
+    """How many candidates to draw for those shown, and the leans toward the caption's
+    key and instruments; None: the project's setting, else what the model recommends."""
 
     best_of: int | None = None
     key_lean: float | None = None
+    instrument_lean: float | None = None
 
 
 def check_sampling(sampling: SamplingParams) -> SamplingParams:
@@ -91,11 +92,12 @@ def resolve_drawing(project: Project | None, engine: Engine, drawing: Drawing, n
 
     best_of = first(drawing.best_of, config.best_of, settings.best_of)
     lean = first(drawing.key_lean, config.key_lean, settings.key_lean)
+    band = first(drawing.instrument_lean, config.instrument_lean, settings.instrument_lean)
     if best_of < 1:
         raise GenerationError(f"--best-of must be at least 1, got {best_of}")
-    if lean < 0:
-        raise GenerationError(f"--key-lean must be 0 or more, got {lean}")
-    return Drawing(max(best_of, n), lean)
+    if lean < 0 or band < 0:
+        raise GenerationError(f"--key-lean and --instrument-lean must be 0 or more, got {lean} and {band}")
+    return Drawing(max(best_of, n), lean, band)
 
 
 Whole = Callable[[Candidate], Piece]
@@ -119,6 +121,8 @@ def draw(
     drawing = resolve_drawing(project, engine, drawing, sampling.n)
     if constraints.pitch_bias is None:
         constraints = replace(constraints, pitch_bias=key_lean(words, drawing.key_lean))
+    if constraints.instrument_bias is None and constraints.instruments is None:  # an allow-list already chooses
+        constraints = replace(constraints, instrument_bias=instrument_lean(words, drawing.instrument_lean))
     drawn = write_span(engine, engine.tokenizer, words, span, replace(sampling, n=drawing.best_of), constraints, progress)
     drawn = [c for c in drawn if c.notes or silence]
     if not drawn:
@@ -171,6 +175,11 @@ def _store(
     return [Created(record, candidate, ranking) for record, (_, candidate, ranking) in zip(records, results)]
 
 
+def _leans(drawing: Drawing) -> dict[str, Any]:
+    """What a version records of how it was drawn."""
+    return {"best_of": drawing.best_of, "key_lean": drawing.key_lean, "instrument_lean": drawing.instrument_lean}
+
+
 def ending_by(notes: list[Note], end: float) -> list[Note]:
     """Notes in time order, any still sounding at ``end`` cut there: a piece asked for
     S seconds lasts S seconds."""
@@ -197,7 +206,7 @@ def compose(
                    lambda c: Piece(ending_by(c.notes, seconds)), progress)
     names = [slugify(text) or "piece"] * len(results)  # stems: numbered as they are stored, under the write lock
     return _store(project, engine, "compose", names, results, text, sampling, constraints, None,
-                  {"seconds": seconds, "best_of": drawing.best_of, "key_lean": drawing.key_lean},
+                  {"seconds": seconds, **_leans(drawing)},
                   NAMING_NUMBERED)
 
 
@@ -243,7 +252,7 @@ def continue_piece(
     drawing = resolve_drawing(project, engine, drawing, sampling.n)
     results = draw(project, engine, words, span, sampling, constraints, drawing,
                    _whole(base, list(base.notes), start + seconds), progress)
-    extra = {"seconds": seconds, "from": start, "best_of": drawing.best_of, "key_lean": drawing.key_lean}
+    extra = {"seconds": seconds, "from": start, **_leans(drawing)}
     return _store(project, engine, "continue", [record.piece] * len(results), results, words, sampling, constraints, record, extra)
 
 
@@ -292,5 +301,5 @@ def infill(
     drawing = resolve_drawing(project, engine, drawing, sampling.n)
     results = draw(project, engine, words, Span(tuple(fixed), start, end), sampling, constraints, drawing,
                    _whole(base, fixed), progress, silence=True)
-    extra = {"start": start, "end": end, "instrument": instrument, "best_of": drawing.best_of, "key_lean": drawing.key_lean}
+    extra = {"start": start, "end": end, "instrument": instrument, **_leans(drawing)}
     return _store(project, engine, "infill", [record.piece] * len(results), results, words, sampling, constraints, record, extra)

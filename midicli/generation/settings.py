@@ -1,7 +1,7 @@
 """The sampling a model is best played with, as its folder recommends.
 
 A model's ``generation_config.json`` may hold ``temperature`` and ``top_p`` (Hugging
-Face's own keys) and midicli's ``midicli_key_lean`` (see ``guidance``) and
+Face's own keys) and midicli's ``midicli_key_lean`` and ``midicli_instrument_lean`` (see ``guidance``),
 ``midicli_best_of`` (candidates drawn per request before ranking) and
 ``midicli_max_simultaneous`` (the grammar's cap on notes at one instant). The bundled mini
 carries values chosen by measurement (MODEL_CARD.md); a model without them, such as
@@ -24,6 +24,7 @@ class ModelSettings:
     temperature: float = defaults.TEMPERATURE
     top_p: float = defaults.TOP_P
     key_lean: float = 0.0
+    instrument_lean: float = 0.0
     best_of: int = defaults.BEST_OF
     max_simultaneous: int = defaults.MAX_ONSETS_PER_INSTANT
 
@@ -45,6 +46,7 @@ def model_settings(model_id: str) -> ModelSettings:
         temperature=float(config.get("temperature", chosen.temperature)),
         top_p=float(config.get("top_p", chosen.top_p)),
         key_lean=float(config.get("midicli_key_lean", chosen.key_lean)),
+        instrument_lean=float(config.get("midicli_instrument_lean", chosen.instrument_lean)),
         best_of=int(config.get("midicli_best_of", chosen.best_of)),
         max_simultaneous=int(config.get("midicli_max_simultaneous", chosen.max_simultaneous)),
     )

@@ -100,5 +100,6 @@ def window(span: Span, written: list[Note], start: float, limits: Constraints) -
         max_gap=None if limits.max_gap is None else to_ticks(limits.max_gap),
         fill_slack=0 if limits.max_gap is None else min(to_ticks(defaults.FILL_SLACK_SECONDS), to_ticks(limits.max_gap)),
         pitch_bias=limits.pitch_bias,
+        instrument_bias=limits.instrument_bias,
     )
     return Window(origin=origin, music=music, spec=spec, span_stop=span_stop)

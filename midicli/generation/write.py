@@ -32,6 +32,7 @@ class Constraints:
     max_onsets_per_instrument: int | None = defaults.MAX_ONSETS_PER_INSTRUMENT  # chordal ones; half for the rest
     max_gap: float | None = defaults.MAX_GAP_SECONDS
     pitch_bias: tuple[float, ...] | None = None
+    instrument_bias: tuple[float, ...] | None = None
 
 
 @dataclass

@@ -26,7 +26,7 @@ HOME_VARIABLE = "MIDICLI_HOME"
 
 _HEADER = "# midicli project settings.\n"
 _OPTIONAL_TEXT = ("model", "soundfont", "adapter")
-_OPTIONAL_NUMBERS = {"best_of": int, "key_lean": float}  # generation defaults: the command's options override
+_OPTIONAL_NUMBERS = {"best_of": int, "key_lean": float, "instrument_lean": float}  # generation defaults: the command's options override
 KNOWN_KEYS = (*_OPTIONAL_TEXT, *_OPTIONAL_NUMBERS, "engine", "plugins")
 
 
@@ -47,6 +47,7 @@ class ProjectConfig:
     adapter: str | None = None
     best_of: int | None = None  # candidates drawn per request before ranking (else the model's)
     key_lean: float | None = None  # lean toward the caption's key (else the model's)
+    instrument_lean: float | None = None  # lean toward the caption's instruments (else the model's)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -85,7 +86,8 @@ class ProjectConfig:
     def to_dict(self) -> dict[str, Any]:
         """The TOML document: unset values are left out (TOML has no null)."""
         data: dict[str, Any] = {"model": self.model, "engine": self.engine, "plugins": self.plugins}
-        data |= {"soundfont": self.soundfont, "adapter": self.adapter, "best_of": self.best_of, "key_lean": self.key_lean}
+        data |= {"soundfont": self.soundfont, "adapter": self.adapter, "best_of": self.best_of, "key_lean": self.key_lean,
+                 "instrument_lean": self.instrument_lean}
         data = {key: value for key, value in data.items() if value is not None}
         return data | self.extra
 

@@ -337,6 +337,17 @@ def test_the_key_lean_is_added_to_pitched_notes_only_where_a_note_is_sampled():
     assert set(at_time[TEXT + TIME_OFFSET : TEXT + MAX_TIME].tolist()) == {0.0}
 
 
+def test_the_instrument_lean_moves_whole_instruments_drums_included():
+    lean = tuple(0.0 if i in (0, DRUMS) else -2.0 for i in range(MAX_INSTRUMENT))
+    key = tuple(1.0 if pc == 0 else 0.0 for pc in range(12))
+    grammar = drive(GrammarSpec(pitch_bias=key, instrument_bias=lean), event(0)[:2])
+    logits = apply_to_logits(torch.zeros(TEXT + MUSIC_VOCAB_SIZE), [grammar], TEXT, EOS)
+    note = TEXT + NOTE_OFFSET
+    assert logits[note + 60] == 1.0 and logits[note + 61] == 0.0  # piano: asked, key lean only
+    assert logits[note + MAX_PITCH * 40 + 60] == -1.0  # violin: not asked
+    assert logits[note + MAX_PITCH * DRUMS + 36] == 0.0 and logits[REST + TEXT - 1] == 0.0
+
+
 # --- instruments -------------------------------------------------------------------
 
 
@@ -436,6 +447,7 @@ def test_no_control_follows_the_end():
         dict(max_onsets_per_instrument=(2,) * 12),
         dict(max_gap=10, fill_slack=20),
         dict(pitch_bias=(1.0,) * 11),
+        dict(instrument_bias=(1.0,) * 128),
     ],
 )
 def test_malformed_specs_are_refused(spec):

@@ -23,7 +23,7 @@ PIANO_AT_0 = (ATIME_OFFSET, ADUR_OFFSET + 50, ANOTE_OFFSET + 60)
         GrammarSpec(history=(100, DUR_OFFSET + 20, NOTE_OFFSET + 60), min_time=100, stop_time=900,
                     controls=PIANO_AT_0, instruments=frozenset({0, 128}), max_instruments=3,
                     max_onsets_per_instant=5, max_onsets_per_instrument=(3,) * 128 + (5,), max_gap=250, fill_slack=40,
-                    pitch_bias=(0.5, -1.0) * 6, delta=300),
+                    pitch_bias=(0.5, -1.0) * 6, instrument_bias=(0.0,) * 128 + (-2.0,), delta=300),
     ],
     ids=["defaults", "everything set"],
 )

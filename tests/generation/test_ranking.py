@@ -60,3 +60,14 @@ def test_broken_music_costs_its_share():
 def test_keep_takes_the_best_and_ties_keep_the_drawing_order():
     same = [piece(melody(D_MAJOR)), piece(melody(D_MAJOR)), piece(melody(C_MINOR))]
     assert [i for i, _ in best(same, parse_caption(WORDS), keep=2)] == [0, 1]
+
+
+def test_the_leans_name_what_the_words_ask_and_nothing_else():
+    from midicli.generation.guidance import instrument_lean, key_lean
+
+    lean = key_lean("Set in the key of D major.", 2.0)
+    assert max(range(12), key=lambda pc: lean[pc]) == 2 and lean[3] < 0  # D most, Eb (out of the scale) pushed down
+    assert key_lean("Some music.", 2.0) is None and key_lean("Set in the key of D major.", 0.0) is None
+    band = instrument_lean("A trio featuring piano, violin and drums.", 2.0)
+    assert [i for i in range(129) if band[i] == 0.0] == [0, 1, 40, 128]  # either acoustic piano counts as piano
+    assert set(band) == {0.0, -2.0} and instrument_lean("A waltz.", 2.0) is None
