@@ -19,7 +19,7 @@ from midicli.generation.guidance import key_lean
 from midicli.generation.ranking import Ranking, best
 from midicli.generation.settings import model_settings
 from midicli.generation.span import Span
-from midicli.generation.write import Candidate, Constraints, Progress, write_span
+from midicli.generation.write import Candidate, CandidateProgress, Constraints, write_span
 from midicli.music.captions import parse_caption
 from midicli.music.piece import Note, Piece
 from midicli.project import Project
@@ -110,7 +110,7 @@ def draw(
     constraints: Constraints,
     drawing: Drawing,
     whole: Whole,
-    progress: Progress | None = None,
+    progress: CandidateProgress | None = None,
 ) -> list[tuple[Piece, Candidate, Ranking]]:
     """Draw ``best_of`` candidates for the span, rank the whole pieces they make against
     ``words``, and keep the best ``sampling.n`` (drawing order for ties)."""
@@ -181,7 +181,7 @@ def compose(
     text: str,
     sampling: SamplingParams,
     constraints: Constraints | None = None,
-    progress: Progress | None = None,
+    progress: CandidateProgress | None = None,
     seconds: float = defaults.COMPOSE_SECONDS,
     drawing: Drawing = Drawing(),
 ) -> list[Created]:
@@ -224,7 +224,7 @@ def continue_piece(
     text: str | None,
     sampling: SamplingParams,
     constraints: Constraints | None = None,
-    progress: Progress | None = None,
+    progress: CandidateProgress | None = None,
     drawing: Drawing = Drawing(),
 ) -> list[Created]:
     """n sibling versions that extend the piece by ``seconds`` after its last note
@@ -265,7 +265,7 @@ def infill(
     sampling: SamplingParams,
     instrument: int | None = None,
     constraints: Constraints | None = None,
-    progress: Progress | None = None,
+    progress: CandidateProgress | None = None,
     drawing: Drawing = Drawing(),
 ) -> list[Created]:
     """n sibling versions with [start, end) rewritten: all of it, or one instrument's
