@@ -32,7 +32,7 @@ from midicli.engines.base import Completion, ProgressCallback, Request, Sampling
 from midicli.engines.constraints import Grammar, GrammarSpec
 from midicli.engines.models import read_text_vocab_size, resolve_model
 from midicli.engines.models import model_hash as directory_hash
-from midicli.engines.vllm_args import check_request, finish, grammar_args, lora_rank, lora_room, music_ids
+from midicli.engines.vllm_args import checked_seed, finish, grammar_args, lora_rank, lora_room, music_ids
 from midicli.errors import GenerationError, ModelError, first_line
 from midicli.tokenizers.vocab import ADUR_OFFSET, ANOTE_OFFSET, ANTICIPATE, ATIME_OFFSET
 
@@ -88,7 +88,7 @@ class ServerEngine:
     def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
         """``request.sampling.n`` continuations; the same seed on the same server gives the same ids.
         ``progress`` hears of the tokens once all candidates are back."""
-        seed = check_request(request, self.vocab_size, self.context)
+        seed = checked_seed(request, self.vocab_size, self.context)
         spec, sampling = request.grammar, request.sampling
         if spec is None or self.grammar_on_server:
             extra: dict[str, Any] = {"allowed_token_ids": self._music_ids}

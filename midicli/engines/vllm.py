@@ -20,7 +20,7 @@ from typing import Any
 from midicli.engines.base import Completion, ProgressCallback, Request
 from midicli.engines.models import check_model_files, locate, read_config, read_text_vocab_size, resolve_model
 from midicli.engines.models import model_hash as directory_hash
-from midicli.engines.vllm_args import DEFAULT_LORA_RANK, check_request, finish, grammar_args, lora_rank, lora_room, music_ids
+from midicli.engines.vllm_args import DEFAULT_LORA_RANK, checked_seed, finish, grammar_args, lora_rank, lora_room, music_ids
 from midicli.errors import GenerationError, ModelError, first_line
 
 DEFAULT_MAX_MODEL_LEN = 4096  # 1,024 music tokens of context + 2,046 new + text, with room
@@ -139,7 +139,7 @@ class VllmEngine:
 
     def _sample(self, request: Request, progress: ProgressCallback | None, lora: Any) -> list[Completion]:
         llm = self._live()
-        seed = check_request(request, self.vocab_size, self.max_model_len)
+        seed = checked_seed(request, self.vocab_size, self.max_model_len)
         if lora is not None:
             self._load(lora)
         from vllm import SamplingParams, TokensPrompt

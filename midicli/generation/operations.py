@@ -49,15 +49,18 @@ class Drawing:
     key_lean: float | None = None
 
 
+# How the user's options name each sampling setting, and why a setting has its floor.
+_OPTION_WORDS = {"n": "-n", "temperature": "--temperature", "top_p": "--top-p", "max_new_tokens": "--max-tokens"}
+_WHY = {"max_new_tokens": " (one note)"}
+
+
 def check_sampling(sampling: SamplingParams) -> SamplingParams:
-    if sampling.n < 1:
-        raise GenerationError(f"-n must be at least 1, got {sampling.n}")
-    if sampling.temperature is not None and sampling.temperature <= 0:
-        raise GenerationError(f"--temperature must be above 0, got {sampling.temperature}")
-    if sampling.top_p is not None and not 0 < sampling.top_p <= 1:
-        raise GenerationError(f"--top-p must be in (0, 1], got {sampling.top_p}")
-    if sampling.max_new_tokens < 3:
-        raise GenerationError(f"--max-tokens must be at least 3 (one note), got {sampling.max_new_tokens}")
+    """The user's sampling settings, refused in the words of their options (the limits are
+    ``SamplingParams.fault``'s, plus room for one note); a missing seed is drawn."""
+    fault = sampling.fault(resolved=False, min_new_tokens=3)
+    if fault is not None:
+        name, limit = fault
+        raise GenerationError(f"{_OPTION_WORDS[name]} must be {limit}{_WHY.get(name, '')}, got {getattr(sampling, name)}")
     if sampling.seed is None:  # a recorded seed makes every result reproducible
         return SamplingParams(**{**asdict(sampling), "seed": random.randrange(2**31)})
     return sampling
