@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 
+def first_line(error: BaseException) -> str:
+    """An exception's first line (its type when it has no message): third-party errors
+    can span pages, the user gets one line."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class MidicliError(Exception):
     """Base for every error whose message tells the user what to do next."""
 

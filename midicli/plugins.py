@@ -190,31 +190,55 @@ def load_plugins() -> None:
     load_local(os.environ.get(PLUGINS_ENV, "").split(","), PLUGINS_ENV)
 
 
-def _collect(hook_name: str) -> list[tuple[str, tuple[Any, ...]]]:
-    """Call one ``register_*`` hook on every plugin, isolating failures per plugin."""
+def _callers(hook_name: str) -> list[tuple[str, Callable[..., Any]]]:
+    """Each plugin implementing ``hook_name`` with its own hook caller, in the order pluggy
+    calls them (``tryfirst`` first, ``trylast`` last, otherwise the last registered first).
+    A caller per plugin keeps one plugin's failure from hiding the others' registrations,
+    and says which plugin registered what."""
+    impls = [impl for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls())
+             if not (impl.hookwrapper or impl.wrapper)]
+    return [
+        (impl.plugin_name,
+         pm.subset_hook_caller(hook_name, remove_plugins=[p for p in pm.get_plugins() if p is not impl.plugin]))
+        for impl in impls
+    ]
+
+
+def _collect(hook_name: str, kind: str, key: Callable[[tuple[Any, ...]], str]) -> dict[str, tuple[Any, ...]]:
+    """Call one ``register_*`` hook through pluggy, isolating failures per plugin. A name
+    registered a second time is refused (the first, in pluggy's call order, stands) and
+    recorded against the plugin that tried, naming both."""
     load_plugins()
-    registered: list[tuple[str, tuple[Any, ...]]] = []
-    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+    found: dict[str, tuple[str, tuple[Any, ...]]] = {}  # name -> (plugin, register's arguments)
+    for plugin_name, call in _callers(hook_name):
         items: list[tuple[Any, ...]] = []
         try:
-            impl.function(register=lambda *args: items.append(args))
+            call(register=lambda *args: items.append(args))
         except Exception as exc:
-            state.errors[impl.plugin_name] = f"{hook_name}: {type(exc).__name__}: {exc}"
+            state.errors[plugin_name] = f"{hook_name}: {type(exc).__name__}: {exc}"
             continue
-        registered.extend((impl.plugin_name, args) for args in items)
-    return registered
+        for args in items:
+            name = key(args)
+            if name in found:
+                state.errors[plugin_name] = (
+                    f"{hook_name}: {kind} {name!r} is already registered by {found[name][0]}; "
+                    f"the one from {plugin_name} is refused"
+                )
+                continue
+            found[name] = (plugin_name, args)
+    return {name: args for name, (_, args) in found.items()}
 
 
 def tokenizers() -> dict[str, Any]:
-    return {args[0].name: args[0] for _, args in _collect("register_tokenizers")}
+    return {name: args[0] for name, args in _collect("register_tokenizers", "tokenizer", lambda a: a[0].name).items()}
 
 
 def engines() -> dict[str, Callable[..., Any]]:
-    return {args[0]: args[1] for _, args in _collect("register_engines")}
+    return {name: args[1] for name, args in _collect("register_engines", "engine", lambda a: a[0]).items()}
 
 
 def renderers() -> dict[str, Callable[..., Any]]:
-    return {args[0]: args[1] for _, args in _collect("register_renderers")}
+    return {name: args[1] for name, args in _collect("register_renderers", "renderer", lambda a: a[0]).items()}
 
 
 def get_tokenizer(name: str) -> Any:
@@ -234,14 +258,14 @@ def get_engine_factory(name: str) -> Callable[..., Any]:
 def add_commands(app: Any) -> None:
     """Let every loaded plugin add its commands once; a failing plugin is recorded and skipped."""
     load_plugins()
-    for impl in pm.hook.register_commands.get_hookimpls():
-        if impl.plugin_name in state.with_commands:
+    for plugin_name, call in _callers("register_commands"):
+        if plugin_name in state.with_commands:
             continue
-        state.with_commands.add(impl.plugin_name)
+        state.with_commands.add(plugin_name)
         try:
-            impl.function(app=app)
+            call(app=app)
         except Exception as exc:
-            state.errors[impl.plugin_name] = f"register_commands: {type(exc).__name__}: {exc}"
+            state.errors[plugin_name] = f"register_commands: {type(exc).__name__}: {exc}"
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,21 @@ def test_the_readme_plugin_works_from_a_file(tmp_path: Path) -> None:
     assert sources["pitches"].startswith("MIDICLI_PLUGINS") and sources["midicli.tokenizers.plugin"] == "built-in"
 
 
+def test_a_name_registered_twice_is_refused_and_tryfirst_decides_which_stands(tmp_path: Path) -> None:
+    """Two plugins both offer a tokenizer called "pitches": the one pluggy calls first
+    keeps the name (here the first loaded, because it asks to run first), and the other
+    is refused with a message naming both, instead of one silently replacing the other."""
+    (tmp_path / "first.py").write_text(readme_plugin().replace("@hookimpl\n", "@hookimpl(tryfirst=True)\n"))
+    (tmp_path / "second.py").write_text(readme_plugin().replace("[note.pitch for note in piece.notes]", "[0]"))
+    env = {"MIDICLI_PLUGINS": f"{tmp_path / 'first.py'},{tmp_path / 'second.py'}"}
+    result = midicli("tokenize", str(FIXTURE_MIDIS[0]), "--tokenizer", "pitches", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) > 50  # first.py's tokenizer, not second.py's
+    errors = json.loads(midicli("plugins", "--json", cwd=tmp_path, env=env).stdout)["errors"]
+    assert list(errors) == ["second"]
+    assert "'pitches'" in errors["second"] and "by first" in errors["second"] and "from second" in errors["second"]
+
+
 def test_plugins_from_a_folder_and_from_the_project_config(tmp_path: Path) -> None:
     folder = tmp_path / "my-plugins"
     folder.mkdir()

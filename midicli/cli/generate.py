@@ -77,7 +77,7 @@ def _engine(
 
 
 @contextmanager
-def _progress(n: int, max_tokens: int, span_seconds: float | None) -> Iterator[operations.Progress]:
+def _progress(n: int, max_tokens: int, span_seconds: float | None) -> Iterator[operations.CandidateProgress]:
     """One bar per candidate drawn, measured in seconds of music written."""
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[music]:5.1f} s of music"),
                TextColumn("{task.fields[tokens]} tokens"), TimeElapsedColumn())

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from midicli.defaults import MAX_ONSETS_PER_INSTANT
+from midicli.tokenizers.amt_grammar import CONTROL_BLOCKS, EVENT_BLOCKS, Range
 from midicli.tokenizers.vocab import (
     ATIME_OFFSET,
     CONTROL_OFFSET,
@@ -32,7 +33,6 @@ from midicli.tokenizers.vocab import (
     MAX_PITCH,
     MAX_TIME,
     NOTE_OFFSET,
-    REST,
     TIME_OFFSET,
 )
 
@@ -40,12 +40,7 @@ if TYPE_CHECKING:
     import torch
 
 
-Range = tuple[int, int]
-"""Half-open range ``[start, end)`` of music ids."""
-
 _TIME, _DUR, _NOTE = 0, 1, 2  # slots of the (TIME, DUR, NOTE) triplet
-_EVENT_BLOCKS: tuple[Range, ...] = ((TIME_OFFSET, DUR_OFFSET), (DUR_OFFSET, NOTE_OFFSET), (NOTE_OFFSET, REST))
-_CONTROL_BLOCKS: tuple[Range, ...] = tuple((a + CONTROL_OFFSET, b + CONTROL_OFFSET) for a, b in _EVENT_BLOCKS)
 
 
 def _slot(token: int, blocks: tuple[Range, ...]) -> int | None:
@@ -119,7 +114,7 @@ class GrammarSpec:
             raise ValueError(f"controls must be whole triplets, got {len(self.controls)} tokens")
         triplets = list(zip(self.controls[0::3], self.controls[1::3], self.controls[2::3]))
         for triplet in triplets:
-            if tuple(_slot(t, _CONTROL_BLOCKS) for t in triplet) != (_TIME, _DUR, _NOTE):
+            if tuple(_slot(t, CONTROL_BLOCKS) for t in triplet) != (_TIME, _DUR, _NOTE):
                 raise ValueError(f"controls must be (ATIME, ADUR, ANOTE) triplets, got {triplet}")
         times = [t[0] for t in triplets]
         if times != sorted(times):
@@ -216,12 +211,12 @@ class Grammar:
     def _read_history(self, history: Iterable[int]) -> None:
         control_slot = _TIME
         for index, token in enumerate(history):
-            slot = _slot(token, _CONTROL_BLOCKS)
+            slot = _slot(token, CONTROL_BLOCKS)
             if slot is not None and slot == control_slot and self._slot == _TIME:
                 if slot == _NOTE:
                     self._instruments.add(_instrument(token - CONTROL_OFFSET))
                 control_slot = (slot + 1) % 3
-            elif control_slot == _TIME and _slot(token, _EVENT_BLOCKS) == self._slot:
+            elif control_slot == _TIME and _slot(token, EVENT_BLOCKS) == self._slot:
                 self._take_event(token)
             else:
                 raise ValueError(f"history token {token} at index {index} breaks the note triplets")

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from midicli import defaults
-from midicli.errors import ModelError
+from midicli.errors import ModelError, first_line
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 PRESETS: dict[str, str] = defaults.MODEL_PRESETS
@@ -105,10 +105,10 @@ def load_model(
         raise ModelError(f"no adapter folder at {adapter_dir}")
     if adapter_dir is not None:
         check_weights(adapter_dir, f"adapter {adapter_dir.name}")
-    directory = _locate(model_id, download=True)
-    config = _read_config(directory, model_id)
-    text_vocab_size = _text_vocab_size(config, model_id)
-    _check_files(directory, model_id)
+    directory = locate(model_id, download=True)
+    config = read_config(directory, model_id)
+    text_vocab_size = read_text_vocab_size(config, model_id)
+    check_model_files(directory, model_id)
     target = pick_device(device)
     torch_dtype = pick_dtype(dtype, target)
 
@@ -121,7 +121,7 @@ def load_model(
         weights = adapter_dir if adapter_dir is not None and not lora else directory
         model = AutoModelForCausalLM.from_pretrained(weights, dtype=torch_dtype, use_safetensors=None if trust_pickle() else True)
     except (OSError, ValueError, RuntimeError, KeyError) as e:
-        raise ModelError(f"cannot load {model_id}: {_first_line(e)}") from e
+        raise ModelError(f"cannot load {model_id}: {first_line(e)}") from e
     if lora and adapter_dir is not None:
         model = _merge_lora(model, adapter_dir)
     model.to(target).eval()
@@ -152,13 +152,13 @@ def _merge_lora(model: Any, adapter: Path) -> Any:
     try:
         return PeftModel.from_pretrained(model, adapter).merge_and_unload()
     except (OSError, ValueError, RuntimeError, KeyError) as e:
-        raise ModelError(f"cannot apply the adapter {adapter.name} to this model: {_first_line(e)}") from e
+        raise ModelError(f"cannot apply the adapter {adapter.name} to this model: {first_line(e)}") from e
 
 
 def model_hash(name_or_path: str | Path) -> str:
     """A short stable hash of a model's weights and config: the hub commit for a cached
     hub model, else a digest of the files. Never downloads."""
-    return _hash_directory(_locate(resolve_model(name_or_path), download=False))
+    return _hash_directory(locate(resolve_model(name_or_path), download=False))
 
 
 def pick_device(device: str | torch.device | None) -> torch.device:
@@ -196,13 +196,13 @@ def offline_copy(name_or_path: str | Path) -> Path | None:
     """The local folder of a preset, hub id or folder, found without the network; None
     when a hub model has not been downloaded yet."""
     try:
-        directory = _locate(resolve_model(name_or_path), download=False)
+        directory = locate(resolve_model(name_or_path), download=False)
     except ModelError:
         return None
     return directory if directory.is_dir() else None
 
 
-def _locate(model_id: str, download: bool) -> Path:
+def locate(model_id: str, download: bool) -> Path:
     """The local directory holding ``model_id``: itself, or its hub cache snapshot."""
     if Path(model_id).is_absolute():
         return Path(model_id)
@@ -218,7 +218,7 @@ def _locate(model_id: str, download: bool) -> Path:
     except RepositoryNotFoundError as e:
         raise ModelError(f"no model {model_id} on the Hugging Face hub (private? run `hf auth login`)") from e
     except HfHubHTTPError as e:
-        raise ModelError(f"cannot download {model_id}: {_first_line(e)}") from e
+        raise ModelError(f"cannot download {model_id}: {first_line(e)}") from e
     except (LocalEntryNotFoundError, OSError) as e:
         if not download:
             raise ModelError(f"{model_id} is not downloaded: pre-download it with `hf download {model_id}`") from e
@@ -228,7 +228,7 @@ def _locate(model_id: str, download: bool) -> Path:
         ) from e
 
 
-def _read_config(directory: Path, model_id: str) -> Any:
+def read_config(directory: Path, model_id: str) -> Any:
     if not directory.is_dir():
         raise ModelError(f"{model_id} is not a model directory")
     if not (directory / "config.json").is_file():
@@ -238,10 +238,10 @@ def _read_config(directory: Path, model_id: str) -> Any:
     try:
         return AutoConfig.from_pretrained(directory)
     except (OSError, ValueError, KeyError) as e:
-        raise ModelError(f"cannot read {model_id}/config.json: {_first_line(e)}") from e
+        raise ModelError(f"cannot read {model_id}/config.json: {first_line(e)}") from e
 
 
-def _text_vocab_size(config: Any, model_id: str) -> int:
+def read_text_vocab_size(config: Any, model_id: str) -> int:
     """From our config key, else everything before the music block."""
     vocab = getattr(config, "vocab_size", None) or 0
     if vocab < MUSIC_VOCAB_SIZE:
@@ -260,7 +260,7 @@ def _text_vocab_size(config: Any, model_id: str) -> int:
     return int(text)
 
 
-def _check_files(directory: Path, model_id: str) -> None:
+def check_model_files(directory: Path, model_id: str) -> None:
     names = {p.name for p in directory.iterdir()}
     if not names & {"tokenizer.json", "tokenizer.model", "tokenizer_config.json"}:
         raise ModelError(f"{model_id} is not a model in the MIDI-LLM layout: it has no text tokenizer")
@@ -299,8 +299,3 @@ def _hash_directory(directory: Path) -> str:
             with path.open("rb") as f:
                 digest.update(hashlib.file_digest(f, "sha256").digest())
     return digest.hexdigest()[:12]
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -30,10 +30,10 @@ from typing import Any
 
 from midicli.engines.base import Completion, ProgressCallback, Request, SamplingParams
 from midicli.engines.constraints import Grammar, GrammarSpec
-from midicli.engines.models import _first_line, _text_vocab_size, resolve_model
+from midicli.engines.models import read_text_vocab_size, resolve_model
 from midicli.engines.models import model_hash as directory_hash
-from midicli.engines.vllm_args import check_request, finish, grammar_args, lora_rank, lora_room, music_ids
-from midicli.errors import GenerationError, ModelError
+from midicli.engines.vllm_args import checked_seed, finish, grammar_args, lora_rank, lora_room, music_ids
+from midicli.errors import GenerationError, ModelError, first_line
 from midicli.tokenizers.vocab import ADUR_OFFSET, ANOTE_OFFSET, ANTICIPATE, ATIME_OFFSET
 
 logger = logging.getLogger(__name__)
@@ -67,8 +67,8 @@ class ServerEngine:
             config = AutoConfig.from_pretrained(self.model_id)
             self.tokenizer = AutoTokenizer.from_pretrained(self.model_id)
         except (OSError, ValueError, KeyError) as e:
-            raise ModelError(f"cannot load the tokenizer of {self.model_id}: {_first_line(e)}") from e
-        self.text_vocab_size = _text_vocab_size(config, self.model_id)
+            raise ModelError(f"cannot load the tokenizer of {self.model_id}: {first_line(e)}") from e
+        self.text_vocab_size = read_text_vocab_size(config, self.model_id)
         self.vocab_size = int(config.vocab_size)
         eos = self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else config.eos_token_id
         self.eos_id = int(eos[0] if isinstance(eos, list) else eos)
@@ -88,7 +88,7 @@ class ServerEngine:
     def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
         """``request.sampling.n`` continuations; the same seed on the same server gives the same ids.
         ``progress`` hears of the tokens once all candidates are back."""
-        seed = check_request(request, self.vocab_size, self.context)
+        seed = checked_seed(request, self.vocab_size, self.context)
         spec, sampling = request.grammar, request.sampling
         if spec is None or self.grammar_on_server:
             extra: dict[str, Any] = {"allowed_token_ids": self._music_ids}
@@ -212,7 +212,7 @@ class ServerEngine:
                 raise GenerationError(f"the vLLM server at {self.url} did not answer within {self.timeout:g} s") from e
             except (urllib.error.URLError, http.client.HTTPException, ConnectionError) as e:
                 if attempt >= self.retries:
-                    reason = _first_line(Exception(getattr(e, "reason", None) or e))
+                    reason = first_line(Exception(getattr(e, "reason", None) or e))
                     raise GenerationError(f"cannot reach the vLLM server at {self.url}: {reason}") from e
             time.sleep(self.backoff * 2**attempt)
             attempt += 1
@@ -244,4 +244,4 @@ def _error_message(error: urllib.error.HTTPError) -> str:
         text = json.loads(error.read())["error"]["message"]
     except (ValueError, KeyError, TypeError):
         text = f"HTTP {error.code} {error.reason}"
-    return _first_line(Exception(text))
+    return first_line(Exception(text))

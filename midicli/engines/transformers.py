@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from midicli.engines.base import Completion, ProgressCallback, Request, SamplingParams
+from midicli.engines.base import Completion, ProgressCallback, Request, SamplingParams, check_request
 from midicli.engines.constraints import Grammar, apply_to_logits
 from midicli.engines.models import LoadedModel
 from midicli.errors import GenerationError
@@ -55,11 +55,10 @@ class TransformersEngine:
     def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
         """``request.sampling.n`` continuations of the prompt; the same seed gives the same ids."""
         sampling = request.sampling
-        self._validate(request.prompt_ids, sampling)
-        try:
-            grammars = [Grammar(request.grammar) for _ in range(sampling.n)] if request.grammar is not None else []
-        except ValueError as e:
-            raise GenerationError(str(e)) from e
+        if self.model is None:
+            raise GenerationError("this engine is closed: load the model again")
+        check_request(request, self.vocab_size, getattr(self.model.config, "max_position_embeddings", None))
+        grammars = [Grammar(request.grammar) for _ in range(sampling.n)] if request.grammar is not None else []
         seed = sampling.seed if sampling.seed is not None else secrets.randbits(63)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         with torch.inference_mode():
@@ -71,31 +70,6 @@ class TransformersEngine:
         self.loaded.model = None
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
-
-    def _validate(self, prompt_ids: list[int], sampling: SamplingParams) -> None:
-        if self.model is None:
-            raise GenerationError("this engine is closed: load the model again")
-        if sampling.n < 1:
-            raise GenerationError(f"the number of candidates must be at least 1, not {sampling.n}")
-        if not sampling.temperature > 0:
-            raise GenerationError(f"temperature must be above 0, not {sampling.temperature}")
-        if not 0 < sampling.top_p <= 1:
-            raise GenerationError(f"top-p must be in (0, 1], not {sampling.top_p}")
-        if sampling.max_new_tokens < 1:
-            raise GenerationError(f"max new tokens must be at least 1, not {sampling.max_new_tokens}")
-        if not prompt_ids:
-            raise GenerationError("the prompt is empty")
-        bad = [t for t in prompt_ids if not 0 <= t < self.vocab_size]
-        if bad:
-            raise GenerationError(
-                f"prompt id {bad[0]} is outside the model's vocabulary (0..{self.vocab_size - 1})"
-            )
-        limit = getattr(self.model.config, "max_position_embeddings", None)
-        if limit and len(prompt_ids) + sampling.max_new_tokens > limit:
-            raise GenerationError(
-                f"prompt ({len(prompt_ids)} tokens) + {sampling.max_new_tokens} new tokens "
-                f"exceed the model's context of {limit}"
-            )
 
     def _sample(
         self,

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from midicli.engines.base import Completion, ProgressCallback, Request
-from midicli.engines.models import _check_files, _first_line, _locate, _read_config, _text_vocab_size, resolve_model
+from midicli.engines.models import check_model_files, locate, read_config, read_text_vocab_size, resolve_model
 from midicli.engines.models import model_hash as directory_hash
-from midicli.engines.vllm_args import DEFAULT_LORA_RANK, check_request, finish, grammar_args, lora_rank, lora_room, music_ids
-from midicli.errors import GenerationError, ModelError
+from midicli.engines.vllm_args import DEFAULT_LORA_RANK, checked_seed, finish, grammar_args, lora_rank, lora_room, music_ids
+from midicli.errors import GenerationError, ModelError, first_line
 
 DEFAULT_MAX_MODEL_LEN = 4096  # 1,024 music tokens of context + 2,046 new + text, with room
 CPU_MEMORY_SHARE = 0.2  # of host RAM for the KV cache on CPU (vLLM's 0.92 fails to start)
@@ -60,11 +60,11 @@ class VllmEngine:
         from midicli.engines.vllm_processor import GrammarLogitsProcessor
 
         self.model_id = resolve_model(model)
-        directory = _locate(self.model_id, download=True)
-        config = _read_config(directory, self.model_id)
-        self.text_vocab_size = _text_vocab_size(config, self.model_id)
+        directory = locate(self.model_id, download=True)
+        config = read_config(directory, self.model_id)
+        self.text_vocab_size = read_text_vocab_size(config, self.model_id)
         self.vocab_size = int(config.vocab_size)
-        _check_files(directory, self.model_id)
+        check_model_files(directory, self.model_id)
         self.tokenizer = AutoTokenizer.from_pretrained(directory)
         self.eos_id = _eos_id(self.tokenizer, config)
         self.model_hash = directory_hash(self.model_id)
@@ -94,7 +94,7 @@ class VllmEngine:
                 **({"gpu_memory_utilization": share} if share else {}),
             )
         except (ValueError, RuntimeError, OSError) as e:
-            raise ModelError(f"vLLM cannot load {self.model_id}: {_first_line(e)}") from e
+            raise ModelError(f"vLLM cannot load {self.model_id}: {first_line(e)}") from e
         self._music_ids = music_ids(self.text_vocab_size)
         self.max_lora_rank = max_lora_rank
         self._lora_ids: dict[tuple[str, int], int] = {}
@@ -135,11 +135,11 @@ class VllmEngine:
             self._live().llm_engine.add_lora(lora)
         except Exception as e:  # vLLM, safetensors and torch each raise their own kinds for a bad adapter
             name = Path(lora.lora_path).name
-            raise ModelError(f"cannot apply the adapter {name} to this model: {_first_line(e)}") from e
+            raise ModelError(f"cannot apply the adapter {name} to this model: {first_line(e)}") from e
 
     def _sample(self, request: Request, progress: ProgressCallback | None, lora: Any) -> list[Completion]:
         llm = self._live()
-        seed = check_request(request, self.vocab_size, self.max_model_len)
+        seed = checked_seed(request, self.vocab_size, self.max_model_len)
         if lora is not None:
             self._load(lora)
         from vllm import SamplingParams, TokensPrompt

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from midicli.engines.base import Completion, Request
+from midicli.engines.base import Completion, Request, check_request
 from midicli.engines.constraints import Grammar, GrammarSpec
 from midicli.errors import GenerationError, ModelError
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
@@ -81,32 +81,11 @@ def music_ids(text_vocab_size: int) -> list[int]:
     return list(range(text_vocab_size, text_vocab_size + MUSIC_VOCAB_SIZE))
 
 
-def check_request(request: Request, vocab_size: int, context: int | None) -> int:
-    """Refuse what the transformers engine refuses, with the same words; return the
-    seed to use (a fresh one when none is given: vLLM gives candidate i seed + i)."""
-    sampling, prompt = request.sampling, request.prompt_ids
-    if sampling.n < 1:
-        raise GenerationError(f"the number of candidates must be at least 1, not {sampling.n}")
-    if not sampling.temperature > 0:
-        raise GenerationError(f"temperature must be above 0, not {sampling.temperature}")
-    if not 0 < sampling.top_p <= 1:
-        raise GenerationError(f"top-p must be in (0, 1], not {sampling.top_p}")
-    if sampling.max_new_tokens < 1:
-        raise GenerationError(f"max new tokens must be at least 1, not {sampling.max_new_tokens}")
-    if not prompt:
-        raise GenerationError("the prompt is empty")
-    bad = [t for t in prompt if not 0 <= t < vocab_size]
-    if bad:
-        raise GenerationError(f"prompt id {bad[0]} is outside the model's vocabulary (0..{vocab_size - 1})")
-    if context and len(prompt) + sampling.max_new_tokens > context:
-        raise GenerationError(
-            f"prompt ({len(prompt)} tokens) + {sampling.max_new_tokens} new tokens exceed the model's context of {context}"
-        )
-    if request.grammar is not None:
-        try:
-            Grammar(request.grammar)
-        except ValueError as e:
-            raise GenerationError(str(e)) from e
+def checked_seed(request: Request, vocab_size: int, context: int | None) -> int:
+    """Refuse what every engine refuses (``check_request``); return the seed to use (a
+    fresh one when none is given: vLLM gives candidate i seed + i)."""
+    check_request(request, vocab_size, context)
+    sampling = request.sampling
     return sampling.seed if sampling.seed is not None else secrets.randbits(62)
 
 

@@ -32,7 +32,7 @@ from midicli.music.piece import Piece
 COLUMNS = ("real", "model", "shuffled")
 
 # (generation rounds done, rounds in all)
-Progress = Callable[[int, int], None]
+RoundProgress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def evaluate(
     prompts: list[Prompt],
     sampling: SamplingParams,
     out_dir: Path,
-    progress: Progress | None = None,
+    progress: RoundProgress | None = None,
     seconds: float = defaults.COMPOSE_SECONDS,
     drawing: Drawing = Drawing(),
 ) -> Evaluation:

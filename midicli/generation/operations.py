@@ -19,7 +19,7 @@ from midicli.generation.guidance import instrument_lean, key_lean
 from midicli.generation.ranking import Ranking, best
 from midicli.generation.settings import model_settings
 from midicli.generation.span import Span
-from midicli.generation.write import Candidate, Constraints, Progress, write_span
+from midicli.generation.write import Candidate, CandidateProgress, Constraints, write_span
 from midicli.music.captions import parse_caption
 from midicli.music.piece import Note, Piece
 from midicli.project import Project
@@ -50,15 +50,18 @@ class Drawing:
     instrument_lean: float | None = None
 
 
+# How the user's options name each sampling setting, and why a setting has its floor.
+_OPTION_WORDS = {"n": "-n", "temperature": "--temperature", "top_p": "--top-p", "max_new_tokens": "--max-tokens"}
+_WHY = {"max_new_tokens": " (one note)"}
+
+
 def check_sampling(sampling: SamplingParams) -> SamplingParams:
-    if sampling.n < 1:
-        raise GenerationError(f"-n must be at least 1, got {sampling.n}")
-    if sampling.temperature is not None and sampling.temperature <= 0:
-        raise GenerationError(f"--temperature must be above 0, got {sampling.temperature}")
-    if sampling.top_p is not None and not 0 < sampling.top_p <= 1:
-        raise GenerationError(f"--top-p must be in (0, 1], got {sampling.top_p}")
-    if sampling.max_new_tokens < 3:
-        raise GenerationError(f"--max-tokens must be at least 3 (one note), got {sampling.max_new_tokens}")
+    """The user's sampling settings, refused in the words of their options (the limits are
+    ``SamplingParams.fault``'s, plus room for one note); a missing seed is drawn."""
+    fault = sampling.fault(resolved=False, min_new_tokens=3)
+    if fault is not None:
+        name, limit = fault
+        raise GenerationError(f"{_OPTION_WORDS[name]} must be {limit}{_WHY.get(name, '')}, got {getattr(sampling, name)}")
     if sampling.seed is None:  # a recorded seed makes every result reproducible
         return SamplingParams(**{**asdict(sampling), "seed": random.randrange(2**31)})
     return sampling
@@ -112,7 +115,7 @@ def draw(
     constraints: Constraints,
     drawing: Drawing,
     whole: Whole,
-    progress: Progress | None = None,
+    progress: CandidateProgress | None = None,
     silence: bool = False,
 ) -> list[tuple[Piece, Candidate, Ranking]]:
     """Draw ``best_of`` candidates for the span, rank the whole pieces they make against
@@ -192,7 +195,7 @@ def compose(
     text: str,
     sampling: SamplingParams,
     constraints: Constraints | None = None,
-    progress: Progress | None = None,
+    progress: CandidateProgress | None = None,
     seconds: float = defaults.COMPOSE_SECONDS,
     drawing: Drawing = Drawing(),
 ) -> list[Created]:
@@ -235,7 +238,7 @@ def continue_piece(
     text: str | None,
     sampling: SamplingParams,
     constraints: Constraints | None = None,
-    progress: Progress | None = None,
+    progress: CandidateProgress | None = None,
     drawing: Drawing = Drawing(),
 ) -> list[Created]:
     """n sibling versions that extend the piece by ``seconds`` after its last note
@@ -276,7 +279,7 @@ def infill(
     sampling: SamplingParams,
     instrument: int | None = None,
     constraints: Constraints | None = None,
-    progress: Progress | None = None,
+    progress: CandidateProgress | None = None,
     drawing: Drawing = Drawing(),
 ) -> list[Created]:
     """n sibling versions with [start, end) rewritten: all of it, or one instrument's

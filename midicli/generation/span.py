@@ -43,7 +43,7 @@ class Span:
 
 
 @dataclass(frozen=True)
-class Window:
+class RoundView:
     """One round's view of the piece: window time 0 is ``origin`` ticks of the piece."""
 
     origin: int
@@ -74,7 +74,7 @@ def _shift(notes: list[Note], seconds: float) -> list[Note]:
     return [replace(n, onset=n.onset + seconds) for n in notes]
 
 
-def window(span: Span, written: list[Note], start: float, limits: Constraints) -> Window:
+def round_view(span: Span, written: list[Note], start: float, limits: Constraints) -> RoundView:
     """The round that writes from ``start`` on, given the notes ``written`` so far."""
     start_ticks = to_ticks(start)
     before = sorted([n for n in span.fixed if n.onset < start] + written, key=lambda n: n.onset)
@@ -102,4 +102,4 @@ def window(span: Span, written: list[Note], start: float, limits: Constraints) -
         pitch_bias=limits.pitch_bias,
         instrument_bias=limits.instrument_bias,
     )
-    return Window(origin=origin, music=music, spec=spec, span_stop=span_stop)
+    return RoundView(origin=origin, music=music, spec=spec, span_stop=span_stop)

@@ -11,14 +11,14 @@ from midicli import defaults
 from midicli.engines.base import Engine, Request, SamplingParams
 from midicli.errors import GenerationError
 from midicli.generation.prompt import build_prompt, text_ids
-from midicli.generation.span import Span, Window, window
+from midicli.generation.span import RoundView, Span, round_view
 from midicli.music.piece import Note
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE, TIME_OFFSET, MAX_TIME, TIME_RESOLUTION
 
 MAX_ROUNDS = 12
 
 # (candidate index, tokens generated so far, seconds of new music so far)
-Progress = Callable[[int, int, float], None]
+CandidateProgress = Callable[[int, int, float], None]
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,10 @@ def _music_ids(ids: list[int], text_vocab_size: int) -> list[int]:
 def _round(
     engine: Engine,
     text: list[int],
-    view: Window,
+    view: RoundView,
     sampling: SamplingParams,
     span_start: float,
-    progress: Progress | None,
+    progress: CandidateProgress | None,
     rows: list[int],
 ) -> list[tuple[list[int], list[int], str]]:
     """One engine call: (prompt ids, generated music ids, finish reason) per sample."""
@@ -89,14 +89,14 @@ def write_span(
     span: Span,
     sampling: SamplingParams,
     constraints: Constraints,
-    progress: Progress | None = None,
+    progress: CandidateProgress | None = None,
 ) -> list[Candidate]:
     """Fill ``span`` ``sampling.n`` times. A candidate gets more rounds (each a fresh
     window at its newest notes) until it reaches the span's end, stops making notes,
     or MAX_ROUNDS is hit; without an end, one round is the whole job (compose)."""
     text = text_ids(tokenizer, description)
     started = time.perf_counter()
-    view = window(span, [], span.start, constraints)
+    view = round_view(span, [], span.start, constraints)
     first = _round(engine, text, view, sampling, span.start, progress, list(range(sampling.n)))
     shared = time.perf_counter() - started
     candidates = []
@@ -106,7 +106,7 @@ def write_span(
         while not done and candidate.rounds < MAX_ROUNDS:
             began = time.perf_counter()
             start = max(span.start, max(n.onset for n in candidate.notes)) if candidate.notes else span.start
-            view_k = window(span, candidate.notes, start, constraints)
+            view_k = round_view(span, candidate.notes, start, constraints)
             seed = None if sampling.seed is None else sampling.seed + 1000 * candidate.rounds + index
             ((_, more, reason),) = _round(engine, text, view_k, replace(sampling, n=1, seed=seed), span.start, progress, [index])
             new = view_k.to_notes(more)

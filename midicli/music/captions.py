@@ -16,7 +16,7 @@ from typing import Sequence
 
 from midicli.music.analysis import MORE_TEMPO_WORDS, TEMPO_WORDS, Features
 from midicli.music.instruments import DRUMS_NAME, GM_NAMES, SHORT_NAMES, instrument_name
-from midicli.tokenizers.vocab import DRUMS
+from midicli.music.piece import DRUMS
 
 NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 

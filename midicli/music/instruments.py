@@ -6,7 +6,7 @@ import difflib
 import re
 
 from midicli.errors import GenerationError
-from midicli.tokenizers.vocab import DRUMS, MAX_INSTRUMENT
+from midicli.music.piece import DRUMS, INSTRUMENTS
 
 # Programs that play chords in real scores: keyboards, chromatic percussion, organs,
 # guitars, harp, ensembles and choirs, pads and effects (drums are a kit: chords too).
@@ -19,7 +19,7 @@ def chord_limits(cap: int) -> tuple[int, ...]:
     parts merged on one program: of the music21 corpus's violins, 95 % start at most
     5 notes together, of its flutes, violas and oboes 3)."""
     melodic = max(1, (cap + 1) // 2)
-    return tuple(cap if p in CHORDAL_PROGRAMS or p == DRUMS else melodic for p in range(MAX_INSTRUMENT))
+    return tuple(cap if p in CHORDAL_PROGRAMS or p == DRUMS else melodic for p in range(INSTRUMENTS))
 
 
 GM_NAMES: tuple[str, ...] = (
@@ -132,7 +132,7 @@ def parse_instrument(text: str) -> int:
     word = _normal(text)
     if word.isdigit():
         number = int(word)
-        if number < MAX_INSTRUMENT:
+        if number < INSTRUMENTS:
             return number
         raise UnknownInstrumentError(f"instrument {number} is out of range: use 0–127, or 128 for drums")
     if word in _BY_NAME:

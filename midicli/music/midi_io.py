@@ -20,8 +20,7 @@ import mido
 
 from midicli.errors import BadMidiError
 from midicli.music.instruments import instrument_name
-from midicli.music.piece import Note, Piece, TempoChange, TimeSignature
-from midicli.tokenizers.vocab import DRUMS
+from midicli.music.piece import DRUMS, Note, Piece, TempoChange, TimeSignature
 
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
 MELODIC_CHANNELS = tuple(c for c in range(16) if c != DRUM_CHANNEL)

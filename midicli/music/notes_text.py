@@ -23,8 +23,7 @@ from dataclasses import dataclass, replace
 from midicli.errors import MidicliError
 from midicli.music.instruments import UnknownInstrumentError, instrument_name, parse_instrument
 from midicli.music.meter import Meter
-from midicli.music.piece import LATEST_SECONDS, Note, Piece, TempoChange, TimeSignature
-from midicli.tokenizers.vocab import MAX_PITCH
+from midicli.music.piece import LATEST_SECONDS, PITCHES, Note, Piece, TempoChange, TimeSignature
 
 TIME_STYLES = ("seconds", "bars")
 SUFFIX = ".notes"
@@ -74,7 +73,7 @@ def parse_pitch(word: str) -> int:
         pitch = (int(octave) + 1) * 12 + _STEPS[step.lower()] + {"#": 1, "b": -1}.get(accidental or "", 0)
     else:
         raise ValueError(f"cannot read the pitch {word!r}: write a name like C4, F#3, Bb2 or a MIDI number 0–127")
-    if not 0 <= pitch < MAX_PITCH:
+    if not 0 <= pitch < PITCHES:
         raise ValueError(f"pitch {word} is outside MIDI's range C-1–G9 (0–127)")
     return pitch
 

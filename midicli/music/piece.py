@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from midicli.tokenizers.vocab import DRUMS
+PITCHES = 128  # MIDI pitches 0–127
+PROGRAMS = 128  # General MIDI programs 0–127
+DRUMS = PROGRAMS  # the drum kit's instrument number, after the programs
+INSTRUMENTS = PROGRAMS + 1  # every instrument number: the programs and the drum kit
 
 LATEST_SECONDS = 86_400.0
 """No time read from text (notes text, token windows) lies past a day: later than any

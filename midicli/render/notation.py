@@ -18,9 +18,8 @@ from typing import Any
 from midicli.music.instruments import instrument_name
 from midicli.music.meter import Meter
 from midicli.music.midi_io import MELODIC_CHANNELS, midi_bytes
-from midicli.music.piece import Piece
+from midicli.music.piece import DRUMS, Piece
 from midicli.render.core import RenderError
-from midicli.tokenizers.vocab import DRUMS
 
 GRID = (4, 3)  # quarter-note divisions to snap to: sixteenths and eighth triplets
 MUSESCORE = ("mscore3", "musescore3", "mscore", "musescore", "mscore4portable")

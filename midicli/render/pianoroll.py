@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from midicli.music.instruments import instrument_name
-from midicli.music.piece import Piece
+from midicli.music.piece import DRUMS, Piece
 from midicli.render.core import RenderError
-from midicli.tokenizers.vocab import DRUMS
 
 PALETTE = (
     (59, 111, 182), (224, 123, 40), (58, 157, 74), (200, 57, 59), (138, 92, 184), (140, 90, 60),

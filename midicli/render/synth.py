@@ -16,9 +16,8 @@ from types import ModuleType
 
 import numpy as np
 
-from midicli.music.piece import Piece
+from midicli.music.piece import DRUMS, Piece
 from midicli.render.core import RenderError
-from midicli.tokenizers.vocab import DRUMS
 
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
 CHANNELS = 256

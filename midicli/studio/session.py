@@ -14,7 +14,7 @@ from midicli import defaults
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import GenerationError, MidicliError
 from midicli.generation import operations
-from midicli.generation.write import Constraints, Progress
+from midicli.generation.write import CandidateProgress, Constraints
 from midicli.music.meter import parse_length, parse_time
 from midicli.project import Project
 from midicli.project.records import PreferenceRecord, VersionRecord
@@ -44,7 +44,7 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class Request:
+class Ask:
     """A generation as the user asked for it, kept so ``again`` can ask it again."""
 
     operation: str  # compose, continue or infill
@@ -73,7 +73,7 @@ class Studio:
         self.settings = settings
         self.steps = [Step(project.resolve(ref) if ref else None)]
         self.position = 0
-        self.request: Request | None = None
+        self.request: Ask | None = None
         self.description: str | None = None  # the last words given to the model
         self.requests_made = 0
         self._engine: Engine | None = None
@@ -160,30 +160,30 @@ class Studio:
         s = self.settings
         return operations.check_sampling(SamplingParams(n or s.n, s.temperature, s.top_p, s.max_tokens, seed))
 
-    def compose(self, text: str, n: int | None = None, progress: Progress | None = None) -> list[operations.Created]:
-        return self.ask(Request("compose", text), n, progress)
+    def compose(self, text: str, n: int | None = None, progress: CandidateProgress | None = None) -> list[operations.Created]:
+        return self.ask(Ask("compose", text), n, progress)
 
     def continue_(self, seconds: str | None, text: str | None, n: int | None = None,
-                  progress: Progress | None = None) -> list[operations.Created]:
+                  progress: CandidateProgress | None = None) -> list[operations.Created]:
         record = self.current
         piece = self.project.load_piece(record)
         length = parse_length(seconds or DEFAULT_CONTINUE, piece, piece.duration)
-        return self.ask(Request("continue", text, record.ref, seconds=length), n, progress)
+        return self.ask(Ask("continue", text, record.ref, seconds=length), n, progress)
 
     def infill(self, start: str, end: str, text: str | None, n: int | None = None,
-               progress: Progress | None = None) -> list[operations.Created]:
+               progress: CandidateProgress | None = None) -> list[operations.Created]:
         record = self.current
         piece = self.project.load_piece(record)
         begin, finish = parse_time(start, piece), parse_time(end, piece)
         operations.check_range(piece, begin, finish)
-        return self.ask(Request("infill", text, record.ref, start=begin, end=finish), n, progress)
+        return self.ask(Ask("infill", text, record.ref, start=begin, end=finish), n, progress)
 
-    def again(self, n: int | None = None, progress: Progress | None = None) -> list[operations.Created]:
+    def again(self, n: int | None = None, progress: CandidateProgress | None = None) -> list[operations.Created]:
         if self.request is None:
             raise StudioError("nothing to ask again yet: compose, continue or infill first")
         return self.ask(self.request, n, progress)
 
-    def ask(self, request: Request, n: int | None = None, progress: Progress | None = None) -> list[operations.Created]:
+    def ask(self, request: Ask, n: int | None = None, progress: CandidateProgress | None = None) -> list[operations.Created]:
         """Run a request; its candidates become the new step, the first one current.
         Interrupted (Ctrl-C), it stores nothing and the studio stays where it was."""
         sampling = self._sampling(n)

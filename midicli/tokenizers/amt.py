@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from midicli.errors import BadTokensError
 from midicli.music.piece import Note, Piece
@@ -30,6 +31,9 @@ from midicli.tokenizers.vocab import (
     TIME_OFFSET,
     TIME_RESOLUTION,
 )
+
+if TYPE_CHECKING:
+    from midicli.engines.constraints import Grammar, GrammarSpec
 
 __all__ = [
     "AmtTokenizer", "Window", "anticipate", "events_to_notes", "kind", "notes_to_events",
@@ -225,6 +229,13 @@ class AmtTokenizer(Tokenizer):
 
     def _validate(self, tokens: list[int]) -> None:
         validate(tokens)
+
+    def grammar(self, spec: GrammarSpec) -> Grammar:
+        """The generation grammar every engine enforces: this validator's triplets and
+        time order, plus the musical limits of ``spec``."""
+        from midicli.engines.constraints import Grammar
+
+        return Grammar(spec)
 
     def _decode(self, tokens: list[int]) -> Piece:
         return Piece(notes=events_to_notes(tokens, controls=True))

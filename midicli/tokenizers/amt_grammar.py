@@ -10,11 +10,10 @@ from collections.abc import Sequence
 
 from midicli.errors import BadTokensError
 from midicli.tokenizers.vocab import (
-    ADUR_OFFSET,
-    ANOTE_OFFSET,
     ANTICIPATE,
     ATIME_OFFSET,
     AUTOREGRESS,
+    CONTROL_OFFSET,
     DUR_OFFSET,
     NOTE_OFFSET,
     REST,
@@ -26,13 +25,17 @@ from midicli.tokenizers.vocab import (
 SPECIALS = {SEPARATOR: "SEPARATOR", AUTOREGRESS: "AUTOREGRESS", ANTICIPATE: "ANTICIPATE"}
 EVENT_KINDS = ("TIME", "DUR", "NOTE")
 CONTROL_KINDS = ("ATIME", "ADUR", "ANOTE")
-_RANGES = {
-    "TIME": (TIME_OFFSET, DUR_OFFSET - 1),
-    "DUR": (DUR_OFFSET, NOTE_OFFSET - 1),
-    "NOTE": (NOTE_OFFSET, REST - 1),
-    "ATIME": (ATIME_OFFSET, ADUR_OFFSET - 1),
-    "ADUR": (ADUR_OFFSET, ANOTE_OFFSET - 1),
-    "ANOTE": (ANOTE_OFFSET, SEPARATOR - 1),
+
+Range = tuple[int, int]
+"""Half-open range ``[start, end)`` of music ids."""
+
+# The grammar's alphabet, one statement for this validator and for the generation
+# grammar (``engines.constraints``): the blocks of a (TIME, DUR, NOTE|REST) event and of
+# an (ATIME, ADUR, ANOTE) control, in triplet order.
+EVENT_BLOCKS: tuple[Range, ...] = ((TIME_OFFSET, DUR_OFFSET), (DUR_OFFSET, NOTE_OFFSET), (NOTE_OFFSET, REST))
+CONTROL_BLOCKS: tuple[Range, ...] = tuple((a + CONTROL_OFFSET, b + CONTROL_OFFSET) for a, b in EVENT_BLOCKS)
+_RANGES = {  # inclusive, for messages
+    name: (start, end - 1) for name, (start, end) in zip(EVENT_KINDS + CONTROL_KINDS, EVENT_BLOCKS + CONTROL_BLOCKS)
 }
 _POSITIONS = ("time", "duration", "instrument and pitch")
 

@@ -8,10 +8,25 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar, Protocol
 
 from midicli.errors import BadTokensError
 from midicli.music.piece import Piece
+
+
+class TokenGrammar(Protocol):
+    """What constrained generation needs from a scheme's grammar, one per sequence:
+    which ids may come next, and the id that came (``engines.constraints.Grammar`` for AMT)."""
+
+    finished: bool
+
+    def allowed(self) -> tuple[tuple[int, int], ...]:
+        """Ascending half-open ranges of the ids allowed next; empty once finished."""
+        ...
+
+    def advance(self, token: int) -> None:
+        """Take the id just emitted; ValueError if the grammar forbids it."""
+        ...
 
 
 class Tokenizer(ABC):
@@ -45,6 +60,11 @@ class Tokenizer(ABC):
 
     def _validate(self, tokens: list[int]) -> None:
         """Raise BadTokensError if the (non-empty) tokens break the scheme's grammar."""
+
+    def grammar(self, spec: Any) -> TokenGrammar | None:
+        """The grammar a generation in this scheme follows, for a spec of what it may
+        produce (``GrammarSpec`` for AMT); None when the scheme has none to enforce."""
+        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

@@ -7,12 +7,14 @@ the text vocabulary, so music token k is model id ``text_vocab_size + k``.
 
 from __future__ import annotations
 
+from midicli.music.piece import DRUMS as DRUMS  # re-exported: token code speaks of the drum kit too
+from midicli.music.piece import INSTRUMENTS, PITCHES
+
 TIME_RESOLUTION = 100  # ticks per second: one time unit is 10 ms
 MAX_TIME = 10_000  # arrival times 0..9999 (0–99.99 s)
 MAX_DUR = 1_000  # durations 0..999 (0–9.99 s)
-MAX_PITCH = 128
-MAX_INSTRUMENT = 129  # 0–127 General MIDI programs, 128 = drums
-DRUMS = 128
+MAX_PITCH = PITCHES
+MAX_INSTRUMENT = INSTRUMENTS  # 0–127 General MIDI programs, 128 = drums
 MAX_NOTE = MAX_PITCH * MAX_INSTRUMENT  # 16,512
 
 TIME_OFFSET = 0

@@ -20,7 +20,7 @@ from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Any
 
-from midicli.errors import MidicliError
+from midicli.errors import MidicliError, first_line
 from midicli.music.instruments import UnknownInstrumentError, parse_instrument
 from midicli.music.midi_io import read_midi
 from midicli.music.piece import Piece
@@ -121,7 +121,7 @@ def render(work: Work) -> Piece:
             _tidy(score)
             score.write("midi", fp=path)
         except Exception as e:  # music21 raises many kinds on files it cannot read or write
-            raise TrainingError(f"music21 cannot render {work.name}: {_first_line(e)}") from None
+            raise TrainingError(f"music21 cannot render {work.name}: {first_line(e)}") from None
         try:
             return read_midi(path, name=work.name)
         except MidicliError as e:
@@ -217,8 +217,3 @@ def _collection_works(name: str) -> list[Work]:
 def _tunes(path: Path) -> list[int]:
     """The X: numbers of an ABC file's tunes, in file order."""
     return [int(n) for n in _TUNE.findall(path.read_text(encoding="utf-8", errors="replace"))]
-
-
-def _first_line(error: Any) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -222,3 +222,22 @@ def test_the_amt_tokenizer_encodes_and_decodes_pieces() -> None:
     with pytest.raises(BadTokensError, match="windows"):
         tokenizer.encode(Piece([Note(120.0, 1.0, 60)]))
 
+
+
+def test_the_amt_tokenizer_gives_the_grammar_engines_generate_under() -> None:
+    """A tokenizer exposes its generation grammar (a plugin scheme could drive constrained
+    generation the same way): AMT's follows its own encoding and forbids what validate refuses."""
+    from midicli.engines.constraints import GrammarSpec
+
+    tokens = AmtTokenizer().encode(Piece([Note(0.0, 0.5, 60, 0, 100), Note(0.5, 0.25, 36, 128, 90)]))
+    grammar = AmtTokenizer().grammar(GrammarSpec())
+    for token in tokens:
+        assert grammar.permits(token)
+        grammar.advance(token)
+    assert not grammar.finished
+    fresh = AmtTokenizer().grammar(GrammarSpec())
+    fresh.advance(tokens[0])
+    assert not fresh.permits(tokens[0])  # a TIME where a DUR must come, which validate refuses too
+    with pytest.raises(BadTokensError, match="expected a DUR token"):
+        validate([tokens[0], tokens[0], tokens[2]])
+    assert Tokenizer.grammar(AmtTokenizer(), GrammarSpec()) is None  # a scheme without one

@@ -14,9 +14,8 @@ from itertools import accumulate
 
 from midicli.errors import BadTokensError
 from midicli.music.meter import Meter
-from midicli.music.piece import Note, Piece, TempoChange, TimeSignature
+from midicli.music.piece import DRUMS, Note, Piece, TempoChange, TimeSignature
 from midicli.tokenizers.base import Tokenizer
-from midicli.tokenizers.vocab import DRUMS
 
 STEPS_PER_QUARTER = 12
 MAX_BAR_STEPS = 8 * STEPS_PER_QUARTER  # bars up to 8/4
