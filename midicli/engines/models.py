@@ -53,6 +53,13 @@ class LoadedModel:
     dtype: torch.dtype
     hash: str  # short, stable: recorded in manifests to say which weights made a piece
     adapter: str | None = None  # the tuned adapter applied on top (its folder's name)
+    quantization: str = "none"  # none, int8 or int4: how the transformer blocks' weights are stored
+
+    @property
+    def precision(self) -> str:
+        """What versions record: the dtype, and the weight-only quantization if any."""
+        name = str(self.dtype).removeprefix("torch.")
+        return name if self.quantization == "none" else f"{self.quantization} weights, {name}"
 
     @property
     def vocab_size(self) -> int:
@@ -94,9 +101,12 @@ def load_model(
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
     adapter: str | Path | None = None,
+    quantize: str | None = None,
 ) -> LoadedModel:
     """Load model and text tokenizer. ``device``: cuda → mps → cpu when not given;
-    ``dtype``: bfloat16 on a GPU, float32 on the CPU when not given. ``adapter``: a
+    ``dtype``: bfloat16 on a GPU, float32 on the CPU when not given (bfloat16 there
+    too when the weights are quantized). ``quantize``: none, int8, int4 or auto (see
+    :func:`midicli.engines.quantize.resolve`). ``adapter``: a
     folder written by ``midicli tune`` — a LoRA adapter merged into the weights, or
     fully tuned weights loaded in their place; identity and hash stay the base's."""
     model_id = resolve_model(name_or_path)
@@ -110,7 +120,10 @@ def load_model(
     text_vocab_size = _text_vocab_size(config, model_id)
     _check_files(directory, model_id)
     target = pick_device(device)
-    torch_dtype = pick_dtype(dtype, target)
+    from midicli.engines.quantize import quantize_layers, resolve
+
+    quantization = resolve(quantize, target, _weight_bytes(directory))
+    torch_dtype = pick_dtype(dtype if dtype is not None or quantization == "none" else "bfloat16", target)
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -125,6 +138,7 @@ def load_model(
     if lora and adapter_dir is not None:
         model = _merge_lora(model, adapter_dir)
     model.to(target).eval()
+    quantize_layers(model, quantization)
     eos_id = tokenizer.eos_token_id
     if eos_id is None:
         eos = config.eos_token_id
@@ -139,7 +153,13 @@ def load_model(
         dtype=torch_dtype,
         hash=_hash_directory(directory),
         adapter=adapter_dir.name if adapter_dir is not None else None,
+        quantization=quantization,
     )
+
+
+def _weight_bytes(directory: Path) -> int:
+    """How many bytes of weights a model folder holds (what ``auto`` quantization goes by)."""
+    return sum(p.stat().st_size for p in directory.iterdir() if p.is_file() and p.suffix in {".safetensors", ".bin"})
 
 
 def _merge_lora(model: Any, adapter: Path) -> Any:
