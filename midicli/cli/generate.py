@@ -56,7 +56,11 @@ Fp8 = Annotated[bool, typer.Option("--fp8", help="vLLM engines: fp8 weights (vLL
 MemoryShare = Annotated[
     Optional[float], typer.Option("--gpu-memory-utilization", help="In-process vLLM: share of GPU memory (host RAM on CPU) to reserve.")
 ]
-Dtype = Annotated[Optional[str], typer.Option(help="Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU).")]
+Dtype = Annotated[Optional[str], typer.Option(help="Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU, bf16 with --quantize).")]
+Quantize = Annotated[
+    Optional[str],
+    typer.Option(help="Weight-only quantization on a CPU: none, int8, int4 or auto (int8 for MIDI-LLM-sized models, none for mini; GPUs: none).", show_default=False),
+]
 Adapter = Annotated[
     Optional[str], typer.Option(help=f"A tuned adapter of this project (default: the project's, see `midicli adapters`); '{NO_ADAPTER}' for the base model.")
 ]
@@ -136,6 +140,7 @@ def compose(
     fp8: Fp8 = False,
     gpu_memory_utilization: MemoryShare = None,
     dtype: Dtype = None,
+    quantize: Quantize = None,
     adapter: Adapter = None,
     render: Annotated[
         Optional[str], typer.Option(help="Also render each candidate into the project: wav, flac, mp3, ogg, png, musicxml…")
@@ -171,7 +176,7 @@ def compose(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
+    project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization, quantize=quantize)
     drawing = _drawing(chosen, n, best_of, key_lean)
     created = []
     for description in descriptions:
@@ -206,6 +211,7 @@ def continue_(
     fp8: Fp8 = False,
     gpu_memory_utilization: MemoryShare = None,
     dtype: Dtype = None,
+    quantize: Quantize = None,
     adapter: Adapter = None,
     as_json: Json = False,
 ) -> None:
@@ -226,7 +232,7 @@ def continue_(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
+    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization, quantize=quantize)
     drawing = _drawing(chosen, n, best_of, key_lean)
     with _progress(drawing.best_of, max_tokens, length) as progress:
         created = operations.continue_piece(project, chosen, record.ref, length, text, sampling, limits, progress, drawing)
@@ -255,6 +261,7 @@ def infill(
     fp8: Fp8 = False,
     gpu_memory_utilization: MemoryShare = None,
     dtype: Dtype = None,
+    quantize: Quantize = None,
     adapter: Adapter = None,
     as_json: Json = False,
 ) -> None:
@@ -275,7 +282,7 @@ def infill(
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     operations.check_range(piece, begin, finish)
-    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
+    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization, quantize=quantize)
     drawing = _drawing(chosen, n, best_of, key_lean)
     with _progress(drawing.best_of, max_tokens, finish - begin) as progress:
         created = operations.infill(project, chosen, record.ref, begin, finish, text, sampling, which, limits, progress, drawing)

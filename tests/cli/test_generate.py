@@ -96,3 +96,19 @@ def test_compose_can_render_every_candidate(studio) -> None:
         name, version = ref.split("@")
         wav = cli.root / "pieces" / name / f"v{version}.wav"
         assert wav.is_file() and wav.stat().st_size > 44  # more than a WAV header
+
+
+def test_a_quantized_model_composes_and_the_version_records_its_precision(studio) -> None:
+    cli, model = studio
+    (ref,) = cli.json("compose", "A calm piano waltz", "-n", "1", "--quantize", "int8", *model)["created"]
+    (plain,) = cli.json("compose", "A calm piano waltz", "-n", "1", *model)["created"]
+    with Project.open(cli.root) as project:
+        assert project.resolve(ref).manifest["precision"] == "int8 weights, bfloat16"
+        assert project.resolve(plain).manifest["precision"] == "float32"  # tiny: auto leaves small models alone
+
+
+def test_an_unknown_quantization_is_one_line_and_writes_nothing(studio) -> None:
+    cli, model = studio
+    before = files_under(cli.root)
+    assert "int3" in cli.fails("compose", "waltz", "--quantize", "int3", *model)
+    assert files_under(cli.root) == before
