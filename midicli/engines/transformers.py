@@ -198,6 +198,16 @@ class MusicHead:
         self._eos_weight = None if eos_id is None else weight[eos_id : eos_id + 1]
         self._eos_bias = None if bias is None or eos_id is None else bias[eos_id : eos_id + 1]
 
+    def bytes_read(self) -> int:
+        """Weight bytes one projection reads (what bounds a decoding step on a CPU)."""
+        if self._full is not None:
+            parts = [self._full.weight, self._full.bias]
+        elif self._music is not None:
+            parts = [*self._music.parameters(), *self._music.buffers(), self._eos_weight]
+        else:
+            parts = [self._music_weight, self._music_bias, self._eos_weight, self._eos_bias]
+        return sum(t.numel() * t.element_size() for t in parts if t is not None)
+
     def __call__(self, hidden: torch.Tensor) -> torch.Tensor:
         """Float logits (rows × width) for the final hidden states (rows × hidden)."""
         if self._full is not None:
