@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from midicli import defaults
 from midicli.cli import context
@@ -78,17 +79,21 @@ def _engine(
 
 @contextmanager
 def _progress(n: int, max_tokens: int, span_seconds: float | None) -> Iterator[operations.Progress]:
-    """One bar per candidate drawn, measured in seconds of music written."""
+    """One bar per candidate drawn, measured in seconds of music written, with the
+    tokens/s so far and the time left at that pace (a long piece on a CPU takes minutes)."""
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[music]:5.1f} s of music"),
-               TextColumn("{task.fields[tokens]} tokens"), TimeElapsedColumn())
+               TextColumn("{task.fields[tokens]} tokens, {task.fields[rate]:.1f} tok/s"), TimeElapsedColumn(),
+               TextColumn("left"), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as bars:
-        tasks = [bars.add_task(f"candidate {i + 1}", total=100, music=0.0, tokens=0) for i in range(n)]
+        tasks = [bars.add_task(f"candidate {i + 1}", total=100, music=0.0, tokens=0, rate=0.0) for i in range(n)]
+        start = time.perf_counter()
 
         def update(row: int, tokens: int, music: float) -> None:
             if row >= len(tasks):  # a later round of one candidate
                 return
             share = music / span_seconds if span_seconds else tokens / max_tokens
-            bars.update(tasks[row], completed=min(100.0, 100 * share), music=music, tokens=tokens)
+            rate = tokens / max(time.perf_counter() - start, 1e-9)
+            bars.update(tasks[row], completed=min(100.0, 100 * share), music=music, tokens=tokens, rate=rate)
 
         yield update
 
