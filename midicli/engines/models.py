@@ -58,8 +58,13 @@ class LoadedModel:
     @property
     def precision(self) -> str:
         """What versions record: the dtype, and the weight-only quantization if any."""
-        name = str(self.dtype).removeprefix("torch.")
-        return name if self.quantization == "none" else f"{self.quantization} weights, {name}"
+        return precision_name(self.dtype, self.quantization)
+
+
+def precision_name(dtype: torch.dtype, quantization: str) -> str:
+    """``float32``, or ``int8 weights, bfloat16``: how a model's weights are held."""
+    name = str(dtype).removeprefix("torch.")
+    return name if quantization == "none" else f"{quantization} weights, {name}"
 
     @property
     def vocab_size(self) -> int:
@@ -155,6 +160,33 @@ def load_model(
         adapter=adapter_dir.name if adapter_dir is not None else None,
         quantization=quantization,
     )
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """What `midicli models` says of a model present on this machine."""
+
+    name: str
+    path: Path
+    size_bytes: int  # weight files
+    precision: str  # what loading it with the defaults here gives
+    seconds_per_1000_tokens: float  # expected, from the weight bytes a step reads
+
+
+def describe_local(name: str, gb_s: float) -> LocalModel | None:
+    """Size, default precision on this machine and expected speed (memory bandwidth
+    ``gb_s``) of a preset, hub id or folder; None when it is not on this machine."""
+    from midicli.engines.quantize import resolve, seconds_per_1000_tokens, step_bytes
+
+    directory = offline_copy(name)
+    if directory is None or not (directory / "config.json").is_file():
+        return None
+    config = _read_config(directory, name)
+    size, device = _weight_bytes(directory), pick_device(None)
+    quantization = resolve(None, device, size)
+    dtype = pick_dtype(None if quantization == "none" else "bfloat16", device)
+    step = step_bytes(config, quantization, dtype.itemsize)
+    return LocalModel(name, directory, size, precision_name(dtype, quantization), seconds_per_1000_tokens(step, gb_s))
 
 
 def _weight_bytes(directory: Path) -> int:

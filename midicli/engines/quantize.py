@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from midicli.errors import ModelError
+from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 Quantization = Literal["none", "int8", "int4"]
 CHOICES = ("none", "int8", "int4", "auto")
@@ -127,3 +128,43 @@ def quantize_layers(model: Any, quantization: Quantization) -> int:
                     setattr(parent, name, layer)
                     replaced += 1
     return replaced
+
+
+STEP_OVERHEAD_S = 0.004
+"""Per-token cost that is not reading weights (Python, sampling, small kernels): the
+tiny scaffold's step on a 2-core CPU (bench/cpu.py)."""
+ROOFLINE_SHARE = 0.7
+"""Share of the memory roofline the engine reaches on the 1b shape (bench/cpu.py)."""
+_BYTES_PER_WEIGHT = {"int8": 1.0, "int4": 0.5 + 4 / INT4_GROUP}  # int4: a 2-byte scale and offset per group
+
+
+def step_bytes(config: Any, quantization: Quantization, dtype_bytes: int) -> int:
+    """Weight bytes one decoding step of our engine reads, from a Llama-style config:
+    the attention and MLP weights of every block and the music rows of the head."""
+    hidden = config.hidden_size
+    head_dim = getattr(config, "head_dim", None) or hidden // config.num_attention_heads
+    attention = 2 * hidden * config.num_attention_heads * head_dim + 2 * hidden * config.num_key_value_heads * head_dim
+    blocks = config.num_hidden_layers * (attention + 3 * hidden * config.intermediate_size)
+    head = (MUSIC_VOCAB_SIZE + 1) * hidden
+    return int((blocks + head) * _BYTES_PER_WEIGHT.get(quantization, dtype_bytes))
+
+
+def bandwidth_gb_s(megabytes: int = 256) -> float:
+    """This machine's memory bandwidth, GB/s: bytes read and written by the faster of two
+    copies of a tensor larger than the CPU's caches."""
+    import time
+
+    source = torch.ones(megabytes * 2**20 // 4)
+    target = torch.empty_like(source)
+    best = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        target.copy_(source)
+        best = min(best, time.perf_counter() - start)
+    return 2 * source.numel() * 4 / best / 1e9
+
+
+def seconds_per_1000_tokens(step: int, gb_s: float) -> float:
+    """Expected decoding time for 1,000 tokens: the weight bytes at the share of the
+    memory roofline the engine reaches, plus the per-step overhead."""
+    return 1000 * (step / (gb_s * 1e9 * ROOFLINE_SHARE) + STEP_OVERHEAD_S)
