@@ -60,15 +60,15 @@ class LoadedModel:
         """What versions record: the dtype, and the weight-only quantization if any."""
         return precision_name(self.dtype, self.quantization)
 
+    @property
+    def vocab_size(self) -> int:
+        return int(self.model.config.vocab_size)
+
 
 def precision_name(dtype: torch.dtype, quantization: str) -> str:
     """``float32``, or ``int8 weights, bfloat16``: how a model's weights are held."""
     name = str(dtype).removeprefix("torch.")
     return name if quantization == "none" else f"{quantization} weights, {name}"
-
-    @property
-    def vocab_size(self) -> int:
-        return int(self.model.config.vocab_size)
 
 
 def resolve_model(name_or_path: str | Path) -> str:

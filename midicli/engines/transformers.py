@@ -191,7 +191,7 @@ class MusicHead:
         )
         self._full = None if plain else head
         self._rows = torch.arange(music.start, music.stop).tolist() + ([eos_id] if eos_id is not None else [])
-        weight, bias = head.weight, head.bias
+        weight, bias = head.weight.detach(), None if head.bias is None else head.bias.detach()
         self._music = quantized_linear(weight[music], None if bias is None else bias[music], quantization)
         self._music_weight = weight[music]
         self._music_bias = None if bias is None else bias[music]
