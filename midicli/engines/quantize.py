@@ -28,6 +28,11 @@ from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 Quantization = Literal["none", "int8", "int4"]
 CHOICES = ("none", "int8", "int4", "auto")
+KERNEL_ROWS = 16
+"""The int8 kernel is made for decoding a few rows at a time; for a prompt of more
+tokens than this, dequantizing the weight first is several times faster (512 rows of
+a 2048→8192 layer: 0.19 s through the kernel, bfloat16's own matmul 0.023 s). int4
+has no cheap dequantization here, so its prompts are slower (see BENCHMARKS.md)."""
 INT4_GROUP = 128  # weights per int4 scale; smaller groups of 32 where a layer is narrow
 AUTO_MIN_BYTES = 400_000_000
 """Below this size of weight files a model's weights sit in the CPU's caches and decoding is bound by
@@ -64,8 +69,11 @@ class Int8Linear(nn.Module):
         self.out_features, self.in_features = weight.shape
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.reshape(-1, self.in_features)
-        y = torch.ops.aten._weight_int8pack_mm(flat.to(self.scale.dtype), self.weight_int8, self.scale)
+        flat = x.reshape(-1, self.in_features).to(self.scale.dtype)
+        if flat.shape[0] > KERNEL_ROWS:  # a long prompt: a matmul over the dequantized weight is faster
+            y = nn.functional.linear(flat, self.weight_int8.to(self.scale.dtype) * self.scale[:, None])
+        else:
+            y = torch.ops.aten._weight_int8pack_mm(flat, self.weight_int8, self.scale)
         if self.bias is not None:
             y = y + self.bias
         return y.reshape(*x.shape[:-1], self.out_features).to(x.dtype)

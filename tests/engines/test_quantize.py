@@ -81,9 +81,10 @@ def test_impossible_quantizations_are_refused(asked, words) -> None:
 def test_a_quantized_layer_computes_what_the_layer_did(quantization, kind, tolerance) -> None:
     torch.manual_seed(0)
     layer = torch.nn.Linear(256, 100).to(torch.bfloat16)  # 100 rows: int4 pads them for its kernel
-    x = torch.randn(3, 5, 256, dtype=torch.bfloat16)
     quantized = quantized_linear(layer.weight, layer.bias, quantization)
     assert isinstance(quantized, kind)
-    expected, got = layer(x).float(), quantized(x).float()
-    assert got.shape == expected.shape
-    assert (got - expected).norm() / expected.norm() < tolerance
+    for tokens in (1, 5, 40):  # decoding steps and a long prompt (int8 dequantizes for it)
+        x = torch.randn(3, tokens, 256, dtype=torch.bfloat16)
+        expected, got = layer(x).float(), quantized(x).float()
+        assert got.shape == expected.shape
+        assert (got - expected).norm() / expected.norm() < tolerance
