@@ -190,20 +190,20 @@ class MusicHead:
             getattr(config, key, None) for key in ("final_logit_softcapping", "logit_scale", "logits_scaling")
         )
         self._full = None if plain else head
-        self._rows = torch.arange(music.start, music.stop).tolist() + ([eos_id] if eos_id is not None else [])
         weight, bias = head.weight.detach(), None if head.bias is None else head.bias.detach()
-        self._music = quantized_linear(weight[music], None if bias is None else bias[music], quantization)
-        self._music_weight = weight[music]
-        self._music_bias = None if bias is None else bias[music]
+        ends = [] if eos_id is None else [eos_id]
+        self._rows = torch.tensor(list(range(music.start, music.stop)) + ends, device=weight.device)
+        self._music_weight, self._music_bias = weight[music], None if bias is None else bias[music]
         self._eos_weight = None if eos_id is None else weight[eos_id : eos_id + 1]
         self._eos_bias = None if bias is None or eos_id is None else bias[eos_id : eos_id + 1]
+        self._quantized = quantized_linear(self._music_weight, self._music_bias, quantization) if plain else None
 
     def bytes_read(self) -> int:
         """Weight bytes one projection reads (what bounds a decoding step on a CPU)."""
         if self._full is not None:
             parts = [self._full.weight, self._full.bias]
-        elif self._music is not None:
-            parts = [*self._music.parameters(), *self._music.buffers(), self._eos_weight]
+        elif self._quantized is not None:
+            parts = [*self._quantized.parameters(), *self._quantized.buffers(), self._eos_weight, self._eos_bias]
         else:
             parts = [self._music_weight, self._music_bias, self._eos_weight, self._eos_bias]
         return sum(t.numel() * t.element_size() for t in parts if t is not None)
@@ -212,8 +212,8 @@ class MusicHead:
         """Float logits (rows × width) for the final hidden states (rows × hidden)."""
         if self._full is not None:
             return self._full(hidden)[:, self._rows].float()
-        if self._music is not None:
-            music = self._music(hidden)
+        if self._quantized is not None:
+            music = self._quantized(hidden)
         else:
             music = torch.nn.functional.linear(hidden, self._music_weight, self._music_bias)
         if self._eos_weight is None:

@@ -191,3 +191,16 @@ def test_mini_samples_the_same_ids_through_the_music_head_as_through_the_full_he
         logits[:, MUSIC_VOCAB_SIZE:] = float("-inf")
         ids.append(engine.text_vocab_size + int(_sample_top_p(logits, 1.0, 0.98, generator)))
     assert engine.generate(request)[0].token_ids == ids[len(prompt(engine)) :]
+
+
+def test_a_head_that_is_more_than_a_linear_map_is_kept_whole_and_narrowed_after(tiny_model_dir) -> None:
+    from midicli.engines.transformers import MusicHead
+
+    loaded = load_model(tiny_model_dir, device="cpu")
+    plain = MusicHead(loaded.model, loaded.text_vocab_size, loaded.eos_id, "none")
+    loaded.model.config.final_logit_softcapping = 30.0  # as Gemma-style heads say
+    whole = MusicHead(loaded.model, loaded.text_vocab_size, loaded.eos_id, "none")
+    hidden = torch.randn(2, loaded.model.config.hidden_size)
+    with torch.inference_mode():
+        torch.testing.assert_close(whole(hidden), plain(hidden), rtol=0, atol=1e-5)
+    assert whole.bytes_read() > plain.bytes_read()  # it reads the text rows too
