@@ -2,7 +2,7 @@
 
 Decoding one token reads every weight the step uses once, so a CPU's ceiling is its
 memory bandwidth divided by those bytes. This bench measures the bandwidth itself
-(a large tensor copy), then runs side by side, each in a fresh process (so resident
+(a large tensor copy, again right after each run, as the run found the machine), then runs side by side, each in a fresh process (so resident
 memory is its own): plain transformers ``generate`` in bfloat16 with a music mask
 (MIDI-LLM's own script's way, full output head), and our engine in bfloat16 and at each
 weight-only quantization (music-only head). For the quantized runs it also reports
@@ -118,6 +118,7 @@ def run_one(runner: str, model: str, tokens: int, seed: int, reference: Path) ->
     made = generate(tokens)
     result["tokens_per_s"] = made / (time.perf_counter() - start)
     result["rss_gb"] = peak_resident_gb()
+    result["gb_s"] = bandwidth_gb_s(512)  # right after the run: the machine as the run found it
     if kind == "engine":
         result.update(faithfulness(engine, reference, precision == "bf16"))
     return result
@@ -162,7 +163,8 @@ def main() -> None:
             args.model = str(scaffold_model(Path(scratch) / "tiny", "tiny"))
         gb_s = bandwidth_gb_s()
         print(f"model {args.model}; {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
-              f"{args.tokens} new tokens, n=1; measured memory bandwidth {gb_s:.1f} GB/s (copy)\n")
+              f"{args.tokens} new tokens, n=1; memory bandwidth {gb_s:.1f} GB/s before the runs, "
+              "and measured again after each (tensor copies, read + written bytes)\n")
         rows = []
         for runner in args.runners:  # one process each, so resident memory is the runner's own
             command = [sys.executable, __file__, "--one", runner, "--model", args.model, "--tokens", str(args.tokens),
@@ -172,13 +174,13 @@ def main() -> None:
                 print(f"{runner} failed:\n{done.stderr[-2000:]}")
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
-            roof = gb_s * 1e9 / r["step_bytes"]
+            roof = r["gb_s"] * 1e9 / r["step_bytes"]
             top1 = f"{r['top1']:.1%}" if "top1" in r else "—"
             kl = f"{r['kl']:.4f}" if "kl" in r else "—"
             rows.append([LABELS[runner], f"{r['tokens_per_s']:.2f}", f"{r['rss_gb']:.2f}", f"{r['step_bytes'] / 1e9:.3f}",
-                         f"{roof:.1f}", f"{r['tokens_per_s'] / roof:.0%}", top1, kl, f"{r['load_s']:.0f}"])
+                         f"{r['gb_s']:.1f}", f"{roof:.1f}", f"{r['tokens_per_s'] / roof:.0%}", top1, kl, f"{r['load_s']:.0f}"])
             print(f"  {rows[-1]}", flush=True)
-    header = ["runner", "tokens/s", "peak RSS GB", "GB read/step", "roofline tok/s", "of roofline",
+    header = ["runner", "tokens/s", "peak RSS GB", "GB read/step", "GB/s", "roofline tok/s", "of roofline",
               "top-1 vs bf16", "KL vs bf16", "load s"]
     print()
     print("| " + " | ".join(header) + " |")

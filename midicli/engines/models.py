@@ -186,7 +186,7 @@ def describe_local(name: str, gb_s: float) -> LocalModel | None:
     quantization = resolve(None, device, size)
     dtype = pick_dtype(None if quantization == "none" else "bfloat16", device)
     step = step_bytes(config, quantization, dtype.itemsize)
-    return LocalModel(name, directory, size, precision_name(dtype, quantization), seconds_per_1000_tokens(step, gb_s))
+    return LocalModel(name, directory, size, precision_name(dtype, quantization), seconds_per_1000_tokens(step, gb_s, quantization))
 
 
 def _weight_bytes(directory: Path) -> int:

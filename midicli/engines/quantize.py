@@ -42,10 +42,11 @@ per-layer overhead, not bytes read: ``auto`` leaves it unquantized (the bundled 
 def resolve(quantize: str | None, device: torch.device, weight_bytes: int) -> Quantization:
     """The quantization to use. ``auto`` (and None): int8 on a CPU for a model large
     enough to be bound by memory bandwidth, else none; GPUs keep their dtype (and
-    vLLM's fp8). int8 rather than int4 for ``auto`` because it is faithful: on 924
-    positions of three real pieces, int8 mini picks bfloat16 mini's most likely next
-    token on 97 % of them (bfloat16 itself agrees with float32 on 98 %), int4 on 89 %
-    (tests/engines/test_quantize.py; speeds in BENCHMARKS.md)."""
+    vLLM's fp8). Measured on the 1b shape, 2 threads (BENCHMARKS.md): bfloat16 8.1
+    tokens/s, int8 9.2, int4 14.4. int8 and not int4 because only int8 is faithful: on
+    924 positions of three real pieces, int8 mini picks bfloat16 mini's most likely
+    next token on 97 % of them (bfloat16 itself agrees with float32 on 98 %), int4 on
+    89 % with 20x the KL (tests/engines/test_quantize.py)."""
     choice = quantize or "auto"
     if choice not in CHOICES:
         raise ModelError(f"unknown quantization {quantize!r}: use {', '.join(CHOICES)}")
@@ -141,8 +142,9 @@ def quantize_layers(model: Any, quantization: Quantization) -> int:
 STEP_OVERHEAD_S = 0.004
 """Per-token cost that is not reading weights (Python, sampling, small kernels): the
 tiny scaffold's step on a 2-core CPU (bench/cpu.py)."""
-ROOFLINE_SHARE = 0.7
-"""Share of the memory roofline the engine reaches on the 1b shape (bench/cpu.py)."""
+ROOFLINE_SHARE = {"none": 0.68, "int8": 0.37, "int4": 0.32}
+"""Share of the memory roofline the engine reaches on the 1b shape, 2 threads
+(bench/cpu.py): the int8 and int4 kernels are bound by unpacking weights, not memory."""
 _BYTES_PER_WEIGHT = {"int8": 1.0, "int4": 0.5 + 4 / INT4_GROUP}  # int4: a 2-byte scale and offset per group
 
 
@@ -172,7 +174,7 @@ def bandwidth_gb_s(megabytes: int = 256) -> float:
     return 2 * source.numel() * 4 / best / 1e9
 
 
-def seconds_per_1000_tokens(step: int, gb_s: float) -> float:
+def seconds_per_1000_tokens(step: int, gb_s: float, quantization: Quantization) -> float:
     """Expected decoding time for 1,000 tokens: the weight bytes at the share of the
     memory roofline the engine reaches, plus the per-step overhead."""
-    return 1000 * (step / (gb_s * 1e9 * ROOFLINE_SHARE) + STEP_OVERHEAD_S)
+    return 1000 * (step / (gb_s * 1e9 * ROOFLINE_SHARE[quantization]) + STEP_OVERHEAD_S)
