@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from midicli import defaults
 from midicli.cli import context
@@ -60,7 +61,11 @@ Fp8 = Annotated[bool, typer.Option("--fp8", help="vLLM engines: fp8 weights (vLL
 MemoryShare = Annotated[
     Optional[float], typer.Option("--gpu-memory-utilization", help="In-process vLLM: share of GPU memory (host RAM on CPU) to reserve.")
 ]
-Dtype = Annotated[Optional[str], typer.Option(help="Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU).")]
+Dtype = Annotated[Optional[str], typer.Option(help="Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU, bf16 with --quantize).")]
+Quantize = Annotated[
+    Optional[str],
+    typer.Option(help="Weight-only quantization on a CPU: none, int8, int4 or auto (int8 for MIDI-LLM-sized models, none for mini; GPUs: none).", show_default=False),
+]
 Adapter = Annotated[
     Optional[str], typer.Option(help=f"A tuned adapter of this project (default: the project's, see `midicli adapters`); '{NO_ADAPTER}' for the base model.")
 ]
@@ -78,17 +83,21 @@ def _engine(
 
 @contextmanager
 def _progress(n: int, max_tokens: int, span_seconds: float | None) -> Iterator[operations.CandidateProgress]:
-    """One bar per candidate drawn, measured in seconds of music written."""
+    """One bar per candidate drawn, measured in seconds of music written, with the
+    tokens/s so far and the time left at that pace (a long piece on a CPU takes minutes)."""
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[music]:5.1f} s of music"),
-               TextColumn("{task.fields[tokens]} tokens"), TimeElapsedColumn())
+               TextColumn("{task.fields[tokens]} tokens, {task.fields[rate]:.1f} tok/s"), TimeElapsedColumn(),
+               TextColumn("left"), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as bars:
-        tasks = [bars.add_task(f"candidate {i + 1}", total=100, music=0.0, tokens=0) for i in range(n)]
+        tasks = [bars.add_task(f"candidate {i + 1}", total=100, music=0.0, tokens=0, rate=0.0) for i in range(n)]
+        start = time.perf_counter()
 
         def update(row: int, tokens: int, music: float) -> None:
             if row >= len(tasks):  # a later round of one candidate
                 return
             share = music / span_seconds if span_seconds else tokens / max_tokens
-            bars.update(tasks[row], completed=min(100.0, 100 * share), music=music, tokens=tokens)
+            rate = tokens / max(time.perf_counter() - start, 1e-9)
+            bars.update(tasks[row], completed=min(100.0, 100 * share), music=music, tokens=tokens, rate=rate)
 
         yield update
 
@@ -141,6 +150,7 @@ def compose(
     fp8: Fp8 = False,
     gpu_memory_utilization: MemoryShare = None,
     dtype: Dtype = None,
+    quantize: Quantize = None,
     adapter: Adapter = None,
     render: Annotated[
         Optional[str], typer.Option(help="Also render each candidate into the project: wav, flac, mp3, ogg, png, musicxml…")
@@ -176,7 +186,7 @@ def compose(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
+    project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization, quantize=quantize)
     drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
     created = []
     for description in descriptions:
@@ -212,6 +222,7 @@ def continue_(
     fp8: Fp8 = False,
     gpu_memory_utilization: MemoryShare = None,
     dtype: Dtype = None,
+    quantize: Quantize = None,
     adapter: Adapter = None,
     as_json: Json = False,
 ) -> None:
@@ -232,7 +243,7 @@ def continue_(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
+    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization, quantize=quantize)
     drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
     with _progress(drawing.best_of, max_tokens, length) as progress:
         created = operations.continue_piece(project, chosen, record.ref, length, text, sampling, limits, progress, drawing)
@@ -262,6 +273,7 @@ def infill(
     fp8: Fp8 = False,
     gpu_memory_utilization: MemoryShare = None,
     dtype: Dtype = None,
+    quantize: Quantize = None,
     adapter: Adapter = None,
     as_json: Json = False,
 ) -> None:
@@ -282,7 +294,7 @@ def infill(
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     operations.check_range(piece, begin, finish)
-    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization)
+    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization, quantize=quantize)
     drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
     with _progress(drawing.best_of, max_tokens, finish - begin) as progress:
         created = operations.infill(project, chosen, record.ref, begin, finish, text, sampling, which, limits, progress, drawing)

@@ -58,14 +58,28 @@ def trust(
 
 
 def models(as_json: Json = False) -> None:
-    """List model presets, engines and tokenizers."""
+    """List model presets (with, for those on this machine, their size, the precision
+    they load in here and the expected seconds per 1,000 tokens), engines and tokenizers."""
+    from midicli.engines.models import describe_local
+    from midicli.engines.quantize import bandwidth_gb_s
+
     engines = sorted(plugins.engines())
     tokenizers = plugins.tokenizers()
+    gb_s = bandwidth_gb_s()
+    local = {preset: describe_local(preset, gb_s) for preset in defaults.MODEL_PRESETS}
     if as_json:
-        print_json({"presets": defaults.MODEL_PRESETS, "engines": engines,
+        here = {preset: None if m is None else {"size_bytes": m.size_bytes, "precision": m.precision,
+                                                 "seconds_per_1000_tokens": round(m.seconds_per_1000_tokens, 1)}
+                for preset, m in local.items()}
+        print_json({"presets": defaults.MODEL_PRESETS, "here": here, "engines": engines,
                     "tokenizers": {name: t.description for name, t in tokenizers.items()}})
         return
-    print_table("Model presets", ["preset", "model"], sorted(defaults.MODEL_PRESETS.items()))
+    rows = []
+    for preset, model in sorted(defaults.MODEL_PRESETS.items()):
+        m = local[preset]
+        facts = (f"{m.size_bytes / 1e9:.2f} GB", m.precision, f"{m.seconds_per_1000_tokens:.0f}") if m else ("not downloaded", "—", "—")
+        rows.append((preset, model, *facts))
+    print_table("Model presets", ["preset", "model", "size", "precision here", "s / 1,000 tokens"], rows)
     print_table("Engines", ["engine"], [(e,) for e in engines])
     print_table("Tokenizers", ["tokenizer", "description"], [(n, t.description) for n, t in sorted(tokenizers.items())])
 

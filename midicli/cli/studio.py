@@ -10,7 +10,7 @@ import typer
 from midicli import defaults
 from midicli.cli import context
 from midicli.cli.generate import (Adapter, Candidates, Device, Dtype, EngineName, Fp8, MaxOnsets, MaxTokens, MemoryShare, Model,
-                                  Temperature, TopP, Url)
+                                  Quantize, Temperature, TopP, Url)
 from midicli.cli.output import console
 
 
@@ -29,6 +29,7 @@ def studio(
     fp8: Fp8 = False,
     gpu_memory_utilization: MemoryShare = None,
     dtype: Dtype = None,
+    quantize: Quantize = None,
     adapter: Adapter = None,
 ) -> None:
     """An interactive session: compose, continue, infill, keep, undo, edit — the model stays loaded.
@@ -42,7 +43,8 @@ def studio(
     from midicli.studio.loop import run
     from midicli.studio.session import Settings, Studio
 
-    options = {"device": device, "dtype": dtype, "url": url, "fp8": fp8, "gpu_memory_utilization": gpu_memory_utilization}
+    options = {"device": device, "dtype": dtype, "url": url, "fp8": fp8, "gpu_memory_utilization": gpu_memory_utilization,
+               "quantize": quantize}
     settings = Settings(model, engine, adapter, n, max_tokens, temperature, top_p, seed, max_simultaneous,
                         {k: v for k, v in options.items() if v is not None and v is not False})
     session = Studio(context.session.project(create_default=True), settings, ref)

@@ -53,10 +53,22 @@ class LoadedModel:
     dtype: torch.dtype
     hash: str  # short, stable: recorded in manifests to say which weights made a piece
     adapter: str | None = None  # the tuned adapter applied on top (its folder's name)
+    quantization: str = "none"  # none, int8 or int4: how the transformer blocks' weights are stored
+
+    @property
+    def precision(self) -> str:
+        """What versions record: the dtype, and the weight-only quantization if any."""
+        return precision_name(self.dtype, self.quantization)
 
     @property
     def vocab_size(self) -> int:
         return int(self.model.config.vocab_size)
+
+
+def precision_name(dtype: torch.dtype, quantization: str) -> str:
+    """``float32``, or ``int8 weights, bfloat16``: how a model's weights are held."""
+    name = str(dtype).removeprefix("torch.")
+    return name if quantization == "none" else f"{quantization} weights, {name}"
 
 
 def resolve_model(name_or_path: str | Path) -> str:
@@ -94,9 +106,12 @@ def load_model(
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
     adapter: str | Path | None = None,
+    quantize: str | None = None,
 ) -> LoadedModel:
     """Load model and text tokenizer. ``device``: cuda → mps → cpu when not given;
-    ``dtype``: bfloat16 on a GPU, float32 on the CPU when not given. ``adapter``: a
+    ``dtype``: bfloat16 on a GPU, float32 on the CPU when not given (bfloat16 there
+    too when the weights are quantized). ``quantize``: none, int8, int4 or auto (see
+    :func:`midicli.engines.quantize.resolve`). ``adapter``: a
     folder written by ``midicli tune`` — a LoRA adapter merged into the weights, or
     fully tuned weights loaded in their place; identity and hash stay the base's."""
     model_id = resolve_model(name_or_path)
@@ -110,7 +125,10 @@ def load_model(
     text_vocab_size = read_text_vocab_size(config, model_id)
     check_model_files(directory, model_id)
     target = pick_device(device)
-    torch_dtype = pick_dtype(dtype, target)
+    from midicli.engines.quantize import quantize_layers, resolve
+
+    quantization = resolve(quantize, target, _weight_bytes(directory))
+    torch_dtype = pick_dtype(dtype if dtype is not None or quantization == "none" else "bfloat16", target)
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -125,6 +143,7 @@ def load_model(
     if lora and adapter_dir is not None:
         model = _merge_lora(model, adapter_dir)
     model.to(target).eval()
+    quantize_layers(model, quantization)
     eos_id = tokenizer.eos_token_id
     if eos_id is None:
         eos = config.eos_token_id
@@ -139,7 +158,40 @@ def load_model(
         dtype=torch_dtype,
         hash=_hash_directory(directory),
         adapter=adapter_dir.name if adapter_dir is not None else None,
+        quantization=quantization,
     )
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """What `midicli models` says of a model present on this machine."""
+
+    name: str
+    path: Path
+    size_bytes: int  # weight files
+    precision: str  # what loading it with the defaults here gives
+    seconds_per_1000_tokens: float  # expected, from the weight bytes a step reads
+
+
+def describe_local(name: str, gb_s: float) -> LocalModel | None:
+    """Size, default precision on this machine and expected speed (memory bandwidth
+    ``gb_s``) of a preset, hub id or folder; None when it is not on this machine."""
+    from midicli.engines.quantize import resolve, seconds_per_1000_tokens, step_bytes
+
+    directory = offline_copy(name)
+    if directory is None or not (directory / "config.json").is_file():
+        return None
+    config = read_config(directory, name)
+    size, device = _weight_bytes(directory), pick_device(None)
+    quantization = resolve(None, device, size)
+    dtype = pick_dtype(None if quantization == "none" else "bfloat16", device)
+    step = step_bytes(config, quantization, dtype.itemsize)
+    return LocalModel(name, directory, size, precision_name(dtype, quantization), seconds_per_1000_tokens(step, gb_s, quantization))
+
+
+def _weight_bytes(directory: Path) -> int:
+    """How many bytes of weights a model folder holds (what ``auto`` quantization goes by)."""
+    return sum(p.stat().st_size for p in directory.iterdir() if p.is_file() and p.suffix in {".safetensors", ".bin"})
 
 
 def _merge_lora(model: Any, adapter: Path) -> Any:

@@ -10,13 +10,19 @@ from midicli.hookspecs import hookimpl
 
 
 def transformers_engine(
-    model: str, device: str | None = None, dtype: str | None = None, adapter: str | None = None, **_: Any
+    model: str,
+    device: str | None = None,
+    dtype: str | None = None,
+    adapter: str | None = None,
+    quantize: str | None = None,
+    **_: Any,
 ) -> Any:
-    """Hugging Face transformers on cuda, mps or cpu (the default engine); ``adapter``: a tuned adapter's folder."""
+    """Hugging Face transformers on cuda, mps or cpu (the default engine); ``adapter``: a tuned adapter's folder;
+    ``quantize``: weight-only none/int8/int4/auto on a CPU."""
     from midicli.engines.models import load_model
     from midicli.engines.transformers import TransformersEngine
 
-    return TransformersEngine(load_model(model, device=device, dtype=dtype, adapter=adapter))
+    return TransformersEngine(load_model(model, device=device, dtype=dtype, adapter=adapter, quantize=quantize))
 
 
 def vllm_engine(

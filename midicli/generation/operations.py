@@ -168,7 +168,8 @@ def _store(
             timings={"seconds": round(c.seconds, 3), "tokens": c.tokens, "rounds": c.rounds,
                      "tokens_per_second": round(c.tokens / c.seconds, 1) if c.seconds else None},
             manifest={"prompt_ids": c.prompt_ids, "generated_ids": c.generated_ids, "finish_reason": c.finish_reason,
-                      "candidate": index, "ranking": asdict(ranking)},
+                      "candidate": index, "ranking": asdict(ranking),
+                      "precision": getattr(engine, "precision", None)},  # e.g. "int8 weights, bfloat16"
             batch=batch,
             naming=naming,
         )

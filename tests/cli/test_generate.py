@@ -96,3 +96,37 @@ def test_compose_can_render_every_candidate(studio) -> None:
         name, version = ref.split("@")
         wav = cli.root / "pieces" / name / f"v{version}.wav"
         assert wav.is_file() and wav.stat().st_size > 44  # more than a WAV header
+
+
+def test_a_quantized_model_composes_and_the_version_records_its_precision(studio) -> None:
+    cli, model = studio
+    (ref,) = cli.json("compose", "A calm piano waltz", "-n", "1", "--quantize", "int8", *model)["created"]
+    (plain,) = cli.json("compose", "A calm piano waltz", "-n", "1", *model)["created"]
+    with Project.open(cli.root) as project:
+        assert project.resolve(ref).manifest["precision"] == "int8 weights, bfloat16"
+        assert project.resolve(plain).manifest["precision"] == "float32"  # tiny: auto leaves small models alone
+
+
+def test_an_unknown_quantization_is_one_line_and_writes_nothing(studio) -> None:
+    cli, model = studio
+    before = files_under(cli.root)
+    assert "int3" in cli.fails("compose", "waltz", "--quantize", "int3", *model)
+    assert files_under(cli.root) == before
+
+
+def test_the_progress_shows_tokens_per_second_and_the_time_left(monkeypatch) -> None:
+    import io
+    import time
+
+    from rich.console import Console
+
+    from midicli.cli import generate
+
+    screen = io.StringIO()
+    monkeypatch.setattr(generate, "err_console", Console(file=screen, force_terminal=True, width=160))
+    with generate._progress(1, 300, 10.0) as update:
+        for tokens in range(1, 31):
+            time.sleep(0.01)
+            update(0, tokens, tokens / 10)
+    shown = screen.getvalue()
+    assert "tok/s" in shown and "left" in shown and "30 tokens" in shown

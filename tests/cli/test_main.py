@@ -109,3 +109,10 @@ def test_help_stays_rich() -> None:
     assert result.exit_code == 0 and "Usage" in result.stdout and "--max-tokens" in result.stdout
     bare = CliRunner().invoke(app, [])
     assert "compose" in bare.output and "Commands" in bare.output
+
+
+def test_models_says_what_each_model_here_loads_as_and_how_fast_it_writes(cli) -> None:
+    listed = cli.json("models")
+    mini = listed["here"]["mini"]
+    assert mini["precision"] == "float32" and mini["size_bytes"] > 1_000_000 and mini["seconds_per_1000_tokens"] > 0
+    assert "precision here" in cli("models").stdout

@@ -111,3 +111,16 @@ def test_device_and_dtype_choices() -> None:
         assert pick_device(None) in (torch.device("cpu"), torch.device("mps"))
         with pytest.raises(ModelError, match="no CUDA GPU"):
             pick_device("cuda")
+
+
+def test_a_midi_llm_sized_folder_is_described_as_int8_on_this_cpu_and_mini_as_float32(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from midicli.engines.models import describe_local
+
+    big = tmp_path / "big"
+    shutil.copytree(tiny_model_dir, big)
+    weights = next(big.glob("*.safetensors"))
+    os.truncate(weights, 2_900_000_000)  # sparse: only the size is read, as for MIDI-LLM's 2.9 GB
+    mini, large = describe_local("mini", 20.0), describe_local(str(big), 20.0)
+    assert (mini.precision, large.precision) == ("float32", "int8 weights, bfloat16")
+    assert large.size_bytes == 2_900_000_000 and 0 < large.seconds_per_1000_tokens
+    assert describe_local(str(tmp_path / "missing"), 20.0) is None

@@ -161,3 +161,46 @@ def test_on_a_gpu_the_engine_runs_in_bfloat16_and_stays_reproducible(tiny_model_
     first = gpu.generate(request)
     assert [c.token_ids for c in gpu.generate(request)] == [c.token_ids for c in first]
     assert all(check_sequence(GrammarSpec(), music(gpu, c.token_ids)) is None for c in first)
+
+
+def full_head_logits(engine: TransformersEngine, ids: list[int]) -> torch.Tensor:
+    """The full output layer's logits at the last position, music ids then the end id."""
+    with torch.inference_mode():
+        logits = engine.model(input_ids=torch.tensor([ids])).logits[0, -1].float()
+    return torch.cat([logits[engine.text_vocab_size : engine.text_vocab_size + MUSIC_VOCAB_SIZE], logits[[engine.eos_id]]])
+
+
+@pytest.mark.parametrize("name", ["tiny", "mini"])
+def test_the_music_head_gives_the_full_heads_logits_over_the_ids_we_sample(name, tiny_model) -> None:
+    engine = TransformersEngine(tiny_model if name == "tiny" else load_model("mini", device="cpu"))
+    ids = prompt(engine) + [engine.text_vocab_size + t for t in (TIME_OFFSET, DUR_OFFSET + 10, NOTE_OFFSET + 60)]
+    with torch.inference_mode():
+        hidden = engine.model.get_decoder()(input_ids=torch.tensor([ids])).last_hidden_state[:, -1]
+        narrowed = engine._head(hidden)[0]
+    assert narrowed.shape == (MUSIC_VOCAB_SIZE + 1,)
+    torch.testing.assert_close(narrowed, full_head_logits(engine, ids), rtol=0, atol=1e-5)
+
+
+def test_mini_samples_the_same_ids_through_the_music_head_as_through_the_full_head() -> None:
+    engine = TransformersEngine(load_model("mini", device="cpu"))
+    request = Request(prompt(engine), SamplingParams(n=1, max_new_tokens=30, seed=3, temperature=1.0, top_p=0.98))
+    generator = torch.Generator().manual_seed(3)
+    ids = prompt(engine)
+    for _ in range(30):  # the same draws over the full head's logits, recomputed from scratch each step
+        logits = full_head_logits(engine, ids)[None]
+        logits[:, MUSIC_VOCAB_SIZE:] = float("-inf")
+        ids.append(engine.text_vocab_size + int(_sample_top_p(logits, 1.0, 0.98, generator)))
+    assert engine.generate(request)[0].token_ids == ids[len(prompt(engine)) :]
+
+
+def test_a_head_that_is_more_than_a_linear_map_is_kept_whole_and_narrowed_after(tiny_model_dir) -> None:
+    from midicli.engines.transformers import MusicHead
+
+    loaded = load_model(tiny_model_dir, device="cpu")
+    plain = MusicHead(loaded.model, loaded.text_vocab_size, loaded.eos_id, "none")
+    loaded.model.config.final_logit_softcapping = 30.0  # as Gemma-style heads say
+    whole = MusicHead(loaded.model, loaded.text_vocab_size, loaded.eos_id, "none")
+    hidden = torch.randn(2, loaded.model.config.hidden_size)
+    with torch.inference_mode():
+        torch.testing.assert_close(whole(hidden), plain(hidden), rtol=0, atol=1e-5)
+    assert whole.bytes_read() > plain.bytes_read()  # it reads the text rows too

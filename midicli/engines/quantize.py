@@ -1,0 +1,180 @@
+"""Weight-only int8 / int4 linear layers for sampling on a CPU.
+
+Decoding one token reads every weight once, so on a CPU tokens/s is memory bandwidth
+divided by weight bytes: int8 halves what bfloat16 reads, int4 quarters it.
+Activations stay in the model's dtype; only the stored weights shrink.
+
+Why PyTorch's own kernels (``aten._weight_int8pack_mm``, ``aten._weight_int4pack_mm_for_cpu``)
+rather than a quantization library, measured here (torch 2.13 CPU, a 2048→8192 layer,
+one token, one thread): bfloat16 2.1 ms; these kernels 0.9 ms (int8) and 0.85 ms (int4);
+torchao 0.18's ``Int8WeightOnlyConfig`` 23.6 ms (it dequantizes the whole weight on a
+CPU each call), and its int4 layouts need CUDA-only kernels (mslk). What transformers
+supports natively (``TorchAoConfig``, ``QuantoConfig``, bitsandbytes, HQQ) is each
+a wrapper over one of those libraries, an extra dependency with the same CPU kernels
+or slower ones. The aten kernels ship with torch (what torchao's CPU layouts called
+before 0.18), so quantizing needs nothing more to install, and loads offline from
+the bfloat16 weights in seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from midicli.errors import ModelError
+from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
+
+Quantization = Literal["none", "int8", "int4"]
+CHOICES = ("none", "int8", "int4", "auto")
+KERNEL_ROWS = 16
+"""The int8 kernel is made for decoding a few rows at a time; for a prompt of more
+tokens than this, dequantizing the weight first is several times faster (512 rows of
+a 2048→8192 layer: 0.19 s through the kernel, bfloat16's own matmul 0.023 s). int4
+has no cheap dequantization here, so its prompts are slower (see BENCHMARKS.md)."""
+INT4_GROUP = 128  # weights per int4 scale; smaller groups of 32 where a layer is narrow
+AUTO_MIN_BYTES = 400_000_000
+"""Below this size of weight files a model's weights sit in the CPU's caches and decoding is bound by
+per-layer overhead, not bytes read: ``auto`` leaves it unquantized (the bundled mini)."""
+
+
+def resolve(quantize: str | None, device: torch.device, weight_bytes: int) -> Quantization:
+    """The quantization to use. ``auto`` (and None): int8 on a CPU for a model large
+    enough to be bound by memory bandwidth, else none; GPUs keep their dtype (and
+    vLLM's fp8). Measured on the 1b shape, 2 threads (BENCHMARKS.md): bfloat16 8.1
+    tokens/s, int8 9.2, int4 14.4. int8 and not int4 because only int8 is faithful: on
+    924 positions of three real pieces, int8 mini picks bfloat16 mini's most likely
+    next token on 97 % of them (bfloat16 itself agrees with float32 on 98 %), int4 on
+    89 % with 20x the KL (tests/engines/test_quantize.py)."""
+    choice = quantize or "auto"
+    if choice not in CHOICES:
+        raise ModelError(f"unknown quantization {quantize!r}: use {', '.join(CHOICES)}")
+    if choice == "auto":
+        return "int8" if device.type == "cpu" and weight_bytes >= AUTO_MIN_BYTES else "none"
+    if choice != "none" and device.type != "cpu":
+        raise ModelError(f"--quantize {choice} runs on the CPU only: on {device.type}, use --dtype (or vLLM's --fp8)")
+    return choice  # type: ignore[return-value]
+
+
+class Int8Linear(nn.Module):
+    """y = x W^T + b with W stored as int8 and one scale per output row (symmetric)."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
+        super().__init__()
+        w = weight.detach().float()
+        scale = (w.abs().amax(dim=1) / 127).clamp(min=1e-12)
+        self.register_buffer("weight_int8", torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8))
+        self.register_buffer("scale", scale.to(weight.dtype))
+        self.bias = None if bias is None else nn.Parameter(bias.detach(), requires_grad=False)
+        self.out_features, self.in_features = weight.shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, self.in_features).to(self.scale.dtype)
+        if flat.shape[0] > KERNEL_ROWS:  # a long prompt: a matmul over the dequantized weight is faster
+            y = nn.functional.linear(flat, self.weight_int8.to(self.scale.dtype) * self.scale[:, None])
+        else:
+            y = torch.ops.aten._weight_int8pack_mm(flat, self.weight_int8, self.scale)
+        if self.bias is not None:
+            y = y + self.bias
+        return y.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
+
+
+class Int4Linear(nn.Module):
+    """y = x W^T + b with W stored as 4-bit codes, one scale and offset per group of
+    ``group`` input weights (asymmetric), packed for PyTorch's CPU int4 kernel."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None, group: int) -> None:
+        super().__init__()
+        out_features, in_features = weight.shape
+        rows = -out_features % 16  # the kernel packs output rows in blocks: pad with zeros
+        w = nn.functional.pad(weight.detach().float(), (0, 0, 0, rows))
+        w = w.reshape(out_features + rows, in_features // group, group)
+        low, high = w.amin(dim=-1, keepdim=True), w.amax(dim=-1, keepdim=True)
+        scale = ((high - low) / 15).clamp(min=1e-12)
+        codes = torch.round((w - low) / scale).clamp(0, 15).to(torch.int32).reshape(out_features + rows, in_features)
+        zero = low + 8 * scale  # the kernel computes (code - 8) * scale + zero
+        scales_zeros = torch.stack([scale.squeeze(-1).t(), zero.squeeze(-1).t()], dim=-1).contiguous()
+        self.register_buffer("weight_int4", torch.ops.aten._convert_weight_to_int4pack_for_cpu(codes, 1))
+        self.register_buffer("scales_zeros", scales_zeros.to(weight.dtype))
+        self.bias = None if bias is None else nn.Parameter(bias.detach(), requires_grad=False)
+        self.group, self.out_features, self.in_features = group, out_features, in_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, self.in_features).to(self.scales_zeros.dtype).contiguous()
+        y = torch.ops.aten._weight_int4pack_mm_for_cpu(flat, self.weight_int4, self.group, self.scales_zeros)
+        y = y[:, : self.out_features]
+        if self.bias is not None:
+            y = y + self.bias
+        return y.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
+
+
+def quantized_linear(weight: torch.Tensor, bias: torch.Tensor | None, quantization: Quantization) -> nn.Module | None:
+    """A weight-only quantized layer for ``weight`` (out × in), or None where the
+    layer's shape does not suit the kernel (it then stays as it is)."""
+    if quantization == "int8":
+        return Int8Linear(weight, bias)
+    if quantization == "int4":
+        group = next((g for g in (INT4_GROUP, 32) if weight.shape[1] % g == 0), None)
+        if group is None:
+            return None
+        return Int4Linear(weight, bias, group)
+    return None
+
+
+def quantize_layers(model: Any, quantization: Quantization) -> int:
+    """Replace, in place, every linear layer of the transformer blocks (not the output
+    head: the engine builds its own music head) by its quantized form; how many."""
+    if quantization == "none":
+        return 0
+    head = model.get_output_embeddings()
+    replaced = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is nn.Linear and child is not head:
+                layer = quantized_linear(child.weight, child.bias, quantization)
+                if layer is not None:
+                    setattr(parent, name, layer)
+                    replaced += 1
+    return replaced
+
+
+STEP_OVERHEAD_S = 0.004
+"""Per-token cost that is not reading weights (Python, sampling, small kernels): the
+tiny scaffold's step on a 2-core CPU (bench/cpu.py)."""
+ROOFLINE_SHARE = {"none": 0.68, "int8": 0.37, "int4": 0.32}
+"""Share of the memory roofline the engine reaches on the 1b shape, 2 threads
+(bench/cpu.py): the int8 and int4 kernels are bound by unpacking weights, not memory."""
+_BYTES_PER_WEIGHT = {"int8": 1.0, "int4": 0.5 + 4 / INT4_GROUP}  # int4: a 2-byte scale and offset per group
+
+
+def step_bytes(config: Any, quantization: Quantization, dtype_bytes: int) -> int:
+    """Weight bytes one decoding step of our engine reads, from a Llama-style config:
+    the attention and MLP weights of every block and the music rows of the head."""
+    hidden = config.hidden_size
+    head_dim = getattr(config, "head_dim", None) or hidden // config.num_attention_heads
+    attention = 2 * hidden * config.num_attention_heads * head_dim + 2 * hidden * config.num_key_value_heads * head_dim
+    blocks = config.num_hidden_layers * (attention + 3 * hidden * config.intermediate_size)
+    head = (MUSIC_VOCAB_SIZE + 1) * hidden
+    return int((blocks + head) * _BYTES_PER_WEIGHT.get(quantization, dtype_bytes))
+
+
+def bandwidth_gb_s(megabytes: int = 256) -> float:
+    """This machine's memory bandwidth, GB/s: bytes read and written by the faster of two
+    copies of a tensor larger than the CPU's caches."""
+    import time
+
+    source = torch.ones(megabytes * 2**20 // 4)
+    target = torch.empty_like(source)
+    best = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        target.copy_(source)
+        best = min(best, time.perf_counter() - start)
+    return 2 * source.numel() * 4 / best / 1e9
+
+
+def seconds_per_1000_tokens(step: int, gb_s: float, quantization: Quantization) -> float:
+    """Expected decoding time for 1,000 tokens: the weight bytes at the share of the
+    memory roofline the engine reaches, plus the per-step overhead."""
+    return 1000 * (step / (gb_s * 1e9 * ROOFLINE_SHARE[quantization]) + STEP_OVERHEAD_S)
