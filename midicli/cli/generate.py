@@ -6,7 +6,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Any, Iterator, Optional
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -34,18 +34,16 @@ TopP = Annotated[
     Optional[float],
     typer.Option("--top-p", help="Nucleus sampling: keep the most likely tokens up to this mass (default: the model's, 0.98 for MIDI-LLM).", show_default=False),
 ]
-BestOf = Annotated[
-    Optional[int],
-    typer.Option("--best-of", help="Draw this many candidates and keep the best -n by their score (default: the project's best_of, else the model's).", show_default=False),
-]
-InstrumentLean = Annotated[
-    Optional[float],
-    typer.Option("--instrument-lean", help="How hard sampling leans away from instruments the words do not name; 0 for none (default: the project's, else the model's).", show_default=False),
-]
-KeyLean = Annotated[
-    Optional[float],
-    typer.Option("--key-lean", help="How hard sampling leans toward the key the words name; 0 for none (default: the project's, else the model's).", show_default=False),
-]
+def _project_or_model(kind: type, flag: str, what: str) -> Any:
+    """An option whose default is the project's setting in midicli.toml, else the model's."""
+    return Annotated[Optional[kind], typer.Option(flag, help=f"{what} (default: the project's, else the model's).", show_default=False)]
+
+
+BestOf = _project_or_model(int, "--best-of", "Draw this many candidates and keep the best -n by their score")
+KeyLean = _project_or_model(float, "--key-lean", "How hard sampling leans toward the key the words name; 0 for none")
+InstrumentLean = _project_or_model(
+    float, "--instrument-lean", "How hard sampling leans away from instruments the words do not name; 0 for none"
+)
 Instruments = Annotated[
     Optional[str], typer.Option(help="Allow only these instruments, e.g. 'piano,drums' or GM program numbers.")
 ]
@@ -160,8 +158,9 @@ def compose(
 ) -> None:
     """Compose new pieces from a description: one piece per candidate.
 
-    With --best-of K it draws K candidates and keeps the best -n, ranked by how well
-    each follows the words (key, instruments, tempo, meter) and sounds like music.
+    With --best-of K it draws K candidates and keeps the best -n, ranked by
+    how well each follows the words (key, instruments, tempo, meter) and how
+    much it sounds like music.
 
     Examples:
       [bold]midicli compose "a calm piano waltz" -n 4 --seed 1[/bold]
