@@ -79,7 +79,7 @@ def caption(
             raise MidicliError(f"no such file: {file}")
         piece = read_midi(file)
         measured = features(piece)
-        heard = musicality(piece, measured.tempo_bpm, int(measured.time_signature.split("/")[0]))
+        heard = musicality(piece, measured.tempo_bpm, measured.beats_per_bar)
         described.append((file, describe(measured, genre or ()), measured, heard))
     if as_json:
         print_json([{"file": str(f), "caption": words, "features": asdict(m), "musicality": asdict(h)}

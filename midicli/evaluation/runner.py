@@ -100,8 +100,8 @@ def _scored(asked: Requested, piece: Piece | None, reference: Features | None, r
     if piece is None or not piece.notes:
         return score(asked, None, reference)
     measured = features(piece)
-    beats = int(measured.time_signature.split("/")[0])
-    return score(asked, measured, measured if real else reference, musicality(piece, measured.tempo_bpm, beats))
+    heard = musicality(piece, measured.tempo_bpm, measured.beats_per_bar)
+    return score(asked, measured, measured if real else reference, heard)
 
 
 def evaluate(

@@ -87,15 +87,17 @@ def recommended(
 def resolve_drawing(project: Project | None, engine: Engine, drawing: Drawing, n: int) -> Drawing:
     """How many to draw (at least n) and how hard to lean: the command's choice, else
     the project's (``best_of``, ``key_lean`` in midicli.toml), else the model's."""
-    settings = model_settings(engine.model_id)
-    config = project.config if project is not None else ProjectConfig()
+    best_of, lean, band = drawing.best_of, drawing.key_lean, drawing.instrument_lean
+    if None in (best_of, lean, band):  # the project's and the model's settings, read only when needed
+        config = project.config if project is not None else ProjectConfig()
+        settings = model_settings(engine.model_id)
 
-    def first(*choices: Any) -> Any:
-        return next(choice for choice in choices if choice is not None)
+        def first(*choices: Any) -> Any:
+            return next(choice for choice in choices if choice is not None)
 
-    best_of = first(drawing.best_of, config.best_of, settings.best_of)
-    lean = first(drawing.key_lean, config.key_lean, settings.key_lean)
-    band = first(drawing.instrument_lean, config.instrument_lean, settings.instrument_lean)
+        best_of = first(best_of, config.best_of, settings.best_of)
+        lean = first(lean, config.key_lean, settings.key_lean)
+        band = first(band, config.instrument_lean, settings.instrument_lean)
     if best_of < 1:
         raise GenerationError(f"--best-of must be at least 1, got {best_of}")
     if lean < 0 or band < 0:

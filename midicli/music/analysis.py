@@ -66,6 +66,10 @@ class Features:
     tempo_declared: bool  # tempo_bpm came from the file
     meter_declared: bool  # time_signature came from the file
 
+    @property
+    def beats_per_bar(self) -> int:
+        return int(self.time_signature.split("/")[0])
+
 
 W = TypeVar("W")
 
