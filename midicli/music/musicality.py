@@ -11,6 +11,8 @@ Transformer papers) come from MusPy, the reference implementation, when installe
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
@@ -96,7 +98,10 @@ def _standard(notes: Sequence[Note], bpm: float, beats_per_bar: int) -> dict[str
     if not notes or bpm <= 0:
         return {}
     try:
-        import muspy
+        # MusPy imports pretty_midi, which imports pyfluidsynth: that prints where it
+        # found its library when $CI is set, and stdout may be the user's JSON
+        with contextlib.redirect_stdout(io.StringIO()):
+            import muspy
     except ImportError:
         return {}
     steps_per_second = bpm / 60.0 * BEAT_RESOLUTION

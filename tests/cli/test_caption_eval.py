@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,17 @@ def test_caption_describes_a_midi_file(cli) -> None:
     assert described["features"]["tempo_word"] == "Moderato" and described["features"]["instruments"] == [0]
     heard = described["musicality"]  # what a listener hears, beside what a caption says
     assert heard["horizon_notes"] == 0 and heard["longest_silence"] < 1 and heard["scale_consistency"] > 0.9
+
+
+def test_caption_json_stays_clean_on_a_ci_machine(tmp_path: Path) -> None:
+    # a fresh process: pyfluidsynth (under MusPy) prints where it found its library on import when $CI is set
+    env = {**os.environ, "CI": "1", "MIDICLI_HOME": str(tmp_path)}
+    run = subprocess.run(
+        [sys.executable, "-m", "midicli", "caption", str(CHORALE), "--json"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+    )
+    [described] = json.loads(run.stdout)
+    assert described["musicality"]["scale_consistency"] > 0.9
 
 
 def test_caption_lists_several_files_in_a_table(cli) -> None:
