@@ -22,7 +22,7 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from midicli.engines.base import Request, SamplingParams
-from midicli.engines.constraints import GrammarSpec
+from midicli.tokenizers.amt_generation import GrammarSpec
 from midicli.engines.models import LoadedModel, load_model
 from midicli.engines.scaffold import scaffold_model
 from midicli.engines.transformers import TransformersEngine

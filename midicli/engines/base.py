@@ -1,7 +1,8 @@
 """The engine contract: token prompts in, token continuations out, under a grammar.
 
-Engines know nothing about music; the grammar (``midicli.engines.constraints``) says
-which music tokens may come next, and ``midicli.generation`` gives them meaning.
+Engines know nothing about music: the tokenizer's grammar (applied by
+``midicli.engines.constraints``) says which music tokens may come next, and
+``midicli.generation`` gives them meaning.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from midicli import defaults
-from midicli.engines.constraints import Grammar, GrammarSpec
+from midicli.tokenizers.base import GrammarSpec
 from midicli.errors import GenerationError
 
 
@@ -83,7 +84,7 @@ def check_request(request: Request, vocab_size: int, context: int | None) -> Non
         )
     if request.grammar is not None:
         try:
-            Grammar(request.grammar)
+            request.grammar.start()
         except ValueError as e:
             raise GenerationError(str(e)) from e
 

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from midicli.engines.base import Completion, ProgressCallback, Request, SamplingParams
-from midicli.engines.constraints import Grammar, GrammarSpec
+from midicli.tokenizers.amt_generation import GrammarSpec
+from midicli.tokenizers.base import TokenGrammar
 from midicli.engines.models import read_text_vocab_size, resolve_model
 from midicli.engines.models import model_hash as directory_hash
 from midicli.engines.vllm_args import checked_seed, finish, grammar_args, lora_rank, lora_room, music_ids
@@ -128,7 +129,7 @@ class ServerEngine:
         Answers are asked for in chunks that double while they come back valid and
         halve when cut, so a model that rarely errs needs few round trips and one
         that often does wastes little."""
-        grammar, ids, rounds, chunk, exact = Grammar(spec), [], 0, _FIRST_CHUNK, False
+        grammar, ids, rounds, chunk, exact = spec.start(), [], 0, _FIRST_CHUNK, False
         one = SamplingParams(1, sampling.temperature, sampling.top_p)
         while len(ids) < sampling.max_new_tokens and not grammar.finished:
             forced = grammar.forced()
@@ -217,7 +218,7 @@ class ServerEngine:
             time.sleep(self.backoff * 2**attempt)
             attempt += 1
 
-def _next_event(grammar: Grammar) -> list[tuple[int, int]]:
+def _next_event(grammar: TokenGrammar) -> list[tuple[int, int]]:
     """What the next three tokens (one whole event) may be, each at its place: the
     narrowest set one request can allow. A short list also costs the server less to
     parse than all 55,030 music ids."""

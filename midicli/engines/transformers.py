@@ -21,7 +21,8 @@ from typing import Any
 import torch
 
 from midicli.engines.base import Completion, ProgressCallback, Request, SamplingParams, check_request
-from midicli.engines.constraints import Grammar, apply_to_logits
+from midicli.engines.constraints import apply_to_logits
+from midicli.tokenizers.base import TokenGrammar
 from midicli.engines.models import LoadedModel
 from midicli.engines.quantize import quantized_linear
 from midicli.errors import GenerationError
@@ -67,7 +68,7 @@ class TransformersEngine:
         if self.model is None:
             raise GenerationError("this engine is closed: load the model again")
         check_request(request, self.vocab_size, getattr(self.model.config, "max_position_embeddings", None))
-        grammars = [Grammar(request.grammar) for _ in range(sampling.n)] if request.grammar is not None else []
+        grammars = [request.grammar.start() for _ in range(sampling.n)] if request.grammar is not None else []
         seed = sampling.seed if sampling.seed is not None else secrets.randbits(63)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         with torch.inference_mode():
@@ -84,7 +85,7 @@ class TransformersEngine:
         self,
         prompt_ids: list[int],
         sampling: SamplingParams,
-        grammars: list[Grammar],
+        grammars: list[TokenGrammar],
         generator: torch.Generator,
         progress: ProgressCallback | None,
     ) -> list[Completion]:
@@ -128,7 +129,7 @@ class TransformersEngine:
         return self._head(out.last_hidden_state[:, -1, :])
 
     def _choose(
-        self, logits: torch.Tensor, sampling: SamplingParams, grammars: list[Grammar], generator: torch.Generator
+        self, logits: torch.Tensor, sampling: SamplingParams, grammars: list[TokenGrammar], generator: torch.Generator
     ) -> list[int]:
         """One token per row: forced where the grammar allows a single id, else sampled
         with temperature and top-p among the allowed ids."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from midicli.engines.base import Completion, Request, check_request
-from midicli.engines.constraints import Grammar, GrammarSpec
+from midicli.tokenizers.amt_generation import Grammar, GrammarSpec
 from midicli.errors import GenerationError, ModelError
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
@@ -97,7 +97,7 @@ def finish(token_ids: Sequence[int], spec: GrammarSpec | None, text_vocab_size: 
         ids.pop()
     if spec is None:
         return Completion(ids, "length")
-    grammar = Grammar(spec)
+    grammar = spec.start()
     for index, token in enumerate(ids):
         music = token - text_vocab_size
         if grammar.finished or not grammar.permits(music):

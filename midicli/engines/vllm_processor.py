@@ -28,7 +28,8 @@ from vllm.v1.sample.logits_processor import LogitsProcessor as RunnerV1Processor
 from vllm.v1.worker.gpu.sample.logits_processor.interface import LogitsContext, LogitsProcRequestState
 from vllm.v1.worker.gpu.sample.logits_processor.interface import LogitsProcessor as RunnerV2Processor
 
-from midicli.engines.constraints import Grammar, apply_to_logits
+from midicli.engines.constraints import apply_to_logits
+from midicli.tokenizers.base import TokenGrammar
 from midicli.engines.vllm_args import read_grammar_args
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ logger = logging.getLogger(__name__)
 class _Sequence:
     """One request's grammar and how many of its output tokens it has taken."""
 
-    def __init__(self, grammar: Grammar, offset: int, eos: int, output: list[int] | None) -> None:
+    def __init__(self, grammar: TokenGrammar, offset: int, eos: int, output: list[int] | None) -> None:
         self.grammar = grammar
         self.offset = offset
         self.eos = eos
@@ -72,7 +73,7 @@ def _sequence(params: SamplingParams, output: list[int] | None) -> _Sequence | N
     if args is None:
         return None
     spec, offset, eos = args
-    return _Sequence(Grammar(spec), offset, eos, output)
+    return _Sequence(spec.start(), offset, eos, output)
 
 
 class GrammarLogitsProcessor(RunnerV2Processor, RunnerV1Processor):
@@ -91,7 +92,7 @@ class GrammarLogitsProcessor(RunnerV2Processor, RunnerV1Processor):
         """Refuse a malformed or unsatisfiable grammar when the request arrives."""
         args = read_grammar_args(sampling_params.extra_args)
         if args is not None:
-            Grammar(args[0])
+            args[0].start()
 
     def is_argmax_invariant(self) -> bool:
         return False

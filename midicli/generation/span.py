@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from midicli import defaults
-from midicli.engines.constraints import GrammarSpec
+from midicli.tokenizers.amt_generation import GrammarSpec
 from midicli.music.instruments import chord_limits
 from midicli.music.piece import Note
 from midicli.tokenizers import amt

@@ -33,7 +33,7 @@ from midicli.tokenizers.vocab import (
 )
 
 if TYPE_CHECKING:
-    from midicli.engines.constraints import Grammar, GrammarSpec
+    from midicli.tokenizers.amt_generation import Grammar, GrammarSpec
 
 __all__ = [
     "AmtTokenizer", "Window", "anticipate", "events_to_notes", "kind", "notes_to_events",
@@ -233,9 +233,7 @@ class AmtTokenizer(Tokenizer):
     def grammar(self, spec: GrammarSpec) -> Grammar:
         """The generation grammar every engine enforces: this validator's triplets and
         time order, plus the musical limits of ``spec``."""
-        from midicli.engines.constraints import Grammar
-
-        return Grammar(spec)
+        return spec.start()
 
     def _decode(self, tokens: list[int]) -> Piece:
         return Piece(notes=events_to_notes(tokens, controls=True))

@@ -30,7 +30,7 @@ Range = tuple[int, int]
 """Half-open range ``[start, end)`` of music ids."""
 
 # The grammar's alphabet, one statement for this validator and for the generation
-# grammar (``engines.constraints``): the blocks of a (TIME, DUR, NOTE|REST) event and of
+# grammar (``amt_generation``): the blocks of a (TIME, DUR, NOTE|REST) event and of
 # an (ATIME, ADUR, ANOTE) control, in triplet order.
 EVENT_BLOCKS: tuple[Range, ...] = ((TIME_OFFSET, DUR_OFFSET), (DUR_OFFSET, NOTE_OFFSET), (NOTE_OFFSET, REST))
 CONTROL_BLOCKS: tuple[Range, ...] = tuple((a + CONTROL_OFFSET, b + CONTROL_OFFSET) for a, b in EVENT_BLOCKS)
@@ -78,38 +78,65 @@ def check_length(tokens: Sequence[int], *, specials: bool = True) -> int:
     return start
 
 
+class Cursor:
+    """Where a list of music tokens stands in AMT's triplets: the one statement of the
+    format, which the validator and the generation grammar both follow. Whole
+    (TIME, DUR, NOTE|REST) events and, where allowed, (ATIME, ADUR, ANOTE) controls;
+    with ``ordered``, event times never go back, nor do control times."""
+
+    def __init__(self, *, allow_controls: bool = True, ordered: bool = True) -> None:
+        self.allow_controls = allow_controls
+        self.ordered = ordered
+        self.slot = 0  # position of the next token in its triplet
+        self.control = False  # whether the current (or last) triplet is a control
+        self._times = {False: 0, True: 0}  # the latest event time and control time
+
+    def take(self, token: int) -> str | None:
+        """Take the next token; the reason it cannot stand here (the cursor unchanged), or None."""
+        found = kind(token)
+        if self.slot == 0:
+            if found == "ATIME" and self.allow_controls:
+                control = True
+            elif found == "TIME":
+                control = False
+            else:
+                wanted = _describe("TIME") + (f" or {_describe('ATIME')}" if self.allow_controls else "")
+                why = "controls are not allowed here" if found == "ATIME" else f"got {_article(found)} {found} token"
+                return f"expected {wanted} at position 0 of a note, {why}"
+            time = token - (ATIME_OFFSET if control else TIME_OFFSET)
+            if self.ordered and time < self._times[control]:
+                what = "control" if control else "event"
+                return (
+                    f"{what} time {time / TIME_RESOLUTION:.2f} s comes before the previous {what}'s "
+                    f"{self._times[control] / TIME_RESOLUTION:.2f} s"
+                )
+            self.control, self._times[control] = control, time
+        else:
+            expected = (CONTROL_KINDS if self.control else EVENT_KINDS)[self.slot]
+            if found != expected and not (found == "REST" and expected == "NOTE"):
+                return (
+                    f"expected {_describe(expected)} at position {self.slot} of a "
+                    f"{'control' if self.control else 'note'} (its {_POSITIONS[self.slot]}), "
+                    f"got {_article(found)} {found} token"
+                )
+        self.slot = (self.slot + 1) % 3
+        return None
+
+
 def check_note(tokens: Sequence[int], index: int, *, allow_controls: bool) -> bool:
     """Check the triplet at ``index`` is one whole event or control; True for a control."""
-    head = tokens[index]
-    if kind(head) == "ATIME" and allow_controls:
-        expected, what = CONTROL_KINDS, "control"
-    elif kind(head) == "TIME":
-        expected, what = EVENT_KINDS, "note"
-    else:
-        wanted = _describe("TIME") + (f" or {_describe('ATIME')}" if allow_controls else "")
-        found = kind(head)
-        why = "controls are not allowed here" if found == "ATIME" else f"got {_article(found)} {found} token"
-        raise _fail(index, head, f"expected {wanted} at position 0 of a note, {why}")
-    for offset in (1, 2):
-        token = tokens[index + offset]
-        found = kind(token)
-        if found != expected[offset] and not (found == "REST" and expected[offset] == "NOTE"):
-            raise _fail(
-                index + offset,
-                token,
-                f"expected {_describe(expected[offset])} at position {offset} of a {what} "
-                f"(its {_POSITIONS[offset]}), got {_article(found)} {found} token",
-            )
-    return what == "control"
+    cursor = Cursor(allow_controls=allow_controls, ordered=False)
+    for offset in range(3):
+        why = cursor.take(tokens[index + offset])
+        if why is not None:
+            raise _fail(index + offset, tokens[index + offset], why)
+    return cursor.control
 
 
 def validate(tokens: Sequence[int], *, allow_controls: bool = True, allow_specials: bool = True) -> None:
-    """Raise BadTokensError naming the first token that breaks the grammar.
-
-    The grammar: an optional AUTOREGRESS/ANTICIPATE first (ANTICIPATE when controls
-    follow), then whole (TIME, DUR, NOTE|REST) events and (ATIME, ADUR, ANOTE)
-    controls; event times never go back, nor do control times.
-    """
+    """Raise BadTokensError naming the first token that breaks the grammar: an optional
+    AUTOREGRESS/ANTICIPATE first (ANTICIPATE when controls follow), then what
+    :class:`Cursor` reads, in whole triplets."""
     if not tokens:
         raise BadTokensError("no tokens")
     for index, token in enumerate(tokens):
@@ -122,18 +149,10 @@ def validate(tokens: Sequence[int], *, allow_controls: bool = True, allow_specia
         if token in SPECIALS and index > 0:
             raise _fail(index, token, f"{SPECIALS[token]} may only come first")
     start = check_length(tokens)
-    last_time = {False: 0, True: 0}
-    for index in range(start, len(tokens), 3):
-        is_control = check_note(tokens, index, allow_controls=allow_controls)
-        if is_control and tokens[0] == AUTOREGRESS:
+    cursor = Cursor(allow_controls=allow_controls)
+    for index in range(start, len(tokens)):
+        why = cursor.take(tokens[index])
+        if why is not None:
+            raise _fail(index, tokens[index], why)
+        if cursor.control and cursor.slot == 1 and tokens[0] == AUTOREGRESS:
             raise _fail(index, tokens[index], "a control after AUTOREGRESS: sequences with controls start with ANTICIPATE")
-        time = tokens[index] - (ATIME_OFFSET if is_control else TIME_OFFSET)
-        if time < last_time[is_control]:
-            what = "control" if is_control else "event"
-            raise _fail(
-                index,
-                tokens[index],
-                f"{what} time {time / TIME_RESOLUTION:.2f} s comes before the previous {what}'s "
-                f"{last_time[is_control] / TIME_RESOLUTION:.2f} s",
-            )
-        last_time[is_control] = time

@@ -14,18 +14,44 @@ from midicli.errors import BadTokensError
 from midicli.music.piece import Piece
 
 
-class TokenGrammar(Protocol):
+class TokenGrammar(ABC):
     """What constrained generation needs from a scheme's grammar, one per sequence:
-    which ids may come next, and the id that came (``engines.constraints.Grammar`` for AMT)."""
+    which ids may come next, and the id that came. Every engine drives it alike
+    (``engines.constraints``); AMT's is ``tokenizers.amt_generation.Grammar``."""
 
-    finished: bool
+    finished: bool = False
 
+    @abstractmethod
     def allowed(self) -> tuple[tuple[int, int], ...]:
         """Ascending half-open ranges of the ids allowed next; empty once finished."""
-        ...
 
+    @abstractmethod
     def advance(self, token: int) -> None:
         """Take the id just emitted; ValueError if the grammar forbids it."""
+
+    def permits(self, token: int) -> bool:
+        """Whether ``token`` may come next."""
+        return any(start <= token < end for start, end in self.allowed())
+
+    def forced(self) -> int | None:
+        """The only allowed id (an injected control, typically), else None."""
+        ranges = self.allowed()
+        if len(ranges) == 1 and ranges[0][1] - ranges[0][0] == 1:
+            return ranges[0][0]
+        return None
+
+    def lean(self) -> tuple[int, Any] | None:
+        """A soft preference to add to the logits of the next id: (first id, a tensor of
+        values for the ids from there on), or None (the default: no lean)."""
+        return None
+
+
+class GrammarSpec(Protocol):
+    """What a generation in some scheme may produce: it travels with a request, and
+    every engine starts one grammar from it per sequence."""
+
+    def start(self) -> TokenGrammar:
+        """The grammar of one new sequence."""
         ...
 
 
@@ -63,7 +89,7 @@ class Tokenizer(ABC):
 
     def grammar(self, spec: Any) -> TokenGrammar | None:
         """The grammar a generation in this scheme follows, for a spec of what it may
-        produce (``GrammarSpec`` for AMT); None when the scheme has none to enforce."""
+        produce (AMT's ``amt_generation.GrammarSpec``); None when the scheme has none."""
         return None
 
     def __repr__(self) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from midicli.engines.base import Request, SamplingParams
-from midicli.engines.constraints import Grammar, GrammarSpec, check_sequence
+from midicli.engines.constraints import check_sequence
+from midicli.tokenizers.amt_generation import Grammar, GrammarSpec
 from midicli.errors import GenerationError
 from midicli.generation import operations
 from midicli.project import Project

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from midicli.cli.main import app
 from midicli.engines.base import Request, SamplingParams
-from midicli.engines.constraints import GrammarSpec
+from midicli.tokenizers.amt_generation import GrammarSpec
 from midicli.engines.pool import open_engine
 from midicli.engines.server import ServerEngine
 from midicli.errors import GenerationError, ModelError

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from midicli.engines.base import Request, SamplingParams
-from midicli.engines.constraints import Grammar, GrammarSpec, check_sequence
+from midicli.engines.constraints import check_sequence
+from midicli.tokenizers.amt_generation import Grammar, GrammarSpec
 from midicli.engines.models import LoadedModel, load_model
 from midicli.engines.transformers import TransformersEngine, _sample_top_p
 from midicli.errors import GenerationError

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from midicli.cli.main import app
 from midicli.engines.base import Request, SamplingParams
-from midicli.engines.constraints import GrammarSpec
+from midicli.tokenizers.amt_generation import GrammarSpec
 from midicli.engines.pool import open_engine
 from midicli.engines.vllm import VllmEngine
 from midicli.engines.vllm_args import LORA_RANKS, grammar_args

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from midicli.engines.constraints import GrammarSpec
+from midicli.tokenizers.amt_generation import GrammarSpec
 from midicli.engines.vllm_args import GRAMMAR_ARG, finish, grammar_args, read_grammar_args, spec_from_dict, spec_to_dict
 from midicli.errors import GenerationError
 from midicli.tokenizers.vocab import ADUR_OFFSET, ANOTE_OFFSET, ATIME_OFFSET, DUR_OFFSET, NOTE_OFFSET

@@ -227,7 +227,7 @@ def test_the_amt_tokenizer_encodes_and_decodes_pieces() -> None:
 def test_the_amt_tokenizer_gives_the_grammar_engines_generate_under() -> None:
     """A tokenizer exposes its generation grammar (a plugin scheme could drive constrained
     generation the same way): AMT's follows its own encoding and forbids what validate refuses."""
-    from midicli.engines.constraints import GrammarSpec
+    from midicli.tokenizers.amt_generation import GrammarSpec
 
     tokens = AmtTokenizer().encode(Piece([Note(0.0, 0.5, 60, 0, 100), Note(0.5, 0.25, 36, 128, 90)]))
     grammar = AmtTokenizer().grammar(GrammarSpec())

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from midicli.engines.base import Request, SamplingParams
-from midicli.engines.constraints import GrammarSpec
+from midicli.tokenizers.amt_generation import GrammarSpec
 from midicli.engines.models import load_model
 from midicli.engines.scaffold import SHAPES, build_text_tokenizer
 from midicli.engines.transformers import TransformersEngine
