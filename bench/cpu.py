@@ -52,7 +52,12 @@ def bandwidth_gb_s(megabytes: int = 1024, repeats: int = 5) -> float:
 
 
 def tensor_bytes(module: torch.nn.Module) -> int:
-    return sum(t.numel() * t.element_size() for t in [*module.parameters(), *module.buffers()])
+    """Bytes of a module's weights; a quantized layer says its own (``nbytes``: int8's are
+    packed for fbgemm, in no tensor of the module)."""
+    if isinstance(getattr(module, "nbytes", None), int):
+        return module.nbytes
+    own = [*module.parameters(recurse=False), *module.buffers(recurse=False)]
+    return sum(t.numel() * t.element_size() for t in own) + sum(tensor_bytes(m) for m in module.children())
 
 
 def step_bytes(model: torch.nn.Module, head_bytes: int) -> int:

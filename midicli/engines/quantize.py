@@ -1,23 +1,29 @@
-"""Weight-only int8 / int4 linear layers for sampling on a CPU.
+"""Quantized linear layers for sampling on a CPU: int8 weights and activations, or
+int4 weights.
 
 Decoding one token reads every weight once, so on a CPU tokens/s is memory bandwidth
 divided by weight bytes: int8 halves what bfloat16 reads, int4 quarters it.
-Activations stay in the model's dtype; only the stored weights shrink.
 
-Why PyTorch's own kernels (``aten._weight_int8pack_mm``, ``aten._weight_int4pack_mm_for_cpu``)
-rather than a quantization library, measured here (torch 2.13 CPU, a 2048→8192 layer,
-one token, one thread): bfloat16 2.1 ms; these kernels 0.9 ms (int8) and 0.85 ms (int4);
-torchao 0.18's ``Int8WeightOnlyConfig`` 23.6 ms (it dequantizes the whole weight on a
-CPU each call), and its int4 layouts need CUDA-only kernels (mslk). What transformers
-supports natively (``TorchAoConfig``, ``QuantoConfig``, bitsandbytes, HQQ) is each
-a wrapper over one of those libraries, an extra dependency with the same CPU kernels
-or slower ones. The aten kernels ship with torch (what torchao's CPU layouts called
-before 0.18), so quantizing needs nothing more to install, and loads offline from
-the bfloat16 weights in seconds.
+Why PyTorch's own kernels rather than a quantization library, measured here (torch 2.13
+CPU, one thread, one token through 24 different 2048→8192 layers so that weights stream
+from memory as in decoding): bfloat16 2.7 ms a layer; int8 as fbgemm's dynamic
+quantization (``quantized::linear_dynamic``: int8 weights, each call's activations
+quantized to 8 bits, VNNI integer dot products) 1.35 ms; the int8 weight-only kernel
+(``aten._weight_int8pack_mm``, bfloat16 activations, what midicli used before) 2.2 ms;
+int4 (``aten._weight_int4pack_mm_for_cpu``) 1.2 ms. torchao 0.18's ``Int8WeightOnlyConfig``
+took 23.6 ms (it dequantizes the whole weight on a CPU each call), and its int4 layouts
+need CUDA-only kernels (mslk). What transformers supports natively (``TorchAoConfig``,
+``QuantoConfig``, bitsandbytes, HQQ) is each a wrapper over one of those libraries, an
+extra dependency with the same CPU kernels or slower ones. These kernels ship with
+torch, so quantizing needs nothing more to install, and loads offline from the
+bfloat16 weights in seconds.
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -28,12 +34,10 @@ from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 Quantization = Literal["none", "int8", "int4"]
 CHOICES = ("none", "int8", "int4", "auto")
-KERNEL_ROWS = 16
-"""The int8 kernel is made for decoding a few rows at a time; for a prompt of more
-tokens than this, dequantizing the weight first is several times faster (512 rows of
-a 2048→8192 layer: 0.19 s through the kernel, bfloat16's own matmul 0.023 s). int4
-has no cheap dequantization here, so its prompts are slower (see BENCHMARKS.md)."""
-INT4_GROUP = 128  # weights per int4 scale; smaller groups of 32 where a layer is narrow
+INT4_GROUP = 32
+"""Weights per int4 scale and offset. Groups of 32 rather than 128 cost the kernel no
+time (1.19 vs 1.20 ms a 2048→8192 layer) and make int4 mini pick bfloat16's most likely
+next token on 93 % of real positions instead of 89 %."""
 AUTO_MIN_BYTES = 400_000_000
 """Below this size of weight files a model's weights sit in the CPU's caches and decoding is bound by
 per-layer overhead, not bytes read: ``auto`` leaves it unquantized (the bundled mini)."""
@@ -42,11 +46,10 @@ per-layer overhead, not bytes read: ``auto`` leaves it unquantized (the bundled 
 def resolve(quantize: str | None, device: torch.device, weight_bytes: int) -> Quantization:
     """The quantization to use. ``auto`` (and None): int8 on a CPU for a model large
     enough to be bound by memory bandwidth, else none; GPUs keep their dtype (and
-    vLLM's fp8). Measured on the 1b shape, 2 threads (BENCHMARKS.md): bfloat16 8.1
-    tokens/s, int8 9.2, int4 14.4. int8 and not int4 because only int8 is faithful: on
-    924 positions of three real pieces, int8 mini picks bfloat16 mini's most likely
-    next token on 97 % of them (bfloat16 itself agrees with float32 on 98 %), int4 on
-    89 % with 20x the KL (tests/engines/test_quantize.py)."""
+    vLLM's fp8). int8 and not int4 because only int8 is faithful: on 924 positions of
+    three real pieces, int8 mini picks bfloat16 mini's most likely next token on 98 %
+    of them (bfloat16 itself agrees with float32 on 98 %), int4 on 93 % with ~10x the
+    KL (tests/engines/test_quantize.py; speeds in BENCHMARKS.md)."""
     choice = quantize or "auto"
     if choice not in CHOICES:
         raise ModelError(f"unknown quantization {quantize!r}: use {', '.join(CHOICES)}")
@@ -57,26 +60,35 @@ def resolve(quantize: str | None, device: torch.device, weight_bytes: int) -> Qu
     return choice  # type: ignore[return-value]
 
 
+@functools.cache
+def _full_range_activations() -> bool:
+    """Whether activations may use all 8 bits: on CPUs with VNNI integer dot products;
+    without, fbgemm's 16-bit intermediate sums could saturate, so they keep 7."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
 class Int8Linear(nn.Module):
-    """y = x W^T + b with W stored as int8 and one scale per output row (symmetric)."""
+    """y = x W^T + b with W stored as int8, one scale per output row (symmetric), and x
+    quantized to 8 bits on each call (fbgemm's dynamic quantization)."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
         super().__init__()
         w = weight.detach().float()
-        scale = (w.abs().amax(dim=1) / 127).clamp(min=1e-12)
-        self.register_buffer("weight_int8", torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8))
-        self.register_buffer("scale", scale.to(weight.dtype))
-        self.bias = None if bias is None else nn.Parameter(bias.detach(), requires_grad=False)
+        scale = (w.abs().amax(dim=1) / 127).clamp(min=1e-12).double()
+        with warnings.catch_warnings():  # torch 2.13 marks quantized tensors deprecated; midicli pins it
+            warnings.simplefilter("ignore", UserWarning)
+            codes = torch.quantize_per_channel(w, scale, torch.zeros_like(scale, dtype=torch.long), 0, torch.qint8)
+        self._packed = torch.ops.quantized.linear_prepack(codes, None if bias is None else bias.detach().float())
         self.out_features, self.in_features = weight.shape
+        self.nbytes = w.numel() + 4 * self.out_features * (2 if bias is None else 3)  # codes, scales, zero points, bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.reshape(-1, self.in_features).to(self.scale.dtype)
-        if flat.shape[0] > KERNEL_ROWS:  # a long prompt: a matmul over the dequantized weight is faster
-            y = nn.functional.linear(flat, self.weight_int8.to(self.scale.dtype) * self.scale[:, None])
-        else:
-            y = torch.ops.aten._weight_int8pack_mm(flat, self.weight_int8, self.scale)
-        if self.bias is not None:
-            y = y + self.bias
+        flat = x.reshape(-1, self.in_features).float()
+        y = torch.ops.quantized.linear_dynamic(flat, self._packed, not _full_range_activations())
         return y.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
 
 
@@ -99,6 +111,7 @@ class Int4Linear(nn.Module):
         self.register_buffer("scales_zeros", scales_zeros.to(weight.dtype))
         self.bias = None if bias is None else nn.Parameter(bias.detach(), requires_grad=False)
         self.group, self.out_features, self.in_features = group, out_features, in_features
+        self.nbytes = sum(t.numel() * t.element_size() for t in (*self.buffers(), *self.parameters()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).to(self.scales_zeros.dtype).contiguous()
@@ -110,15 +123,12 @@ class Int4Linear(nn.Module):
 
 
 def quantized_linear(weight: torch.Tensor, bias: torch.Tensor | None, quantization: Quantization) -> nn.Module | None:
-    """A weight-only quantized layer for ``weight`` (out × in), or None where the
-    layer's shape does not suit the kernel (it then stays as it is)."""
+    """A quantized layer for ``weight`` (out × in), or None where the layer's shape does
+    not suit the kernel (it then stays as it is)."""
     if quantization == "int8":
         return Int8Linear(weight, bias)
-    if quantization == "int4":
-        group = next((g for g in (INT4_GROUP, 32) if weight.shape[1] % g == 0), None)
-        if group is None:
-            return None
-        return Int4Linear(weight, bias, group)
+    if quantization == "int4" and weight.shape[1] % INT4_GROUP == 0:
+        return Int4Linear(weight, bias, INT4_GROUP)
     return None
 
 

@@ -178,7 +178,8 @@ class MusicHead:
         if self._full is not None:
             parts = [self._full.weight, self._full.bias]
         elif self._quantized is not None:
-            parts = [*self._quantized.parameters(), *self._quantized.buffers(), self._eos_weight, self._eos_bias]
+            parts = [self._eos_weight, self._eos_bias]
+            return self._quantized.nbytes + sum(t.numel() * t.element_size() for t in parts if t is not None)
         else:
             parts = [self._music_weight, self._music_bias, self._eos_weight, self._eos_bias]
         return sum(t.numel() * t.element_size() for t in parts if t is not None)

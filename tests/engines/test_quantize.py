@@ -51,7 +51,7 @@ def bf16_mini() -> TransformersEngine:
     return TransformersEngine(load_model("mini", device="cpu", dtype="bfloat16", quantize="none"))
 
 
-@pytest.mark.parametrize(("quantization", "bound"), [("int8", 0.97), ("int4", 0.85)])
+@pytest.mark.parametrize(("quantization", "bound"), [("int8", 0.97), ("int4", 0.9)])
 def test_quantized_mini_picks_the_same_next_token_as_bfloat16_on_real_music(bf16_mini, quantization, bound) -> None:
     quantized = TransformersEngine(load_model("mini", device="cpu", dtype="bfloat16", quantize=quantization))
     assert quantized.precision == f"{quantization} weights, bfloat16"
@@ -77,13 +77,13 @@ def test_impossible_quantizations_are_refused(asked, words) -> None:
         resolve(quantize, torch.device(device or "cpu"), 0)
 
 
-@pytest.mark.parametrize(("quantization", "kind", "tolerance"), [("int8", Int8Linear, 0.01), ("int4", Int4Linear, 0.1)])
+@pytest.mark.parametrize(("quantization", "kind", "tolerance"), [("int8", Int8Linear, 0.02), ("int4", Int4Linear, 0.1)])
 def test_a_quantized_layer_computes_what_the_layer_did(quantization, kind, tolerance) -> None:
     torch.manual_seed(0)
     layer = torch.nn.Linear(256, 100).to(torch.bfloat16)  # 100 rows: int4 pads them for its kernel
     quantized = quantized_linear(layer.weight, layer.bias, quantization)
     assert isinstance(quantized, kind)
-    for tokens in (1, 5, 40):  # decoding steps and a long prompt (int8 dequantizes for it)
+    for tokens in (1, 5, 40):  # decoding steps and a long prompt
         x = torch.randn(3, tokens, 256, dtype=torch.bfloat16)
         expected, got = layer(x).float(), quantized(x).float()
         assert got.shape == expected.shape
