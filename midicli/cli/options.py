@@ -89,17 +89,20 @@ class EngineChoice:
     gpu_memory_utilization: float | None = None
     quantize: str | None = None
 
-    def engine_options(self) -> dict[str, Any]:
-        """The options the engine itself takes (those left unset are dropped when it opens)."""
-        return {"device": self.device, "dtype": self.dtype, "url": self.url, "fp8": self.fp8,
-                "gpu_memory_utilization": self.gpu_memory_utilization, "quantize": self.quantize}
+    def open(self, project: Project | None) -> Engine:
+        """The engine (kept open for the process); unset options are left to the engine."""
+        from midicli.generation.engine import load_engine
+
+        options = {"device": self.device, "dtype": self.dtype, "url": self.url, "fp8": self.fp8,
+                   "gpu_memory_utilization": self.gpu_memory_utilization, "quantize": self.quantize}
+        return load_engine(project, self.model, self.engine, self.adapter, **options)
 
     def load(self, project: Project | None) -> Engine:
         """The engine, with a status line while it loads (a large model takes a while)."""
-        from midicli.generation.engine import describe_choice, load_engine
+        from midicli.generation.engine import describe_choice
 
         with err_console.status(f"Loading {describe_choice(project, self.model, self.engine, self.adapter)}…"):
-            return load_engine(project, self.model, self.engine, self.adapter, **self.engine_options())
+            return self.open(project)
 
 
 class FlagsWithoutTypes(TyperGroup):

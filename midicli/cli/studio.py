@@ -44,7 +44,7 @@ def studio(
     from midicli.studio.session import Settings, Studio
 
     choice = EngineChoice(model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize)
-    settings = Settings(model, engine, adapter, n, max_tokens, temperature, top_p, seed, max_simultaneous, choice.engine_options())
+    settings = Settings(choice, n, max_tokens, temperature, top_p, seed, max_simultaneous)
     session = Studio(context.session.project(create_default=True), settings, ref)
     run(session, console, interactive=sys.stdin.isatty() and sys.stdout.isatty())
 
