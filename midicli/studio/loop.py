@@ -151,8 +151,8 @@ def _run(studio: Studio, console: Console, command: c.Command) -> None:
         case c.Open(ref):
             _show_version(studio, console, studio.open(ref).current)  # type: ignore[arg-type]
         case c.ListPieces():
-            print_table(None, _kept("piece", "versions", "latest", "seconds", "notes"),
-                        [(s.name, s.versions, f"@{s.latest} {s.operation}", f"{s.duration or 0:.1f}", s.notes) for s in studio.project.pieces()], to=console)
+            rows = [(s.name, s.versions, f"@{s.latest} {s.operation}", f"{s.duration or 0:.1f}", s.notes) for s in studio.project.pieces()]
+            print_table(None, _kept("piece", "versions", "latest", "seconds", "notes"), rows, to=console)
         case c.History(name):
             _history(studio, console, name or studio.current.piece)
         case c.Show(ref):
