@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from midicli import defaults
 from midicli.cli import context
-from midicli.cli.generate import BestOf, Device, Dtype, EngineName, InstrumentLean, KeyLean, MaxTokens, Model, Seed, Temperature, TopP, Url
-from midicli.cli.options import Json
+from midicli.cli.options import (BestOf, Device, Dtype, EngineChoice, EngineName, InstrumentLean, Json, KeyLean, MaxTokens, Model, Seed,
+                                 Temperature, TopP, Url)
 from midicli.cli.output import err_console, note, print_json, print_table
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import MidicliError
@@ -90,15 +90,11 @@ def caption(
         print_table(None, ["file", "caption"], [(f.name, words) for f, words, _, _ in described])
 
 
-def _engine(model: str | None, engine: str | None, device: str | None, dtype: str | None, url: str | None) -> Engine:
+def _engine(choice: EngineChoice) -> Engine:
     """The model to measure: --model, else the model of the project here (if any);
     nothing is created when there is no project."""
-    from midicli.generation.engine import describe_choice, load_engine
-
     root = context.session.project_dir or find_root()
-    project = Project.open(root) if root is not None and (root / CONFIG_NAME).is_file() else None
-    with err_console.status(f"Loading {describe_choice(project, model, engine, NO_ADAPTER)}…"):
-        return load_engine(project, model, engine, NO_ADAPTER, device=device, dtype=dtype, url=url)
+    return choice.load(Project.open(root) if root is not None and (root / CONFIG_NAME).is_file() else None)
 
 
 @contextmanager
@@ -184,7 +180,7 @@ def eval_(
         note("One prompt has no other caption to shuffle in: the shuffled-caption column stays empty.")
     columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with _output_folder(out) as folder:
-        loaded = _engine(model, engine, device, dtype, url)
+        loaded = _engine(EngineChoice(model, engine, NO_ADAPTER, device, dtype, url))
         with Progress(*columns, console=err_console, transient=True) as bars:
             task = bars.add_task("eval", total=None)
             drawing = resolve_drawing(None, loaded, Drawing(best_of, key_lean, instrument_lean), n)

@@ -2,102 +2,25 @@
 
 from __future__ import annotations
 
-import time
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from midicli import defaults
 from midicli.cli import context
-from midicli.cli.options import Json
-from midicli.cli.output import err_console, print_json, print_table
-from midicli.cli.pieces import instruments_text, version_json
+from midicli.cli.options import (Adapter, BestOf, Candidates, Device, Dtype, EngineChoice, EngineName, Fp8, InstrumentLean, Instruments,
+                                 Json, KeyLean, MaxSimultaneous, MaxTokens, MemoryShare, Model, Quantize, Seed, Temperature, TopP, Url)
+from midicli.cli.output import err_console, generation_progress, instruments_text, print_json, print_table
+from midicli.cli.pieces import version_json
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import GenerationError
 from midicli.generation import operations
 from midicli.generation.write import Constraints
 from midicli.music.instruments import parse_instrument, parse_instruments
-from midicli.tuning import NO_ADAPTER
 
 Text = Annotated[Optional[str], typer.Argument(help="Words for the model (default: the piece's own description).", show_default=False)]
-Candidates = Annotated[int, typer.Option("-n", help="How many candidates to generate.")]
-Seed = Annotated[Optional[int], typer.Option(help="Random seed; the same seed gives the same notes (recorded either way).")]
-MaxTokens = Annotated[int, typer.Option("--max-tokens", help="Most new tokens per round (3 per note).")]
-Temperature = Annotated[
-    Optional[float], typer.Option(help="Sampling temperature (default: the model's, 1.0 for MIDI-LLM).", show_default=False)
-]
-TopP = Annotated[
-    Optional[float],
-    typer.Option("--top-p", help="Nucleus sampling: keep the most likely tokens up to this mass (default: the model's, 0.98 for MIDI-LLM).", show_default=False),
-]
-def _project_or_model(kind: type, flag: str, what: str) -> Any:
-    """An option whose default is the project's setting in midicli.toml, else the model's."""
-    return Annotated[Optional[kind], typer.Option(flag, help=f"{what} (default: the project's, else the model's).", show_default=False)]
-
-
-BestOf = _project_or_model(int, "--best-of", "Draw this many candidates and keep the best -n by their score")
-KeyLean = _project_or_model(float, "--key-lean", "How hard sampling leans toward the key the words name; 0 for none")
-InstrumentLean = _project_or_model(
-    float, "--instrument-lean", "How hard sampling leans away from instruments the words do not name; 0 for none"
-)
-Instruments = Annotated[
-    Optional[str], typer.Option(help="Allow only these instruments, e.g. 'piano,drums' or GM program numbers.")
-]
-MaxOnsets = Annotated[
-    Optional[int],
-    typer.Option("--max-simultaneous", help="Most notes that may start at the same instant (default: the model's, else 16).", show_default=False),
-]
-Model = Annotated[Optional[str], typer.Option(help="Model: a preset (mini, midi-llm), hub id or folder (default: the project's).")]
-EngineName = Annotated[Optional[str], typer.Option("--engine", help="Engine (default: the project's, else transformers).")]
-Device = Annotated[Optional[str], typer.Option(help="cuda, mps or cpu (default: the best available).")]
-Url = Annotated[Optional[str], typer.Option(help="With --engine server: the vLLM server, e.g. http://HOST:8000/v1.")]
-Fp8 = Annotated[bool, typer.Option("--fp8", help="vLLM engines: fp8 weights (vLLM's quantization='fp8').")]
-MemoryShare = Annotated[
-    Optional[float], typer.Option("--gpu-memory-utilization", help="In-process vLLM: share of GPU memory (host RAM on CPU) to reserve.")
-]
-Dtype = Annotated[Optional[str], typer.Option(help="Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU, bf16 with --quantize).")]
-Quantize = Annotated[
-    Optional[str],
-    typer.Option(help="Weight-only quantization on a CPU: none, int8, int4 or auto (int8 for MIDI-LLM-sized models, none for mini; GPUs: none).", show_default=False),
-]
-Adapter = Annotated[
-    Optional[str], typer.Option(help=f"A tuned adapter of this project (default: the project's, see `midicli adapters`); '{NO_ADAPTER}' for the base model.")
-]
-
-
-def _engine(
-    model: str | None, engine: str | None, device: str | None, dtype: str | None, adapter: str | None, **options: object
-) -> Engine:
-    from midicli.generation.engine import describe_choice, load_engine
-
-    project = context.session.project(create_default=True)
-    with err_console.status(f"Loading {describe_choice(project, model, engine, adapter)}…"):
-        return load_engine(project, model, engine, adapter, device=device, dtype=dtype, **options)
-
-
-@contextmanager
-def _progress(n: int, max_tokens: int, span_seconds: float | None) -> Iterator[operations.CandidateProgress]:
-    """One bar per candidate drawn, measured in seconds of music written, with the
-    tokens/s so far and the time left at that pace (a long piece on a CPU takes minutes)."""
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[music]:5.1f} s of music"),
-               TextColumn("{task.fields[tokens]} tokens, {task.fields[rate]:.1f} tok/s"), TimeElapsedColumn(),
-               TextColumn("left"), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as bars:
-        tasks = [bars.add_task(f"candidate {i + 1}", total=100, music=0.0, tokens=0, rate=0.0) for i in range(n)]
-        start = time.perf_counter()
-
-        def update(row: int, tokens: int, music: float) -> None:
-            if row >= len(tasks):  # a later round of one candidate
-                return
-            share = music / span_seconds if span_seconds else tokens / max_tokens
-            rate = tokens / max(time.perf_counter() - start, 1e-9)
-            bars.update(tasks[row], completed=min(100.0, 100 * share), music=music, tokens=tokens, rate=rate)
-
-        yield update
 
 
 def _report(created: list[operations.Created], drawn: int, as_json: bool) -> None:
@@ -140,7 +63,7 @@ def compose(
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
-    max_simultaneous: MaxOnsets = None,
+    max_simultaneous: MaxSimultaneous = None,
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
@@ -185,11 +108,12 @@ def compose(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    project, chosen = context.session.project(create_default=True), _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization, quantize=quantize)
+    project = context.session.project(create_default=True)
+    chosen = EngineChoice(model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize).load(project)
     drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
     created = []
     for description in descriptions:
-        with _progress(drawing.best_of, max_tokens, seconds) as progress:
+        with generation_progress(drawing.best_of, max_tokens, seconds) as progress:
             created += operations.compose(project, chosen, description, sampling, limits, progress, seconds, drawing)
     if render is not None:
         from midicli.render.core import render_version
@@ -213,7 +137,7 @@ def continue_(
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
-    max_simultaneous: MaxOnsets = None,
+    max_simultaneous: MaxSimultaneous = None,
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
@@ -242,9 +166,9 @@ def continue_(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization, quantize=quantize)
+    chosen = EngineChoice(model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize).load(project)
     drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
-    with _progress(drawing.best_of, max_tokens, length) as progress:
+    with generation_progress(drawing.best_of, max_tokens, length) as progress:
         created = operations.continue_piece(project, chosen, record.ref, length, text, sampling, limits, progress, drawing)
     _report(created, drawing.best_of, as_json)
 
@@ -264,7 +188,7 @@ def infill(
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
-    max_simultaneous: MaxOnsets = None,
+    max_simultaneous: MaxSimultaneous = None,
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
@@ -293,9 +217,9 @@ def infill(
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     operations.check_range(piece, begin, finish)
-    chosen = _engine(model, engine, device, dtype, adapter, url=url, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization, quantize=quantize)
+    chosen = EngineChoice(model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize).load(project)
     drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
-    with _progress(drawing.best_of, max_tokens, finish - begin) as progress:
+    with generation_progress(drawing.best_of, max_tokens, finish - begin) as progress:
         created = operations.infill(project, chosen, record.ref, begin, finish, text, sampling, which, limits, progress, drawing)
     _report(created, drawing.best_of, as_json)
 

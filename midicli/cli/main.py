@@ -53,7 +53,7 @@ def _one_line_errors() -> Iterator[None]:
     try:
         yield
     except MidicliError as exc:
-        error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        error(exc)
         raise typer.Exit(2) from None
     except NoArgsIsHelpError:
         raise  # a bare group: Typer prints its help

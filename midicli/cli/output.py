@@ -1,16 +1,26 @@
-"""The one output sink: rich tables for people, JSON for scripts, errors on stderr."""
+"""The one output sink of both front ends (the commands and the studio): rich tables
+for people, JSON for scripts, generation progress and errors on stderr."""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+from midicli.music.instruments import instrument_name
+
+if TYPE_CHECKING:
+    from midicli.generation.write import CandidateProgress
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -86,8 +96,37 @@ def fitted_table(title: str | None, columns: Sequence[str | Col], rows: Iterable
     return table
 
 
-def print_table(title: str | None, columns: Sequence[str | Col], rows: Iterable[Sequence[Any]]) -> None:
-    console.print(fitted_table(title, columns, rows, console.width))
+def print_table(title: str | None, columns: Sequence[str | Col], rows: Iterable[Sequence[Any]], to: Console = console) -> None:
+    to.print(fitted_table(title, columns, rows, to.width))
+
+
+def instruments_text(numbers: Sequence[int], most: int = 3) -> str:
+    """A short instrument list for tables: the first few names, then how many more."""
+    names = ", ".join(instrument_name(i) for i in numbers[:most])
+    return names + (f" +{len(numbers) - most}" if len(numbers) > most else "")
+
+
+@contextmanager
+def generation_progress(n: int, max_tokens: int, span_seconds: float | None = None,
+                        to: Console = err_console) -> Iterator[CandidateProgress]:
+    """One bar per candidate drawn, measured in seconds of music written (in tokens when
+    the span is not known), with the tokens/s so far and the time left at that pace (a
+    long piece on a CPU takes minutes)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[music]:5.1f} s of music"),
+               TextColumn("{task.fields[tokens]} tokens, {task.fields[rate]:.1f} tok/s"), TimeElapsedColumn(),
+               TextColumn("left"), TimeRemainingColumn())
+    with Progress(*columns, console=to, transient=True) as bars:
+        tasks = [bars.add_task(f"candidate {i + 1}", total=100, music=0.0, tokens=0, rate=0.0) for i in range(n)]
+        start = time.perf_counter()
+
+        def update(row: int, tokens: int, music: float) -> None:
+            if row >= len(tasks):  # a later round of one candidate
+                return
+            share = music / span_seconds if span_seconds else tokens / max_tokens
+            rate = tokens / max(time.perf_counter() - start, 1e-9)
+            bars.update(tasks[row], completed=min(100.0, 100 * share), music=music, tokens=tokens, rate=rate)
+
+        yield update
 
 
 def note(message: str) -> None:
@@ -95,5 +134,9 @@ def note(message: str) -> None:
     err_console.print(f"[dim]{escape(message)}[/dim]")
 
 
-def error(message: str) -> None:
-    err_console.print(f"[bold red]Error:[/bold red] {escape(message)}", highlight=False)
+def error(message: str | BaseException, to: Console = err_console) -> None:
+    """The one-line error: an exception shows the first line of its message (its kind
+    when it has none), never a traceback."""
+    if isinstance(message, BaseException):
+        message = str(message).splitlines()[0] if str(message) else type(message).__name__
+    to.print(f"[bold red]Error:[/bold red] {escape(message)}", highlight=False)

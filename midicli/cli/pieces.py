@@ -10,17 +10,11 @@ import typer
 
 from midicli.cli import context
 from midicli.cli.options import Json, Ref
-from midicli.cli.output import Col, console, note, print_json, print_table
+from midicli.cli.output import Col, console, instruments_text, note, print_json, print_table
 from midicli.errors import MidicliError
 from midicli.music.instruments import instrument_name
 from midicli.project import Project
 from midicli.project.records import VersionRecord
-
-
-def instruments_text(numbers: list[int], most: int = 3) -> str:
-    """A short instrument list for tables: the first few names, then how many more."""
-    names = ", ".join(instrument_name(i) for i in numbers[:most])
-    return names + (f" +{len(numbers) - most}" if len(numbers) > most else "")
 
 
 def infill_range(record: VersionRecord) -> str | None:

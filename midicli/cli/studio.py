@@ -9,8 +9,8 @@ import typer
 
 from midicli import defaults
 from midicli.cli import context
-from midicli.cli.generate import (Adapter, Candidates, Device, Dtype, EngineName, Fp8, MaxOnsets, MaxTokens, MemoryShare, Model,
-                                  Quantize, Temperature, TopP, Url)
+from midicli.cli.options import (Adapter, Candidates, Device, Dtype, EngineChoice, EngineName, Fp8, MaxSimultaneous, MaxTokens,
+                                 MemoryShare, Model, Quantize, Temperature, TopP, Url)
 from midicli.cli.output import console
 
 
@@ -21,7 +21,7 @@ def studio(
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
-    max_simultaneous: MaxOnsets = None,
+    max_simultaneous: MaxSimultaneous = None,
     model: Model = None,
     engine: EngineName = None,
     device: Device = None,
@@ -43,10 +43,8 @@ def studio(
     from midicli.studio.loop import run
     from midicli.studio.session import Settings, Studio
 
-    options = {"device": device, "dtype": dtype, "url": url, "fp8": fp8, "gpu_memory_utilization": gpu_memory_utilization,
-               "quantize": quantize}
-    settings = Settings(model, engine, adapter, n, max_tokens, temperature, top_p, seed, max_simultaneous,
-                        {k: v for k, v in options.items() if v is not None and v is not False})
+    choice = EngineChoice(model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize)
+    settings = Settings(choice, n, max_tokens, temperature, top_p, seed, max_simultaneous)
     session = Studio(context.session.project(create_default=True), settings, ref)
     run(session, console, interactive=sys.stdin.isatty() and sys.stdout.isatty())
 

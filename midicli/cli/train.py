@@ -13,8 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from midicli.cli.generate import Device
-from midicli.cli.options import Json
+from midicli.cli.options import Device, Json
 from midicli.cli.output import console, err_console, error, note, print_json, print_table
 from midicli.training import TrainingError
 from midicli.training.dataset import SPLITS, BuildSettings

@@ -10,8 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from midicli.cli import context
-from midicli.cli.generate import Device, Dtype, Model
-from midicli.cli.options import Json
+from midicli.cli.options import Device, Dtype, Json, Model
 from midicli.cli.output import console, err_console, error, note, print_json, print_table
 from midicli.project.records import AdapterRecord
 from midicli.tuning import NO_ADAPTER, TuningError

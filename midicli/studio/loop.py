@@ -9,17 +9,13 @@ prompt (generation stores nothing until it is complete); Ctrl-D or ``quit`` leav
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable
 
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from midicli.cli.output import Col, fitted_table
+from midicli.cli.output import Col, error, generation_progress, instruments_text, print_table
 from midicli.errors import MidicliError
 from midicli.generation.operations import Created
-from midicli.music.instruments import instrument_name
 from midicli.music.notes_text import TIME_STYLES
 from midicli.project.config import midicli_home
 from midicli.project.records import VersionRecord
@@ -31,7 +27,6 @@ from midicli.tuning import NO_ADAPTER
 
 HISTORY_FILE = "studio_history"
 CURRENT = "▶"
-WRAPPED = ("", "text", "what it does")  # the only columns long text may wrap in
 REF_COMMANDS = {"open", "show", "history", "prefer", "keep", "pick"}
 
 
@@ -55,9 +50,8 @@ def run(studio: Studio, console: Console, interactive: bool) -> None:
                 break
             if command is not None:
                 _run(studio, console, command)
-        except MidicliError as error:
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            console.print(f"[bold red]Error:[/bold red] {escape(message)}", highlight=False)
+        except MidicliError as exc:
+            error(exc, to=console)
         except KeyboardInterrupt:
             console.print("Cancelled: nothing was stored.")
 
@@ -157,8 +151,8 @@ def _run(studio: Studio, console: Console, command: c.Command) -> None:
         case c.Open(ref):
             _show_version(studio, console, studio.open(ref).current)  # type: ignore[arg-type]
         case c.ListPieces():
-            _table(console, None, ["piece", "versions", "latest", "seconds", "notes"],
-                   [(s.name, s.versions, f"@{s.latest} {s.operation}", f"{s.duration or 0:.1f}", s.notes) for s in studio.project.pieces()])
+            rows = [(s.name, s.versions, f"@{s.latest} {s.operation}", f"{s.duration or 0:.1f}", s.notes) for s in studio.project.pieces()]
+            print_table(None, _kept("piece", "versions", "latest", "seconds", "notes"), rows, to=console)
         case c.History(name):
             _history(studio, console, name or studio.current.piece)
         case c.Show(ref):
@@ -195,7 +189,7 @@ def _run(studio: Studio, console: Console, command: c.Command) -> None:
                 studio.use_adapter(name)
             _model(studio, console)
         case c.Help():
-            _table(console, None, ["command", "what it does"], [usage for usage in c.USAGE.values()])
+            print_table(None, [Col("command", "keep"), Col("what it does")], c.USAGE.values(), to=console)
             console.print("Times: seconds (12.5), bars (9b) or bar:beat (9:3). Candidates are numbered as shown after "
                           "each generation. `undo`/`redo` move between what you had on screen; nothing is ever deleted.")
 
@@ -215,25 +209,11 @@ def _words(studio: Studio, text: str | None, edit: bool) -> str | None:
     return words
 
 
-@contextmanager
-def _progress(console: Console, n: int, max_tokens: int) -> Iterator[Callable[[int, int, float], None]]:
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[music]:5.1f} s of music"),
-               TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bars:
-        tasks = [bars.add_task(f"candidate {i + 1}", total=max_tokens, music=0.0) for i in range(n)]
-
-        def update(row: int, tokens: int, music: float) -> None:
-            if row < len(tasks):
-                bars.update(tasks[row], completed=min(tokens, max_tokens), music=music)
-
-        yield update
-
-
 def _generated(studio: Studio, console: Console, ask: Callable[..., list[Created]], n: int | None) -> None:
     if not studio.engine_loaded:
         with console.status(f"Loading {studio.model_description()}…"):
             studio.engine()
-    with _progress(console, n or studio.settings.n, studio.settings.max_tokens) as progress:
+    with generation_progress(n or studio.settings.n, studio.settings.max_tokens, to=console) as progress:
         created = ask(progress)
     new = {item.record.id: len(item.candidate.notes) for item in created}
     _candidates(studio, console, new)
@@ -247,9 +227,11 @@ def _candidates(studio: Studio, console: Console, new: dict[int, int] | None = N
     lines = sketches(pieces, window, width=max(8, min(40, console.width - 66)))
     span = f"{window[0]:.1f}–{window[1]:.1f} s" if window else "whole piece"
     rows = [(f"{CURRENT if r.id == getattr(step.current, 'id', None) else ''}{i}", r.ref, f"{r.duration or 0:.1f}", r.notes,
-             *([new.get(r.id, 0)] if new else []), _instruments(r), line)
+             *([new.get(r.id, 0)] if new else []), instruments_text(r.instruments, 2), line)
             for i, (r, line) in enumerate(zip(step.candidates, lines), start=1)]
-    _table(console, None, ["#", "version", "s", "notes", *(["new"] if new else []), "instruments", "sketch"], rows)
+    columns = [*_kept("#", "version", "s", "notes", *(["new"] if new else [])), Col("instruments", "cut", drop=2),
+               Col("sketch", "keep", drop=1)]  # on a narrow terminal the instruments go first, then the sketch
+    print_table(None, columns, rows, to=console)
     console.print(f"Sketches: {span}. `keep K` chooses one, `again` asks again, `undo` goes back.", style="dim", highlight=False)
 
 
@@ -259,38 +241,23 @@ def _moved(studio: Studio, console: Console, step: Step) -> None:
     console.print(f"Current: [bold]{step.current.ref if step.current else 'none'}[/bold]", highlight=False)
 
 
-def _instruments(record: VersionRecord, most: int = 2) -> str:
-    names = ", ".join(instrument_name(i) for i in record.instruments[:most])
-    return names + (f" +{len(record.instruments) - most}" if len(record.instruments) > most else "")
-
-
 def _show_version(studio: Studio, console: Console, record: VersionRecord) -> None:
     piece = studio.project.load_piece(record)
     [line] = sketches([piece])
     fields = [("operation", record.operation), ("parent", record.parent or "—"), ("text", record.text or "—"),
-              ("length", f"{piece.duration:.2f} s, {len(piece.notes)} notes"), ("instruments", _instruments(record, 4)),
+              ("length", f"{piece.duration:.2f} s, {len(piece.notes)} notes"), ("instruments", instruments_text(record.instruments, 4)),
               ("sketch", line)]
-    _table(console, record.ref, ["", ""], fields)
+    print_table(record.ref, [Col(""), Col("")], fields, to=console)
 
 
 def _history(studio: Studio, console: Console, name: str) -> None:
     records = studio.project.history(studio.project.resolve(name).piece)
     current = getattr(studio.step.current, "id", None)
-    _table(console, name, ["version", "operation", "parent", "text", "seconds", "notes"],
-           [(f"{CURRENT if r.id == current else ''}@{r.number}", r.operation, r.parent or "—", r.text or "",
-             f"{r.duration or 0:.1f}", r.notes) for r in records])
+    print_table(name, [*_kept("version", "operation", "parent"), Col("text"), *_kept("seconds", "notes")],
+                [(f"{CURRENT if r.id == current else ''}@{r.number}", r.operation, r.parent or "—", r.text or "",
+                  f"{r.duration or 0:.1f}", r.notes) for r in records], to=console)
 
 
-def _column(name: str) -> Col:
-    """Each candidate stays on one line: references, numbers and sketches whole, long
-    text wrapped between words, instrument lists cut short (and dropped, then the
-    sketch, on a terminal too narrow for them)."""
-    if name == "instruments":
-        return Col(name, "cut", drop=2)
-    if name == "sketch":
-        return Col(name, "keep", drop=1)
-    return Col(name, "wrap" if name in WRAPPED else "keep")
-
-
-def _table(console: Console, title: str | None, columns: list[str], rows: Iterable[Sequence[object]]) -> None:
-    console.print(fitted_table(title, [_column(name) for name in columns], rows, console.width))
+def _kept(*headers: str) -> list[Col]:
+    """Columns kept whole: each row of a studio table stays on one line."""
+    return [Col(header, "keep") for header in headers]

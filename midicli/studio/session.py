@@ -7,10 +7,10 @@ preference records); the studio only remembers where the user is. ``undo`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
 
 from midicli import defaults
+from midicli.cli.options import EngineChoice
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import GenerationError, MidicliError
 from midicli.generation import operations
@@ -31,16 +31,13 @@ class StudioError(MidicliError):
 class Settings:
     """What the studio generates with; ``None`` means the project's setting."""
 
-    model: str | None = None
-    engine: str | None = None
-    adapter: str | None = None
+    choice: EngineChoice = EngineChoice()  # the model, engine, adapter and the engine's own options
     n: int = defaults.CANDIDATES
     max_tokens: int = defaults.MAX_NEW_TOKENS
     temperature: float | None = None  # None: the model's
     top_p: float | None = None
     seed: int | None = None  # with a seed, request k of the session uses seed + k
     max_simultaneous: int | None = None
-    engine_options: dict[str, Any] = field(default_factory=dict)  # device, dtype, url, fp8, …
 
 
 @dataclass(frozen=True)
@@ -132,25 +129,26 @@ class Studio:
 
     def model_description(self) -> str:
         config = self.project.config
-        model = self.settings.model or config.model or "none chosen"
-        engine = self.settings.engine or config.engine or "transformers"
-        adapter = self.settings.adapter or config.adapter or NO_ADAPTER
+        choice = self.settings.choice
+        model = choice.model or config.model or "none chosen"
+        engine = choice.engine or config.engine or "transformers"
+        adapter = choice.adapter or config.adapter or NO_ADAPTER
         return f"{model} on the {engine} engine, adapter {adapter}"
 
     def engine(self) -> Engine:
         """The engine, loaded on first use and kept warm for the rest of the session."""
         if self._engine is None:
-            self._engine = _load_engine(self.project, self.settings)
+            self._engine = self.settings.choice.open(self.project)
         return self._engine
 
     def use_model(self, name: str) -> None:
-        self.settings = replace(self.settings, model=name)
+        self.settings = replace(self.settings, choice=replace(self.settings.choice, model=name))
         self._engine = None
 
     def use_adapter(self, name: str) -> None:
         if name != NO_ADAPTER:
             self.project.adapter(name)  # it must exist
-        self.settings = replace(self.settings, adapter=name)
+        self.settings = replace(self.settings, choice=replace(self.settings.choice, adapter=name))
         self._engine = None
 
     # -- asking the model --------------------------------------------------------------
@@ -225,11 +223,4 @@ class Studio:
     def edited(self, record: VersionRecord) -> Step:
         """A version made outside generation (an edit) becomes current."""
         return self._move(Step(record))
-
-
-def _load_engine(project: Project, settings: Settings) -> Engine:
-    """The engine for the studio's model and adapter (the project's unless changed)."""
-    from midicli.generation.engine import load_engine
-
-    return load_engine(project, settings.model, settings.engine, settings.adapter, **settings.engine_options)
 

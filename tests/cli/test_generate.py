@@ -112,21 +112,3 @@ def test_an_unknown_quantization_is_one_line_and_writes_nothing(studio) -> None:
     before = files_under(cli.root)
     assert "int3" in cli.fails("compose", "waltz", "--quantize", "int3", *model)
     assert files_under(cli.root) == before
-
-
-def test_the_progress_shows_tokens_per_second_and_the_time_left(monkeypatch) -> None:
-    import io
-    import time
-
-    from rich.console import Console
-
-    from midicli.cli import generate
-
-    screen = io.StringIO()
-    monkeypatch.setattr(generate, "err_console", Console(file=screen, force_terminal=True, width=160))
-    with generate._progress(1, 300, 10.0) as update:
-        for tokens in range(1, 31):
-            time.sleep(0.01)
-            update(0, tokens, tokens / 10)
-    shown = screen.getvalue()
-    assert "tok/s" in shown and "left" in shown and "30 tokens" in shown

@@ -85,3 +85,18 @@ def test_the_candidates_of_compose_fit_an_80_column_terminal(cli, midicli_home: 
     assert "calm-piano-waltz-1@1" in text and "calm-piano-waltz-2@1" in text
     [header] = [line for line in text.splitlines() if line.startswith("candidate")]
     assert header.split()[:4] == ["candidate", "score", "why", "secs"]  # whole words, the rightmost go first
+
+
+def test_the_progress_shows_tokens_per_second_and_the_time_left() -> None:
+    import io
+    import time
+
+    from midicli.cli.output import generation_progress
+
+    screen = io.StringIO()
+    with generation_progress(1, 300, 10.0, to=Console(file=screen, force_terminal=True, width=160)) as update:
+        for tokens in range(1, 31):
+            time.sleep(0.01)
+            update(0, tokens, tokens / 10)
+    shown = screen.getvalue()
+    assert "tok/s" in shown and "left" in shown and "30 tokens" in shown
