@@ -21,7 +21,7 @@ from midicli.errors import GenerationError
 from midicli.generation import operations
 from midicli.generation.write import Constraints
 from midicli.music.instruments import parse_instrument, parse_instruments
-from midicli.tuning import NO_ADAPTER
+from midicli.project.adapters import NO_ADAPTER
 
 Text = Annotated[Optional[str], typer.Argument(help="Words for the model (default: the piece's own description).", show_default=False)]
 Candidates = Annotated[int, typer.Option("-n", help="How many candidates to generate.")]

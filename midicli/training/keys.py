@@ -25,9 +25,9 @@ from midicli.music.captions import parse_caption, transpose_caption
 from midicli.tokenizers.vocab import ANTICIPATE, AUTOREGRESS
 from midicli.training import TrainingError
 from midicli.training.dataset import read_split
+from midicli.training.preference_data import Pair
 from midicli.training.train import RECORD_FILE, TrainEvent, TrainProgress, save_model
 from midicli.training.transpose import transpose_music
-from midicli.tuning.dataset import Pair
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ def teach_keys(model: Path, dataset: Path, out: Path, settings: KeySettings, run
     (and by how much) the model prefers the opening in the caption's key on the
     validation split's pairs before and after."""
     from midicli.engines.models import load_model, quiet_transformers
-    from midicli.tuning.metrics import preference_metrics
-    from midicli.tuning.trainer import build_trainer
+    from midicli.training.preference_metrics import preference_metrics
+    from midicli.training.dpo_trainer import build_trainer
 
     settings = settings.checked()
     record_path = Path(model) / RECORD_FILE
@@ -127,7 +127,7 @@ def validation_loss(model: Any, rows: list[dict[str, Any]], tokenizer: Any, text
     tokens, as training cuts them): what a lesson on openings must not spoil."""
     import torch
 
-    from midicli.tuning.metrics import sequence_logprob
+    from midicli.training.preference_metrics import sequence_logprob
 
     total, tokens = 0.0, 0
     was_training = model.training

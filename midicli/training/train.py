@@ -268,7 +268,7 @@ def _encoder(tokenizer: Any, text_vocab_size: int, max_length: int) -> Callable[
 
 def _sequences(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
     """The train and validation splits encoded (None for an empty split)."""
-    from midicli.training.trainer import encoded
+    from midicli.training.sft_trainer import encoded
 
     return {split: encoded(dataset / f"{split}.jsonl", encode, run / "cache") for split in ("train", "validation")}
 
@@ -276,7 +276,7 @@ def _sequences(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict
 def _drawn(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], settings: TrainSettings) -> Any:
     """The train split drawn in random transpositions (see ``training.transpose``) and
     with extra openings."""
-    from midicli.training.trainer import Drawn
+    from midicli.training.sft_trainer import Drawn
 
     return Drawn(dataset / "train.jsonl", encode, settings, run / "cache")
 
@@ -287,7 +287,7 @@ def _train(model: Any, tokenizer: Any, train: Any, validation: Any, plan: dict[s
     it resumed at and the seconds spent."""
     from transformers.trainer_utils import get_last_checkpoint
 
-    from midicli.training.trainer import build_trainer
+    from midicli.training.sft_trainer import build_trainer
 
     checkpoints = run / "checkpoints"
     checkpoint = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None

@@ -133,7 +133,7 @@ def test_the_loss_is_the_models_own_next_token_loss_over_the_learned_music(small
 
     from midicli.engines.scaffold import scaffold_config
     from midicli.training.train import IGNORE, _encoder
-    from midicli.training.trainer import build_trainer, encoded
+    from midicli.training.sft_trainer import build_trainer, encoded
 
     tokenizer = build_text_tokenizer([row["caption"] for row in read_split(small_dataset, "train")])
     torch.manual_seed(0)

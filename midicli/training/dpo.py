@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from midicli.errors import ModelError
+from midicli.errors import ModelError, TuningError
 from midicli.project import Project
+from midicli.project.adapters import NO_ADAPTER
 from midicli.project.files import apply_umask
 from midicli.project.records import ADAPTER_METHODS, AdapterRecord
 from midicli.project.refs import check_name
-from midicli.tuning import NO_ADAPTER, TuningError
-from midicli.tuning.dataset import MIN_PAIRS, Pair, select, split
-from midicli.tuning.metrics import preference_metrics
+from midicli.training.preference_data import MIN_PAIRS, Pair, select, split
+from midicli.training.preference_metrics import preference_metrics
 
 PLAN_FILE = "plan.json"
 DEFAULT_LEARNING_RATES = {"lora": 1e-4, "full": 1e-6}
@@ -180,7 +180,7 @@ def _train(loaded: Any, train: list[Pair], plan: Plan, run_dir: Path, save_steps
     step it resumed at and the seconds spent."""
     from transformers.trainer_utils import get_last_checkpoint
 
-    from midicli.tuning.trainer import build_trainer
+    from midicli.training.dpo_trainer import build_trainer
 
     checkpoint = get_last_checkpoint(str(run_dir))
     resumed_at = int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0

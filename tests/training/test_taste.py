@@ -20,9 +20,8 @@ from midicli.engines.base import SamplingParams
 from midicli.engines.pool import open_engine
 from midicli.generation import operations
 from midicli.generation.write import Constraints
-from midicli.project import Project
-from midicli.tuning import preferences
-from midicli.tuning.dpo import TuneSettings, tune
+from midicli.project import Project, preferences
+from midicli.training.dpo import TuneSettings, tune
 
 PIANO = Constraints(frozenset({0}))
 WORDS = "A calm piano waltz"

@@ -12,10 +12,10 @@ from safetensors.torch import load_file
 
 from midicli.engines.base import SamplingParams
 from midicli.engines.pool import open_engine
+from midicli.errors import TuningError
 from midicli.generation import operations
-from midicli.project import Project
-from midicli.tuning import TuningError, preferences
-from midicli.tuning.dpo import TuneEvent, TuneSettings, tune
+from midicli.project import Project, preferences
+from midicli.training.dpo import TuneEvent, TuneSettings, tune
 
 SMALL = TuneSettings(epochs=1, batch_size=1, holdout=0.0, max_length=256, learning_rate=1e-3)
 

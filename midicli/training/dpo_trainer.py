@@ -12,7 +12,7 @@ from transformers import PrinterCallback, TrainerCallback
 from trl import DPOConfig, DPOTrainer
 
 from midicli.engines.models import LoadedModel
-from midicli.tuning.dataset import Pair
+from midicli.training.preference_data import Pair
 
 # (global step, total steps, epoch, latest training loss)
 StepReport = Callable[[int, int, float, float | None], None]
