@@ -16,7 +16,8 @@ from midicli.cli.output import console, err_console, error, note, print_json, pr
 from midicli.errors import TuningError
 from midicli.project.adapters import NO_ADAPTER
 from midicli.project.records import AdapterRecord
-from midicli.training.dpo import TuneEvent, TuneProgress, TuneSettings
+from midicli.training.dpo import TuneSettings
+from midicli.training.run import TrainEvent, TrainProgress
 
 _STAGES = {"loading": "Loading the model…", "measuring": "Measuring held-out preferences…", "saving": "Saving the adapter…"}
 
@@ -27,14 +28,14 @@ def adapter_json(a: AdapterRecord) -> dict[str, Any]:
 
 
 @contextmanager
-def _progress() -> Iterator[TuneProgress]:
+def _progress() -> Iterator[TrainProgress]:
     """A spinner line for each stage and a bar of optimiser steps while training."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
                TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bars:
         task = bars.add_task(_STAGES["loading"], total=None, loss="")
 
-        def update(event: TuneEvent) -> None:
+        def update(event: TrainEvent) -> None:
             if event.stage != "training":
                 bars.update(task, description=_STAGES[event.stage])
                 return
