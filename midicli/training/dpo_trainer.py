@@ -29,14 +29,14 @@ def build_trainer(
     loaded: LoadedModel,
     train: list[Pair],
     settings: dict[str, Any],
-    run_dir: Path,
+    checkpoints: Path,
     save_steps: int,
     report: StepReport | None,
 ) -> TokenDPOTrainer:
     """LoRA on every linear layer but the output head (PEFT cannot train a tied head in
     DPO) or, with ``method="full"``, all weights against a frozen copy of the base."""
     config = DPOConfig(
-        output_dir=str(run_dir),
+        output_dir=str(checkpoints),
         num_train_epochs=settings["epochs"],
         learning_rate=settings["learning_rate"],
         beta=settings["beta"],
