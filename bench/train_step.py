@@ -26,8 +26,8 @@ from transformers import LlamaForCausalLM
 
 from midicli.engines.scaffold import build_text_tokenizer, scaffold_config
 from midicli.training.recipe import load_recipe
-from midicli.training.train import IGNORE, Start
-from midicli.training.trainer import build_trainer
+from midicli.training.settings import IGNORE, Start
+from midicli.training.sft_trainer import build_trainer
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPT = 90  # caption prompt tokens, about what the mini captions take

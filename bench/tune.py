@@ -1,7 +1,7 @@
 """Tuning speed and memory: LoRA against full finetuning on the same preferences.
 
 The preferences are real: candidates composed by the model, the best of each batch
-picked over its siblings. Each method then runs ``midicli.tuning.dpo.tune`` in its
+picked over its siblings. Each method then runs ``midicli.training.dpo.tune`` in its
 own process, so the peak memory of one does not hide the other's: on the CPU the
 growth of the process's peak RSS over what the imports took, on a GPU the peak
 allocated CUDA memory. "adapter MiB" is what the run leaves in ``adapters/NAME``.
@@ -35,7 +35,7 @@ def record_preferences(root: Path, model: str, pairs: int, tokens: int) -> None:
     """Compose batches and pick the candidate with the most notes until ``pairs`` exist."""
     from midicli.engines.pool import open_engine
     from midicli.generation import operations
-    from midicli.tuning import preferences
+    from midicli.project import preferences
 
     engine = open_engine("transformers", model)
     with Project.init(root, model=model) as project:
@@ -51,8 +51,8 @@ def run(root: Path, method: str, epochs: float, batch_size: int) -> dict[str, fl
     """One tuning run in this process; what the parent prints."""
     import peft  # noqa: F401  (everything tune imports is in the baseline)
 
-    import midicli.tuning.trainer  # noqa: F401
-    from midicli.tuning.dpo import TuneSettings, tune
+    import midicli.training.dpo_trainer  # noqa: F401
+    from midicli.training.dpo import TuneSettings, tune
 
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     if torch.cuda.is_available():

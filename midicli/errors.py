@@ -36,3 +36,7 @@ class ModelError(MidicliError):
 
 class GenerationError(MidicliError):
     """Bad generation parameters (ranges, counts, instruments)."""
+
+
+class TuningError(MidicliError):
+    """A judgement that cannot be recorded or a tuning run that cannot start."""

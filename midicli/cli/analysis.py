@@ -22,10 +22,10 @@ from midicli.cli.output import err_console, note, print_json, print_table
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import MidicliError
 from midicli.evaluation.metrics import Column
+from midicli.project.adapters import NO_ADAPTER
 from midicli.project.config import CONFIG_NAME
 from midicli.project.files import write_text_atomic
 from midicli.project.project import Project, find_root
-from midicli.tuning import NO_ADAPTER
 
 HEADINGS = {"real": "real pieces", "model": "model", "shuffled": "shuffled captions"}
 # (field of metrics.Column, label, how to show it)

@@ -13,7 +13,7 @@ from typer import _click as click
 from typer.core import TyperGroup, TyperOption
 
 from midicli.cli.output import err_console
-from midicli.tuning import NO_ADAPTER
+from midicli.project.adapters import NO_ADAPTER
 
 if TYPE_CHECKING:
     from midicli.engines.base import Engine

@@ -9,8 +9,8 @@ import typer
 from midicli.cli import context
 from midicli.cli.options import Json, Ref
 from midicli.cli.output import console, note, print_json, print_table
+from midicli.project import preferences
 from midicli.project.records import PreferenceRecord
-from midicli.tuning import preferences
 
 
 def preference_json(p: PreferenceRecord) -> dict[str, Any]:

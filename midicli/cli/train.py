@@ -17,7 +17,8 @@ from midicli.cli.options import Device, Json
 from midicli.cli.output import console, err_console, error, note, print_json, print_table
 from midicli.training import TrainingError
 from midicli.training.dataset import SPLITS, BuildSettings
-from midicli.training.train import DEFAULT_LEARNING_RATES, TrainEvent, TrainSettings
+from midicli.training.run import TrainEvent
+from midicli.training.settings import DEFAULT_LEARNING_RATES, TrainSettings
 
 _BUILD = BuildSettings()
 _TRAIN = TrainSettings()
@@ -189,7 +190,8 @@ def train(
     """
     from midicli.engines.scaffold import SHAPES
     from midicli.training.recipe import load_recipe, run_recipe
-    from midicli.training.train import Start, resumable, run_dir, run_folder
+    from midicli.training.run import resumable, run_dir, run_folder
+    from midicli.training.settings import Start
     from midicli.training.train import train as run_training
 
     given = {"epochs": epochs, "max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size,

@@ -12,9 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from midicli.cli import context
 from midicli.cli.options import Device, Dtype, Json, Model
 from midicli.cli.output import console, err_console, error, note, print_json, print_table
+from midicli.errors import TuningError
+from midicli.project.adapters import NO_ADAPTER
 from midicli.project.records import AdapterRecord
-from midicli.tuning import NO_ADAPTER, TuningError
-from midicli.tuning.dpo import TuneEvent, TuneProgress, TuneSettings
+from midicli.training.dpo import TuneSettings
+from midicli.training.run import TrainEvent, TrainProgress
 
 _STAGES = {"loading": "Loading the model…", "measuring": "Measuring held-out preferences…", "saving": "Saving the adapter…"}
 
@@ -25,14 +27,14 @@ def adapter_json(a: AdapterRecord) -> dict[str, Any]:
 
 
 @contextmanager
-def _progress() -> Iterator[TuneProgress]:
+def _progress() -> Iterator[TrainProgress]:
     """A spinner line for each stage and a bar of optimiser steps while training."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
                TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bars:
         task = bars.add_task(_STAGES["loading"], total=None, loss="")
 
-        def update(event: TuneEvent) -> None:
+        def update(event: TrainEvent) -> None:
             if event.stage != "training":
                 bars.update(task, description=_STAGES[event.stage])
                 return
@@ -75,7 +77,7 @@ def tune(
       [bold]midicli tune waltzes --epochs 5 --beta 0.2 --use[/bold]
       [bold]accelerate launch --num_processes 4 $(which midicli) tune big --full[/bold]
     """
-    from midicli.tuning.dpo import tune as run_tune
+    from midicli.training.dpo import tune as run_tune
 
     if save_steps < 1:
         raise TuningError("--save-steps must be at least 1")
@@ -134,7 +136,7 @@ def use(name: Annotated[str, typer.Argument(help=f"An adapter of this project, o
     """Generate with this adapter by default (midicli.toml `adapter`); it must have
     been tuned on the project's model."""
     from midicli.engines.models import default_model
-    from midicli.tuning.adapters import check_base
+    from midicli.project.adapters import check_base
 
     project = context.session.project()
     if name == NO_ADAPTER:

@@ -12,9 +12,8 @@ from midicli.engines.base import Engine
 from midicli.engines.models import default_model
 from midicli.errors import ModelError
 from midicli.project import Project
+from midicli.project.adapters import NO_ADAPTER, check_base
 from midicli.project.config import DEFAULT_ENGINE, ProjectConfig
-from midicli.tuning import NO_ADAPTER
-from midicli.tuning.adapters import check_base
 
 
 def describe_choice(project: Project | None, model: str | None, engine: str | None, adapter: str | None) -> str:

@@ -17,13 +17,13 @@ from midicli.cli.output import Col, error, generation_progress, instruments_text
 from midicli.errors import MidicliError
 from midicli.generation.operations import Created
 from midicli.music.notes_text import TIME_STYLES
+from midicli.project.adapters import NO_ADAPTER
 from midicli.project.config import midicli_home
 from midicli.project.records import VersionRecord
 from midicli.studio import commands as c
 from midicli.studio.editing import edit_description, edit_notes
 from midicli.studio.session import Step, Studio
 from midicli.studio.sketch import sketches
-from midicli.tuning import NO_ADAPTER
 
 HISTORY_FILE = "studio_history"
 CURRENT = "▶"

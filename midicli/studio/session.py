@@ -16,9 +16,9 @@ from midicli.errors import GenerationError, MidicliError
 from midicli.generation import operations
 from midicli.generation.write import CandidateProgress, Constraints
 from midicli.music.meter import parse_length, parse_time
-from midicli.project import Project
+from midicli.project import Project, preferences
+from midicli.project.adapters import NO_ADAPTER
 from midicli.project.records import PreferenceRecord, VersionRecord
-from midicli.tuning import NO_ADAPTER, preferences
 
 DEFAULT_CONTINUE = "20"
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,9 +24,10 @@ from midicli.music.captions import parse_caption, transpose_caption
 from midicli.tokenizers.vocab import ANTICIPATE, AUTOREGRESS
 from midicli.training import TrainingError
 from midicli.training.dataset import read_split
-from midicli.training.train import RECORD_FILE, TrainEvent, TrainProgress, save_model
+from midicli.training.preference_data import Pair
+from midicli.training.run import StepReport, TrainEvent, TrainProgress, train_from_checkpoint
+from midicli.training.train import RECORD_FILE, save_model
 from midicli.training.transpose import transpose_music
-from midicli.tuning.dataset import Pair
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ def teach_keys(model: Path, dataset: Path, out: Path, settings: KeySettings, run
     (and by how much) the model prefers the opening in the caption's key on the
     validation split's pairs before and after."""
     from midicli.engines.models import load_model, quiet_transformers
-    from midicli.tuning.metrics import preference_metrics
-    from midicli.tuning.trainer import build_trainer
+    from midicli.training.dpo_trainer import build_trainer
+    from midicli.training.preference_metrics import preference_metrics
 
     settings = settings.checked()
     record_path = Path(model) / RECORD_FILE
@@ -102,14 +102,12 @@ def teach_keys(model: Path, dataset: Path, out: Path, settings: KeySettings, run
     before = preference_metrics(loaded.model, held, settings.beta, loaded.device)
     before_loss = validation_loss(loaded.model, pieces, loaded.tokenizer, loaded.text_vocab_size, length, loaded.device)
 
-    def step(done: int, total: int, epoch: float, loss: float | None) -> None:
-        report(TrainEvent("keys", done, total, epoch, loss))
-
     plan = asdict(settings) | {"method": "full", "max_length": 4096}
-    trainer = build_trainer(loaded, train, plan, run, save_steps=10**9, report=step)
-    started = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - started
+
+    def build(step: StepReport) -> Any:
+        return build_trainer(loaded, train, plan, run, save_steps=10**9, report=step)
+
+    trainer, _, seconds = train_from_checkpoint(run, build, report, stage="keys")  # a short pass: no checkpoints
     after = preference_metrics(trainer.model, held, settings.beta, loaded.device)
     after_loss = validation_loss(trainer.model, pieces, loaded.tokenizer, loaded.text_vocab_size, length, loaded.device)
     report(TrainEvent("saving", trainer.state.global_step, trainer.state.max_steps))
@@ -127,7 +125,7 @@ def validation_loss(model: Any, rows: list[dict[str, Any]], tokenizer: Any, text
     tokens, as training cuts them): what a lesson on openings must not spoil."""
     import torch
 
-    from midicli.tuning.metrics import sequence_logprob
+    from midicli.training.preference_metrics import sequence_logprob
 
     total, tokens = 0.0, 0
     was_training = model.training

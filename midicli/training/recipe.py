@@ -42,8 +42,10 @@ from midicli.engines.scaffold import SHAPES, Shape
 from midicli.training import TrainingError
 from midicli.training.dataset import MANIFEST, BuildProgress, BuildSettings, build
 from midicli.training.keys import KeySettings, teach_keys
+from midicli.training.run import TrainEvent, TrainProgress, run_folder
+from midicli.training.settings import Start, TrainSettings
 from midicli.training.sources import Listing, from_folder, from_music21
-from midicli.training.train import RECORD_FILE, Start, TrainEvent, TrainProgress, TrainSettings, run_folder, train
+from midicli.training.train import RECORD_FILE, train
 
 _DATASET_KEYS = {"source", "collections", "limit", "captions", "chunk_tokens", "min_notes", "augment", "validation", "test", "seed"}
 _MODEL_KEYS = {f.name for f in fields(Shape)} | {"size", "from", "method", "lora_rank"}

@@ -1,4 +1,4 @@
-"""Fixtures for the project store: a fresh project and small real pieces."""
+"""Fixtures for the project store: a fresh project, small real pieces and candidates to judge."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from midicli.music.piece import Note, Piece
-from midicli.project import NewVersion, Project
+from midicli.project import NewVersion, Project, VersionRecord
 
 
 def quarter_notes(pitches: list[int], instrument: int = 0) -> Piece:
@@ -63,3 +63,24 @@ def compose(project: Project) -> Callable[..., list]:
         )
 
     return compose
+
+
+@pytest.fixture
+def candidates(project: Project) -> Callable[..., list[VersionRecord]]:
+    """``n`` composed candidates of one request (one batch), all from ``prompt``, as a
+    model would have stored them: each carries the manifest (prompt and generated ids)
+    that preferences are made of."""
+
+    def make(n: int = 3, prompt: tuple[int, ...] = (1, 2, 3), base: str = "waltz", model_hash: str = "abc") -> list[VersionRecord]:
+        names = project.unique_names(base, n)
+        return project.add_versions([
+            NewVersion(
+                name=name, piece=Piece([Note(0.0, 0.5, 60 + i)]), operation="compose", text="a waltz",
+                model="tiny", model_hash=model_hash, engine="transformers",
+                manifest={"prompt_ids": list(prompt), "generated_ids": [i, 10_050, 11_060 + i], "finish_reason": "length",
+                          "candidate": i},
+            )
+            for i, name in enumerate(names)
+        ])
+
+    return make

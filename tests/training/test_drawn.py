@@ -12,8 +12,9 @@ from midicli.engines.scaffold import build_text_tokenizer
 from midicli.music.captions import parse_caption
 from midicli.tokenizers import amt
 from midicli.training.dataset import read_split
-from midicli.training.train import IGNORE, TrainSettings, _encoder
-from midicli.training.trainer import Drawn
+from midicli.training.settings import IGNORE, TrainSettings
+from midicli.training.sft_trainer import Drawn
+from midicli.training.train import _encoder
 
 
 def draws(dataset: Path, cache: Path, **settings: object) -> tuple[Drawn, list[dict], object]:

@@ -17,9 +17,10 @@ from midicli.tokenizers.vocab import AUTOREGRESS, DRUMS
 from midicli.training import TrainingError
 from midicli.training.dataset import read_split
 from midicli.training.keys import KeySettings, key_pairs, teach_keys
+from midicli.training.preference_metrics import preference_metrics
 from midicli.training.recipe import load_recipe, run_recipe
-from midicli.training.train import RECORD_FILE, TrainEvent, run_dir
-from midicli.tuning.metrics import preference_metrics
+from midicli.training.run import TrainEvent, run_dir
+from midicli.training.train import RECORD_FILE
 from support import SMALL_RECIPE
 
 

@@ -14,7 +14,8 @@ from transformers import LlamaForCausalLM
 from midicli.engines.scaffold import SHAPES, build_text_tokenizer, scaffold_config
 from midicli.training import TrainingError
 from midicli.training.recipe import load_recipe, run_recipe
-from midicli.training.train import RECORD_FILE, TrainEvent, run_dir
+from midicli.training.run import TrainEvent, run_dir
+from midicli.training.train import RECORD_FILE
 from support import REPO, SMALL_RECIPE
 
 MINI = REPO / "recipes" / "mini.toml"

@@ -22,7 +22,9 @@ from midicli.project.files import FILE_MODE
 from midicli.tokenizers import amt
 from midicli.training import TrainingError
 from midicli.training.dataset import read_split
-from midicli.training.train import Start, TrainEvent, TrainSettings, run_dir, run_folder, train
+from midicli.training.run import TrainEvent, run_dir, run_folder
+from midicli.training.settings import Start, TrainSettings
+from midicli.training.train import train
 
 FAST = TrainSettings(max_steps=12, batch_size=4, learning_rate=3e-3, max_length=256, eval_steps=6, save_steps=6,
                      logging_steps=1, warmup=0.0)
@@ -132,8 +134,9 @@ def test_the_loss_is_the_models_own_next_token_loss_over_the_learned_music(small
     from transformers import DataCollatorForSeq2Seq, LlamaForCausalLM
 
     from midicli.engines.scaffold import scaffold_config
-    from midicli.training.train import IGNORE, _encoder
-    from midicli.training.trainer import build_trainer, encoded
+    from midicli.training.settings import IGNORE
+    from midicli.training.sft_trainer import build_trainer, encoded
+    from midicli.training.train import _encoder
 
     tokenizer = build_text_tokenizer([row["caption"] for row in read_split(small_dataset, "train")])
     torch.manual_seed(0)

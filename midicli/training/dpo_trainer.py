@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import torch
 from datasets import Dataset
-from transformers import PrinterCallback, TrainerCallback
 from trl import DPOConfig, DPOTrainer
 
 from midicli.engines.models import LoadedModel
-from midicli.tuning.dataset import Pair
-
-# (global step, total steps, epoch, latest training loss)
-StepReport = Callable[[int, int, float, float | None], None]
+from midicli.training.preference_data import Pair
+from midicli.training.run import StepReport
+from midicli.training.trainer_setup import device_arguments, report_steps
 
 
 class TokenDPOTrainer(DPOTrainer):
@@ -28,30 +25,18 @@ class TokenDPOTrainer(DPOTrainer):
         return dataset
 
 
-class _Reporter(TrainerCallback):
-    """Hands each logged step to a plain callable (the library does not draw progress)."""
-
-    def __init__(self, report: StepReport) -> None:
-        self.report = report
-
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **_: Any) -> None:
-        if logs and "loss" in logs:
-            self.report(state.global_step, state.max_steps, float(state.epoch or 0.0), float(logs["loss"]))
-
-
 def build_trainer(
     loaded: LoadedModel,
     train: list[Pair],
     settings: dict[str, Any],
-    run_dir: Path,
+    checkpoints: Path,
     save_steps: int,
     report: StepReport | None,
 ) -> TokenDPOTrainer:
     """LoRA on every linear layer but the output head (PEFT cannot train a tied head in
     DPO) or, with ``method="full"``, all weights against a frozen copy of the base."""
-    gpu = loaded.device.type == "cuda"
     config = DPOConfig(
-        output_dir=str(run_dir),
+        output_dir=str(checkpoints),
         num_train_epochs=settings["epochs"],
         learning_rate=settings["learning_rate"],
         beta=settings["beta"],
@@ -62,11 +47,8 @@ def build_trainer(
         save_steps=save_steps,
         save_total_limit=1,
         logging_steps=1,
-        report_to="none",
-        disable_tqdm=True,
-        use_cpu=loaded.device.type == "cpu",
-        bf16=gpu and torch.cuda.is_bf16_supported(),
-        gradient_checkpointing=gpu,  # memory matters there; on a CPU it only costs time
+        gradient_checkpointing=loaded.device.type == "cuda",  # memory matters there; on a CPU it only costs time
+        **device_arguments(loaded.device),
     )
     peft_config = None
     if settings["method"] == "lora":
@@ -82,7 +64,5 @@ def build_trainer(
         processing_class=loaded.tokenizer,
         peft_config=peft_config,
     )
-    trainer.remove_callback(PrinterCallback)  # it prints every log line; progress goes to ``report``
-    if report is not None:
-        trainer.add_callback(_Reporter(report))
+    report_steps(trainer, report)
     return trainer

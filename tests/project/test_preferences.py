@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from midicli.project import Project, VersionRecord
-from midicli.tuning import TuningError, preferences
+from midicli.errors import TuningError
+from midicli.project import Project, VersionRecord, preferences
 
 Candidates = Callable[..., list[VersionRecord]]  # the `candidates` fixture
 

@@ -12,8 +12,8 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
+from midicli.errors import TuningError
 from midicli.project.records import PreferenceRecord
-from midicli.tuning import TuningError
 
 MIN_PAIRS = 2
 

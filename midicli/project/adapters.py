@@ -1,9 +1,12 @@
-"""Which model an adapter fits: the weights it was tuned on, and no other."""
+"""Which model an adapter fits: the weights it was tuned on, and no other; and the name
+that means no adapter at all."""
 
 from __future__ import annotations
 
 from midicli.errors import ModelError
 from midicli.project.records import AdapterRecord
+
+NO_ADAPTER = "none"  # what `--adapter none` means, so no adapter may be called that
 
 
 def check_base(adapter: AdapterRecord, model: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from midicli.tuning.dataset import Pair
+from midicli.training.preference_data import Pair
 
 if TYPE_CHECKING:  # torch loads only when a model is measured, not with every command
     import torch

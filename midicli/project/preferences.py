@@ -8,9 +8,9 @@ record because that is what DPO trains on.
 
 from __future__ import annotations
 
+from midicli.errors import TuningError
 from midicli.project import Project
 from midicli.project.records import NewPreference, PreferenceRecord, VersionRecord
-from midicli.tuning import TuningError
 
 
 def generated_ids(record: VersionRecord) -> tuple[list[int], list[int]]:

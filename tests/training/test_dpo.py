@@ -12,10 +12,11 @@ from safetensors.torch import load_file
 
 from midicli.engines.base import SamplingParams
 from midicli.engines.pool import open_engine
+from midicli.errors import TuningError
 from midicli.generation import operations
-from midicli.project import Project
-from midicli.tuning import TuningError, preferences
-from midicli.tuning.dpo import TuneEvent, TuneSettings, tune
+from midicli.project import Project, preferences
+from midicli.training.dpo import TuneSettings, tune
+from midicli.training.run import TrainEvent
 
 SMALL = TuneSettings(epochs=1, batch_size=1, holdout=0.0, max_length=256, learning_rate=1e-3)
 
@@ -37,7 +38,7 @@ class Interrupt:
     def __init__(self, at: int | None = None) -> None:
         self.at, self.steps = at, []
 
-    def __call__(self, event: TuneEvent) -> None:
+    def __call__(self, event: TrainEvent) -> None:
         if event.stage == "training":
             self.steps.append((event.step, event.resumed_at))
             if event.step == self.at:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from midicli.errors import TuningError
 from midicli.project.records import PreferenceRecord
-from midicli.tuning import TuningError
-from midicli.tuning.dataset import select, split
+from midicli.training.preference_data import select, split
 
 
 def preference(i: int, chosen: str, rejected: str, model_hash: str = "abc", prompt: int = 3) -> PreferenceRecord:

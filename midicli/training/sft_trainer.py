@@ -9,18 +9,17 @@ from typing import Any, Callable
 import datasets
 import torch
 from datasets import Dataset
-from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
-from midicli.training.train import IGNORE, TrainSettings
+from midicli.training.run import StepReport
+from midicli.training.settings import IGNORE, TrainSettings
+from midicli.training.trainer_setup import device_arguments, report_steps
 from midicli.training.transpose import transpose_row
 
 datasets.disable_progress_bars()  # the CLI draws its own progress
 datasets.logging.set_verbosity_error()
 
 _COLUMNS = ["input_ids", "labels"]
-
-# (global step, total steps, epoch, training loss or None, validation loss or None)
-StepReport = Callable[[int, int, float, float | None, float | None], None]
 
 
 def encoded(path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], cache: Path) -> Dataset | None:
@@ -92,18 +91,6 @@ class _LearnedLogits(Trainer):
         return (loss, {"loss": loss}) if return_outputs else loss
 
 
-class _Reporter(TrainerCallback):
-    """Hands each logged training or validation loss to a plain callable (the library
-    does not draw progress)."""
-
-    def __init__(self, report: StepReport) -> None:
-        self.report = report
-
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **_: Any) -> None:
-        if logs and ("loss" in logs or "eval_loss" in logs):
-            self.report(state.global_step, state.max_steps, float(state.epoch or 0.0), logs.get("loss"), logs.get("eval_loss"))
-
-
 def build_trainer(
     model: Any,
     tokenizer: Any,
@@ -118,7 +105,6 @@ def build_trainer(
     logs, evaluates (from step 0) and keeps checkpoints every so many steps."""
     if tokenizer.pad_token is None:  # Llama 3's tokenizer has none; padded positions are masked anyway
         tokenizer.pad_token = tokenizer.eos_token
-    gpu = device.type == "cuda"
     evaluate = validation is not None and len(validation) > 0
     args = TrainingArguments(
         output_dir=str(checkpoints),
@@ -140,11 +126,8 @@ def build_trainer(
         logging_steps=settings["logging_steps"],
         logging_first_step=True,
         seed=settings["seed"],
-        report_to="none",
-        disable_tqdm=True,
-        use_cpu=device.type == "cpu",
-        bf16=gpu and torch.cuda.is_bf16_supported(),
         train_sampling_strategy="group_by_length",  # less padding per batch
+        **device_arguments(device),
     )
     trainer = _LearnedLogits(
         model=model,
@@ -154,7 +137,5 @@ def build_trainer(
         data_collator=DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE),
         processing_class=tokenizer,
     )
-    trainer.remove_callback(PrinterCallback)  # it prints every log line; progress goes to ``report``
-    if report is not None:
-        trainer.add_callback(_Reporter(report))
+    report_steps(trainer, report)
     return trainer

@@ -8,7 +8,7 @@ are random, so its hidden states carry no structure a low-rank adapter could ste
 and with 0.02-std tied embeddings behind an RMS norm its logits cannot move by more
 than about ±1.3; a LoRA run shifts the mean pitch by only a few semitones at most.
 Full finetuning can grow those weights, so this test tunes with ``method="full"``
-(LoRA runs through the same code in tests/tuning/test_dpo.py and tests/cli/test_tune.py).
+(LoRA runs through the same code in tests/training/test_dpo.py and tests/cli/test_tune.py).
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from midicli.engines.base import SamplingParams
 from midicli.engines.pool import open_engine
 from midicli.generation import operations
 from midicli.generation.write import Constraints
-from midicli.project import Project
-from midicli.tuning import preferences
-from midicli.tuning.dpo import TuneSettings, tune
+from midicli.project import Project, preferences
+from midicli.training.dpo import TuneSettings, tune
 
 PIANO = Constraints(frozenset({0}))
 WORDS = "A calm piano waltz"

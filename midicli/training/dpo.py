@@ -8,25 +8,33 @@ from the last checkpoint with that plan. The finished adapter moves to
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import time
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from midicli.errors import ModelError
+from midicli.errors import ModelError, TuningError
 from midicli.project import Project
-from midicli.project.files import apply_umask
+from midicli.project.adapters import NO_ADAPTER
 from midicli.project.records import ADAPTER_METHODS, AdapterRecord
 from midicli.project.refs import check_name
-from midicli.tuning import NO_ADAPTER, TuningError
-from midicli.tuning.dataset import MIN_PAIRS, Pair, select, split
-from midicli.tuning.metrics import preference_metrics
+from midicli.training.preference_data import MIN_PAIRS, Pair, select, split
+from midicli.training.preference_metrics import preference_metrics
+from midicli.training.run import (
+    StepReport,
+    TrainEvent,
+    TrainProgress,
+    changed,
+    logged,
+    put_in_place,
+    run_dir,
+    saved_plan,
+    saving_folder,
+    train_from_checkpoint,
+    write_plan,
+)
 
-PLAN_FILE = "plan.json"
 DEFAULT_LEARNING_RATES = {"lora": 1e-4, "full": 1e-6}
 
 
@@ -59,22 +67,6 @@ class TuneSettings:
 
 
 @dataclass(frozen=True)
-class TuneEvent:
-    """Where a run is: ``stage`` is loading, measuring, training or saving; the step
-    fields count optimiser steps (``resumed_at`` > 0 when it went on from a checkpoint)."""
-
-    stage: str
-    step: int = 0
-    total: int = 0
-    epoch: float = 0.0
-    loss: float | None = None
-    resumed_at: int = 0
-
-
-TuneProgress = Callable[[TuneEvent], None]
-
-
-@dataclass(frozen=True)
 class Plan:
     """The fixed part of a run, written before training so that a resumed run trains
     on the same pairs with the same settings."""
@@ -94,7 +86,7 @@ def tune(
     dtype: str | None = None,
     save_steps: int = 50,
     restart: bool = False,
-    progress: TuneProgress | None = None,
+    progress: TrainProgress | None = None,
 ) -> AdapterRecord:
     """Train adapter ``name`` on the project's preferences (resuming an interrupted run
     of that name unless ``restart``) and register it. ``model`` defaults to the project's."""
@@ -106,25 +98,25 @@ def tune(
     base = model or project.config.model
     if not base:
         raise ModelError("no model to tune: pass --model or set the project's with `midicli init --model`")
-    run_dir = _run_dir(project, name)
+    run = run_dir(project.adapters_dir / name)
     if restart:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    plan = _plan(project, name, base, model_hash(base), settings)  # before loading: a run without data fails fast
-    report(TuneEvent("loading"))
+        shutil.rmtree(run, ignore_errors=True)
+    plan = _plan(project, name, run, base, model_hash(base), settings)  # before loading: a run without data fails fast
+    report(TrainEvent("loading"))
     # full tuning keeps float32 master weights: a bf16 weight cannot take a 1e-6 step
     loaded = load_model(base, device=device, dtype=dtype or ("float32" if settings.method == "full" else None))
     pairs = _pairs(project, plan, loaded.text_vocab_size)
     train, held = split(pairs, settings.holdout, settings.seed)
-    report(TuneEvent("measuring"))
+    report(TrainEvent("measuring"))
     before = preference_metrics(loaded.model, held, settings.beta, loaded.device)
-    trainer, resumed_at, seconds = _train(loaded, train, plan, run_dir, save_steps, report)
-    report(TuneEvent("measuring", trainer.state.global_step, trainer.state.max_steps))
+    trainer, resumed_at, seconds = _train(loaded, train, plan, run, save_steps, report)
+    report(TrainEvent("measuring", trainer.state.global_step, trainer.state.max_steps))
     after = preference_metrics(trainer.model, held, settings.beta, trainer.args.device)
-    report(TuneEvent("saving", trainer.state.global_step, trainer.state.max_steps))
+    report(TrainEvent("saving", trainer.state.global_step, trainer.state.max_steps))
     metrics = {"before": before, "after": after, "train_pairs": len(train), "held_out_pairs": len(held),
-               "steps": trainer.state.global_step, "train_loss": _last_loss(trainer.state.log_history),
+               "steps": trainer.state.global_step, "train_loss": _last(logged(trainer.state.log_history, "loss")),
                "train_seconds": round(seconds, 1), "resumed_at": resumed_at}
-    return _save(project, name, trainer, plan, metrics, run_dir)
+    return _save(project, name, trainer, plan, metrics, run)
 
 
 def _check_free(project: Project, name: str) -> None:
@@ -135,23 +127,19 @@ def _check_free(project: Project, name: str) -> None:
         raise TuningError(f"an adapter named '{name}' exists already: choose another name or `midicli adapters rm {name}`")
 
 
-def _run_dir(project: Project, name: str) -> Path:
-    return project.adapters_dir / f".{name}.run"
-
-
-def _plan(project: Project, name: str, base: str, base_hash: str, settings: TuneSettings) -> Plan:
+def _plan(project: Project, name: str, run: Path, base: str, base_hash: str, settings: TuneSettings) -> Plan:
     """The interrupted run's plan, if it matches these settings; else a new one over
     every usable preference."""
     wanted = asdict(settings)
-    path = _run_dir(project, name) / PLAN_FILE
-    if path.is_file():
-        plan = Plan(**json.loads(path.read_text(encoding="utf-8")))
-        changed = sorted(k for k in wanted if plan.settings.get(k) != wanted[k])
+    saved = saved_plan(run)
+    if saved is not None:
+        plan = Plan(**saved)
+        moved = changed(plan.settings, wanted)
         if plan.base_hash != base_hash:
-            changed.insert(0, "model")
-        if changed:
+            moved.insert(0, "model")
+        if moved:
             raise TuningError(
-                f"the interrupted run '{name}' used other settings ({', '.join(changed)}): "
+                f"the interrupted run '{name}' used other settings ({', '.join(moved)}): "
                 "run it with the same options to resume, or pass --restart to start over"
             )
         return plan
@@ -163,8 +151,7 @@ def _plan(project: Project, name: str, base: str, base_hash: str, settings: Tune
             f"{left_out}: record more with `midicli pick REF` or `midicli prefer A B`"
         )
     plan = Plan(base, base_hash, wanted, [p.preference_id for p in selection.pairs])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(plan), indent=1), encoding="utf-8")
+    write_plan(run, asdict(plan))
     return plan
 
 
@@ -175,32 +162,22 @@ def _pairs(project: Project, plan: Plan, text_vocab_size: int) -> list[Pair]:
     return select(chosen, plan.base_hash, text_vocab_size, plan.settings["max_length"]).pairs
 
 
-def _train(loaded: Any, train: list[Pair], plan: Plan, run_dir: Path, save_steps: int, report: TuneProgress) -> tuple[Any, int, float]:
-    """Train from the last checkpoint in ``run_dir`` (if any); returns the trainer, the
-    step it resumed at and the seconds spent."""
-    from transformers.trainer_utils import get_last_checkpoint
+def _train(loaded: Any, train: list[Pair], plan: Plan, run: Path, save_steps: int, report: TrainProgress) -> tuple[Any, int, float]:
+    """Train from the last checkpoint in ``run`` (if any); returns the trainer, the step
+    it resumed at and the seconds spent."""
+    from midicli.training.dpo_trainer import build_trainer
 
-    from midicli.tuning.trainer import build_trainer
+    def build(step: StepReport) -> Any:
+        return build_trainer(loaded, train, plan.settings, run, save_steps, step)
 
-    checkpoint = get_last_checkpoint(str(run_dir))
-    resumed_at = int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0
-
-    def step(done: int, total: int, epoch: float, loss: float | None) -> None:
-        report(TuneEvent("training", done, total, epoch, loss, resumed_at))
-
-    trainer = build_trainer(loaded, train, plan.settings, run_dir, save_steps, step)
-    started = time.perf_counter()
-    trainer.train(resume_from_checkpoint=checkpoint)
-    return trainer, resumed_at, time.perf_counter() - started
+    return train_from_checkpoint(run, build, report)
 
 
-def _save(project: Project, name: str, trainer: Any, plan: Plan, metrics: dict[str, Any], run_dir: Path) -> AdapterRecord:
+def _save(project: Project, name: str, trainer: Any, plan: Plan, metrics: dict[str, Any], run: Path) -> AdapterRecord:
     """Weights to ``adapters/NAME`` (written aside, then renamed), then the registry row."""
     final = project.adapters_dir / name
-    staging = project.adapters_dir / f".{name}.saving"
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = saving_folder(final)
     trainer.save_model(str(staging))
-    apply_umask(staging)
     record = AdapterRecord(
         name=name, path=final.relative_to(project.root).as_posix(), method=plan.settings["method"],
         base_model=plan.base_model, base_hash=plan.base_hash, preference_ids=plan.preference_ids,
@@ -209,12 +186,11 @@ def _save(project: Project, name: str, trainer: Any, plan: Plan, metrics: dict[s
     if not trainer.is_world_process_zero():
         return record
     shutil.rmtree(final, ignore_errors=True)  # left by a run killed between rename and registration
-    os.replace(staging, final)
+    put_in_place(staging, final)
     project.register_adapter(record)
-    shutil.rmtree(run_dir, ignore_errors=True)
+    shutil.rmtree(run, ignore_errors=True)
     return record
 
 
-def _last_loss(history: list[dict[str, Any]]) -> float | None:
-    losses = [entry["loss"] for entry in history if "loss" in entry]
+def _last(losses: list[float]) -> float | None:
     return round(losses[-1], 4) if losses else None
