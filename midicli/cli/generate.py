@@ -17,7 +17,7 @@ from midicli.cli.pieces import version_json
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import GenerationError
 from midicli.generation import operations
-from midicli.generation.write import Constraints
+from midicli.generation.span import Constraints
 from midicli.music.instruments import parse_instrument, parse_instruments
 
 Text = Annotated[Optional[str], typer.Argument(help="Words for the model (default: the piece's own description).", show_default=False)]

@@ -19,7 +19,8 @@ from midicli.generation.guidance import instrument_lean, key_lean
 from midicli.generation.ranking import Ranking, best
 from midicli.generation.settings import model_settings
 from midicli.generation.span import Span
-from midicli.generation.write import Candidate, CandidateProgress, Constraints, write_span
+from midicli.generation.span import Constraints
+from midicli.generation.write import Candidate, CandidateProgress, write_span
 from midicli.music.captions import parse_caption
 from midicli.music.piece import Note, Piece
 from midicli.project import Project

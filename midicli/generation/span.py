@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from midicli import defaults
 from midicli.tokenizers.amt_generation import GrammarSpec
@@ -22,15 +21,26 @@ from midicli.tokenizers import amt
 from midicli.tokenizers.vocab import CONTROL_OFFSET, MAX_TIME, SEPARATOR, TIME_RESOLUTION
 
 PROMPT_TOKEN_BUDGET = 1024  # music tokens of context: about 340 notes, as AMT's context
-if TYPE_CHECKING:
-    from midicli.generation.write import Constraints
-
 CONTEXT_SECONDS = 40  # context kept before the span start, so each round can write ~60 s
 
 
 def to_ticks(seconds: float) -> int:
     """Seconds → 10 ms ticks, rounded up so a tick is never before the time it stands for."""
     return math.ceil(seconds * TIME_RESOLUTION - 1e-6)
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """The user's controls over what may be generated: hard limits for the grammar
+    (seconds where the grammar counts ticks) and the soft lean toward a key."""
+
+    instruments: frozenset[int] | None = None
+    max_instruments: int = 16
+    max_onsets_per_instant: int | None = None  # None: the model's recommendation
+    max_onsets_per_instrument: int | None = defaults.MAX_ONSETS_PER_INSTRUMENT  # chordal ones; half for the rest
+    max_gap: float | None = defaults.MAX_GAP_SECONDS
+    pitch_bias: tuple[float, ...] | None = None
+    instrument_bias: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)

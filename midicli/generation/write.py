@@ -11,7 +11,7 @@ from midicli import defaults
 from midicli.engines.base import Engine, Request, SamplingParams
 from midicli.errors import GenerationError
 from midicli.generation.prompt import build_prompt, text_ids
-from midicli.generation.span import RoundView, Span, round_view
+from midicli.generation.span import Constraints, RoundView, Span, round_view
 from midicli.music.piece import Note
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE, TIME_OFFSET, MAX_TIME, TIME_RESOLUTION
 
@@ -19,20 +19,6 @@ MAX_ROUNDS = 12
 
 # (candidate index, tokens generated so far, seconds of new music so far)
 CandidateProgress = Callable[[int, int, float], None]
-
-
-@dataclass(frozen=True)
-class Constraints:
-    """The user's controls over what may be generated: hard limits for the grammar
-    (seconds where the grammar counts ticks) and the soft lean toward a key."""
-
-    instruments: frozenset[int] | None = None
-    max_instruments: int = 16
-    max_onsets_per_instant: int | None = None  # None: the model's recommendation
-    max_onsets_per_instrument: int | None = defaults.MAX_ONSETS_PER_INSTRUMENT  # chordal ones; half for the rest
-    max_gap: float | None = defaults.MAX_GAP_SECONDS
-    pitch_bias: tuple[float, ...] | None = None
-    instrument_bias: tuple[float, ...] | None = None
 
 
 @dataclass

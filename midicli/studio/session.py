@@ -14,7 +14,8 @@ from midicli.cli.options import EngineChoice
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import GenerationError, MidicliError
 from midicli.generation import operations
-from midicli.generation.write import CandidateProgress, Constraints
+from midicli.generation.span import Constraints
+from midicli.generation.write import CandidateProgress
 from midicli.music.meter import parse_length, parse_time
 from midicli.project import Project, preferences
 from midicli.project.adapters import NO_ADAPTER

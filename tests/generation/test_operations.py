@@ -11,7 +11,7 @@ from midicli.engines.base import SamplingParams
 from midicli.engines.pool import open_engine
 from midicli.generation import operations
 from midicli.generation.prompt import system_prompt
-from midicli.generation.write import Constraints
+from midicli.generation.span import Constraints
 from midicli.music.instruments import parse_instruments
 from midicli.music.midi_io import read_midi
 from midicli.project import Project

@@ -19,7 +19,7 @@ from statistics import fmean
 from midicli.engines.base import SamplingParams
 from midicli.engines.pool import open_engine
 from midicli.generation import operations
-from midicli.generation.write import Constraints
+from midicli.generation.span import Constraints
 from midicli.project import Project, preferences
 from midicli.training.dpo import TuneSettings, tune
 
