@@ -31,7 +31,7 @@ RUNNERS = ["hf-bf16", "engine-bf16", "engine-int8", "engine-int4"]
 LABELS = {
     "hf-bf16": "transformers generate, bfloat16, music mask",
     "engine-bf16": "midicli engine, bfloat16",
-    "engine-int8": "midicli engine, int8 weights",
+    "engine-int8": "midicli engine, int8 weights and activations",
     "engine-int4": "midicli engine, int4 weights",
 }
 DESCRIPTION = "A cheerful folk dance for fiddle and accordion, lively, in six eight time."
