@@ -57,7 +57,9 @@ def tensor_bytes(module: torch.nn.Module) -> int:
     if isinstance(getattr(module, "nbytes", None), int):
         return module.nbytes
     own = [*module.parameters(recurse=False), *module.buffers(recurse=False)]
-    return sum(t.numel() * t.element_size() for t in own) + sum(tensor_bytes(m) for m in module.children())
+    return sum(t.numel() * t.element_size() for t in own) + sum(
+        tensor_bytes(m) for m in module.children()
+    )
 
 
 def step_bytes(model: torch.nn.Module, head_bytes: int) -> int:
@@ -89,10 +91,16 @@ def run_one(runner: str, model: str, tokens: int, seed: int, reference: Path) ->
 
     kind, precision = runner.split("-")
     start = time.perf_counter()
-    loaded = load_model(model, device="cpu", dtype="bfloat16", quantize="none" if precision == "bf16" else precision)
+    loaded = load_model(
+        model, device="cpu", dtype="bfloat16", quantize="none" if precision == "bf16" else precision
+    )
     load_s = time.perf_counter() - start
     prompt = build_prompt(text_ids(loaded.tokenizer, DESCRIPTION), loaded.text_vocab_size)
-    result: dict[str, object] = {"runner": runner, "load_s": load_s, "threads": torch.get_num_threads()}
+    result: dict[str, object] = {
+        "runner": runner,
+        "load_s": load_s,
+        "threads": torch.get_num_threads(),
+    }
     if kind == "hf":
         mask = torch.full((loaded.vocab_size,), float("-inf"))
         mask[loaded.text_vocab_size : loaded.text_vocab_size + MUSIC_VOCAB_SIZE] = 0.0
@@ -101,8 +109,15 @@ def run_one(runner: str, model: str, tokens: int, seed: int, reference: Path) ->
             inputs = torch.tensor([prompt])
             with torch.inference_mode():
                 out = loaded.model.generate(
-                    input_ids=inputs, attention_mask=torch.ones_like(inputs), do_sample=True, temperature=1.0,
-                    top_p=0.98, top_k=0, max_new_tokens=count, min_new_tokens=count, pad_token_id=loaded.eos_id,
+                    input_ids=inputs,
+                    attention_mask=torch.ones_like(inputs),
+                    do_sample=True,
+                    temperature=1.0,
+                    top_p=0.98,
+                    top_k=0,
+                    max_new_tokens=count,
+                    min_new_tokens=count,
+                    pad_token_id=loaded.eos_id,
                     logits_processor=LogitsProcessorList([lambda _, scores: scores + mask]),
                 )
             return out.shape[1] - len(prompt)
@@ -113,7 +128,9 @@ def run_one(runner: str, model: str, tokens: int, seed: int, reference: Path) ->
         engine = TransformersEngine(loaded)
 
         def generate(count: int) -> int:
-            sampling = SamplingParams(n=1, temperature=1.0, top_p=0.98, max_new_tokens=count, seed=seed)
+            sampling = SamplingParams(
+                n=1, temperature=1.0, top_p=0.98, max_new_tokens=count, seed=seed
+            )
             return len(engine.generate(Request(prompt, sampling))[0].token_ids)
 
         result["step_bytes"] = step_bytes(loaded.model, engine._head.bytes_read())
@@ -145,7 +162,11 @@ def faithfulness(engine: object, reference: Path, write: bool) -> dict[str, floa
         return {}
     ref = torch.load(reference)
     kl = torch.nn.functional.kl_div(logp, ref, log_target=True, reduction="batchmean")
-    return {"top1": float((ref.argmax(-1) == logp.argmax(-1)).float().mean()), "kl": float(kl), "positions": len(ids)}
+    return {
+        "top1": float((ref.argmax(-1) == logp.argmax(-1)).float().mean()),
+        "kl": float(kl),
+        "positions": len(ids),
+    }
 
 
 def main() -> None:
@@ -154,11 +175,15 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64, help="new tokens per run (n=1)")
     parser.add_argument("--runners", nargs="+", default=RUNNERS, choices=RUNNERS)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process: run this runner, print JSON
+    parser.add_argument(
+        "--one", help=argparse.SUPPRESS
+    )  # a child process: run this runner, print JSON
     parser.add_argument("--reference", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.model, args.tokens, args.seed, Path(args.reference))))
+        print(
+            json.dumps(run_one(args.one, args.model, args.tokens, args.seed, Path(args.reference)))
+        )
         return
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -167,13 +192,27 @@ def main() -> None:
 
             args.model = str(scaffold_model(Path(scratch) / "tiny", "tiny"))
         gb_s = bandwidth_gb_s()
-        print(f"model {args.model}; {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
-              f"{args.tokens} new tokens, n=1; memory bandwidth {gb_s:.1f} GB/s before the runs, "
-              "and measured again after each (tensor copies, read + written bytes)\n")
+        print(
+            f"model {args.model}; {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
+            f"{args.tokens} new tokens, n=1; memory bandwidth {gb_s:.1f} GB/s before the runs, "
+            "and measured again after each (tensor copies, read + written bytes)\n"
+        )
         rows = []
         for runner in args.runners:  # one process each, so resident memory is the runner's own
-            command = [sys.executable, __file__, "--one", runner, "--model", args.model, "--tokens", str(args.tokens),
-                       "--seed", str(args.seed), "--reference", str(Path(scratch) / "reference.pt")]
+            command = [
+                sys.executable,
+                __file__,
+                "--one",
+                runner,
+                "--model",
+                args.model,
+                "--tokens",
+                str(args.tokens),
+                "--seed",
+                str(args.seed),
+                "--reference",
+                str(Path(scratch) / "reference.pt"),
+            ]
             done = subprocess.run(command, capture_output=True, text=True, check=False)
             if done.returncode:
                 print(f"{runner} failed:\n{done.stderr[-2000:]}")
@@ -182,11 +221,33 @@ def main() -> None:
             roof = r["gb_s"] * 1e9 / r["step_bytes"]
             top1 = f"{r['top1']:.1%}" if "top1" in r else "—"
             kl = f"{r['kl']:.4f}" if "kl" in r else "—"
-            rows.append([LABELS[runner], f"{r['tokens_per_s']:.2f}", f"{r['rss_gb']:.2f}", f"{r['step_bytes'] / 1e9:.3f}",
-                         f"{r['gb_s']:.1f}", f"{roof:.1f}", f"{r['tokens_per_s'] / roof:.0%}", top1, kl, f"{r['load_s']:.0f}"])
+            rows.append(
+                [
+                    LABELS[runner],
+                    f"{r['tokens_per_s']:.2f}",
+                    f"{r['rss_gb']:.2f}",
+                    f"{r['step_bytes'] / 1e9:.3f}",
+                    f"{r['gb_s']:.1f}",
+                    f"{roof:.1f}",
+                    f"{r['tokens_per_s'] / roof:.0%}",
+                    top1,
+                    kl,
+                    f"{r['load_s']:.0f}",
+                ]
+            )
             print(f"  {rows[-1]}", flush=True)
-    header = ["runner", "tokens/s", "peak RSS GB", "GB read/step", "GB/s", "roofline tok/s", "of roofline",
-              "top-1 vs bf16", "KL vs bf16", "load s"]
+    header = [
+        "runner",
+        "tokens/s",
+        "peak RSS GB",
+        "GB read/step",
+        "GB/s",
+        "roofline tok/s",
+        "of roofline",
+        "top-1 vs bf16",
+        "KL vs bf16",
+        "load s",
+    ]
     print()
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))

@@ -56,18 +56,37 @@ def serve(model: str, log: Path) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--host", "127.0.0.1",
-               "--port", str(port), "--max-model-len", "4096", "--gpu-memory-utilization", "0.1",
-               "--logits-processors", PROCESSOR]
+    command = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        model,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--max-model-len",
+        "4096",
+        "--gpu-memory-utilization",
+        "0.1",
+        "--logits-processors",
+        PROCESSOR,
+    ]
     if not torch.cuda.is_available():
         command += ["--dtype", "float32"]  # as the in-process engine on the CPU
     with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         for _ in range(600):
             if process.poll() is not None:
                 raise SystemExit(f"vllm serve exited:\n{log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2),
+            ):
                 break
             time.sleep(1)
         yield f"http://127.0.0.1:{port}/v1"
@@ -77,23 +96,31 @@ def serve(model: str, log: Path) -> Iterator[str]:
 
 
 def run(engine: Any, prompt: list[int], n: int, tokens: int, seed: int) -> Result:
-    request = Request(prompt, SamplingParams(n=n, temperature=1.0, top_p=0.98, max_new_tokens=tokens, seed=seed))
+    request = Request(
+        prompt, SamplingParams(n=n, temperature=1.0, top_p=0.98, max_new_tokens=tokens, seed=seed)
+    )
     start = time.perf_counter()
     completions = engine.generate(request)
     wall = time.perf_counter() - start
     music = [[t - engine.text_vocab_size for t in c.token_ids] for c in completions]
-    print(f"  {engine.name} n={n}: {wall:.1f} s", file=sys.stderr, flush=True)  # long runs show where they are
+    print(
+        f"  {engine.name} n={n}: {wall:.1f} s", file=sys.stderr, flush=True
+    )  # long runs show where they are
     return Result(engine.name, n, sum(map(len, music)), wall, sum(map(music_seconds, music)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="model folder or hub id (default: the tiny scaffold, see above)")
+    parser.add_argument(
+        "--model", help="model folder or hub id (default: the tiny scaffold, see above)"
+    )
     parser.add_argument("--url", help="a running `vllm serve` of --model (default: start one here)")
     parser.add_argument("--tokens", type=int, default=2046, help="new tokens per candidate")
     parser.add_argument("--n", type=int, nargs="+", default=[1, 4], help="candidate counts to time")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds; the median wall time is shown")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="interleaved rounds; the median wall time is shown"
+    )
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp())
@@ -101,16 +128,31 @@ def main() -> None:
         model = args.model or str(wide_head_scaffold(scratch / "tiny"))
         with contextlib.ExitStack() as stack:
             url = args.url or stack.enter_context(serve(model, scratch / "serve.log"))
-            engines = [transformers_engine(model), vllm_engine(model), server_engine(model, url=url)]
-            prompt = build_prompt(text_ids(engines[0].tokenizer, DESCRIPTION), engines[0].text_vocab_size)
-            print(f"model {args.model or 'tiny scaffold (2 heads of 32)'}, {os.cpu_count()} CPUs, "
-                  f"{args.tokens} new tokens, prompt {len(prompt)} tokens, music-only mask, no stop")
-            print("music s: last TIME token / 100, summed over candidates; real-time x = music s / wall s\n")
-            for engine in engines:  # warm-up: vLLM's first few hundred steps on the CPU are 10x slower
+            engines = [
+                transformers_engine(model),
+                vllm_engine(model),
+                server_engine(model, url=url),
+            ]
+            prompt = build_prompt(
+                text_ids(engines[0].tokenizer, DESCRIPTION), engines[0].text_vocab_size
+            )
+            print(
+                f"model {args.model or 'tiny scaffold (2 heads of 32)'}, {os.cpu_count()} CPUs, "
+                f"{args.tokens} new tokens, prompt {len(prompt)} tokens, music-only mask, no stop"
+            )
+            print(
+                "music s: last TIME token / 100, summed over candidates; real-time x = music s / wall s\n"
+            )
+            for (
+                engine
+            ) in engines:  # warm-up: vLLM's first few hundred steps on the CPU are 10x slower
                 run(engine, prompt, 1, args.tokens, args.seed)
             results = []
             for n in args.n:
-                rounds = [[run(engine, prompt, n, args.tokens, args.seed) for engine in engines] for _ in range(args.repeat)]
+                rounds = [
+                    [run(engine, prompt, n, args.tokens, args.seed) for engine in engines]
+                    for _ in range(args.repeat)
+                ]
                 results += [median(list(same)) for same in zip(*rounds)]
             print_table(results)
             engines[1].close()

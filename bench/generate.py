@@ -22,11 +22,11 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from midicli.engines.base import Request, SamplingParams
-from midicli.tokenizers.amt_generation import GrammarSpec
 from midicli.engines.models import LoadedModel, load_model
 from midicli.engines.scaffold import scaffold_model
 from midicli.engines.transformers import TransformersEngine
 from midicli.generation.prompt import build_prompt, text_ids
+from midicli.tokenizers.amt_generation import GrammarSpec
 from midicli.tokenizers.vocab import MAX_TIME, MUSIC_VOCAB_SIZE, TIME_OFFSET, TIME_RESOLUTION
 
 DESCRIPTION = "A cheerful folk dance for fiddle and accordion, lively, in six eight time."
@@ -95,13 +95,24 @@ def run_hf(loaded: LoadedModel, prompt: list[int], n: int, tokens: int, seed: in
     rows = out[:, len(prompt) :].tolist()
     wall = time.perf_counter() - start
     music = [[t - loaded.text_vocab_size for t in row] for row in rows]
-    return Result("hf generate, music mask", n, sum(map(len, rows)), wall, sum(map(music_seconds, music)))
+    return Result(
+        "hf generate, music mask", n, sum(map(len, rows)), wall, sum(map(music_seconds, music))
+    )
 
 
 def run_engine(
-    engine: TransformersEngine, prompt: list[int], n: int, tokens: int, seed: int, grammar: GrammarSpec | None
+    engine: TransformersEngine,
+    prompt: list[int],
+    n: int,
+    tokens: int,
+    seed: int,
+    grammar: GrammarSpec | None,
 ) -> Result:
-    request = Request(prompt, SamplingParams(n=n, temperature=1.0, top_p=0.98, max_new_tokens=tokens, seed=seed), grammar)
+    request = Request(
+        prompt,
+        SamplingParams(n=n, temperature=1.0, top_p=0.98, max_new_tokens=tokens, seed=seed),
+        grammar,
+    )
     _sync(engine.loaded)
     start = time.perf_counter()
     completions = engine.generate(request)
@@ -121,20 +132,29 @@ def print_table(results: list[Result]) -> None:
     rows = [header] + [r.row() for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for index, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
+        print(
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(row, widths))
+            )
+        )
         if index == 0:
             print("  ".join("-" * w for w in widths))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="model folder or hub id (default: a tiny scaffold in a temp folder)")
+    parser.add_argument(
+        "--model", help="model folder or hub id (default: a tiny scaffold in a temp folder)"
+    )
     parser.add_argument("--tokens", type=int, default=2046, help="new tokens per candidate")
     parser.add_argument("--n", type=int, nargs="+", default=[1, 4], help="candidate counts to time")
     parser.add_argument("--device", default=None)
     parser.add_argument("--dtype", default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds; the median wall time is shown")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="interleaved rounds; the median wall time is shown"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -148,19 +168,25 @@ def main() -> None:
         f"{loaded.device} {str(loaded.dtype).removeprefix('torch.')}, torch threads {torch.get_num_threads()}, "
         f"{args.tokens} new tokens, prompt {len(prompt)} tokens"
     )
-    print("music s: last TIME token / 100, summed over candidates; real-time x = music s / wall s\n")
+    print(
+        "music s: last TIME token / 100, summed over candidates; real-time x = music s / wall s\n"
+    )
 
     run_hf(loaded, prompt, 1, 8, args.seed)  # warm-up: first calls pay one-off costs
     run_engine(engine, prompt, 1, 8, args.seed, None)
     results = []
     for n in args.n:
         runs: list[list[Result]] = []
-        for _ in range(args.repeat):  # interleaved, so a busy spell on the machine hits every runner alike
-            runs.append([
-                run_hf(loaded, prompt, n, args.tokens, args.seed),
-                run_engine(engine, prompt, n, args.tokens, args.seed, None),
-                run_engine(engine, prompt, n, args.tokens, args.seed, GrammarSpec()),
-            ])
+        for _ in range(
+            args.repeat
+        ):  # interleaved, so a busy spell on the machine hits every runner alike
+            runs.append(
+                [
+                    run_hf(loaded, prompt, n, args.tokens, args.seed),
+                    run_engine(engine, prompt, n, args.tokens, args.seed, None),
+                    run_engine(engine, prompt, n, args.tokens, args.seed, GrammarSpec()),
+                ]
+            )
         results += [median(list(same)) for same in zip(*runs)]
     print_table(results)
 

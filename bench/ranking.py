@@ -41,7 +41,9 @@ def main() -> None:
 
     engine = open_engine("transformers", args.model, device="cpu")
     captions = [p.caption for p in load_prompts(Path(args.prompts), args.limit)]
-    table = Table(title=f"{args.model}: best of K, {len(captions)} captions, {args.seconds:g} s pieces (2 CPU cores)")
+    table = Table(
+        title=f"{args.model}: best of K, {len(captions)} captions, {args.seconds:g} s pieces (2 CPU cores)"
+    )
     for column in ("best of", "s per piece", "mean score", "in key", "instrument recall"):
         table.add_column(column, justify="right")
     for k in (int(v) for v in args.best_of.split(",")):
@@ -49,16 +51,29 @@ def main() -> None:
         for i, caption in enumerate(captions):
             sampling, limits = recommended(engine, SamplingParams(n=1, seed=i))
             began = time.perf_counter()
-            ((piece, _, ranking),) = draw(None, engine, caption, Span((), 0.0, args.seconds), sampling, limits,
-                                          Drawing(best_of=k), lambda c: Piece(ending_by(c.notes, args.seconds)))
+            ((piece, _, ranking),) = draw(
+                None,
+                engine,
+                caption,
+                Span((), 0.0, args.seconds),
+                sampling,
+                limits,
+                Drawing(best_of=k),
+                lambda c: Piece(ending_by(c.notes, args.seconds)),
+            )
             spent += time.perf_counter() - began
             met = adherence(parse_caption(caption), features(piece))
             scores.append(ranking.score)
             if met.key is not None:
                 keys.append(met.key)
             matched, asked = matched + met.instruments_matched, asked + met.instruments_asked
-        table.add_row(str(k), f"{spent / len(captions):.1f}", f"{sum(scores) / len(scores):.2f}",
-                      f"{sum(keys)}/{len(keys)}", f"{matched}/{asked}")
+        table.add_row(
+            str(k),
+            f"{spent / len(captions):.1f}",
+            f"{sum(scores) / len(scores):.2f}",
+            f"{sum(keys)}/{len(keys)}",
+            f"{matched}/{asked}",
+        )
     Console().print(table)
 
 

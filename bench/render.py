@@ -26,11 +26,15 @@ from midicli.render.loudness import normalize, trim_tail
 from midicli.render.soundfont import find_soundfont
 from midicli.render.synth import synthesize
 
-FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "data" / "amt"  # the AMT reference pieces
+FIXTURES = (
+    Path(__file__).resolve().parents[1] / "tests" / "data" / "amt"
+)  # the AMT reference pieces
 RATE = defaults.SAMPLE_RATE
 
 
-def median_seconds(run: Callable[[], object], repeats: int, clock: Callable[[], float] = time.perf_counter) -> float:
+def median_seconds(
+    run: Callable[[], object], repeats: int, clock: Callable[[], float] = time.perf_counter
+) -> float:
     times = []
     for _ in range(repeats):
         start = clock()
@@ -42,21 +46,32 @@ def median_seconds(run: Callable[[], object], repeats: int, clock: Callable[[], 
 def measure(piece: Piece, soundfont: Path, work: Path, repeats: int) -> dict[str, float]:
     """Seconds per stage, and the seconds of audio they make."""
     raw = synthesize(piece, soundfont, RATE, defaults.GAIN)
-    mastered = normalize(trim_tail(raw, RATE, piece.duration), RATE, defaults.TARGET_LUFS, defaults.PEAK_CEILING_DB)
+    mastered = normalize(
+        trim_tail(raw, RATE, piece.duration), RATE, defaults.TARGET_LUFS, defaults.PEAK_CEILING_DB
+    )
     return {
         "audio": len(mastered) / RATE,
         "synth": median_seconds(lambda: synthesize(piece, soundfont, RATE, defaults.GAIN), repeats),
         "master": median_seconds(
-            lambda: normalize(trim_tail(raw, RATE, piece.duration), RATE, defaults.TARGET_LUFS, defaults.PEAK_CEILING_DB),
+            lambda: normalize(
+                trim_tail(raw, RATE, piece.duration),
+                RATE,
+                defaults.TARGET_LUFS,
+                defaults.PEAK_CEILING_DB,
+            ),
             repeats,
         ),
         "encode": median_seconds(lambda: write_wav(mastered, RATE, work / "encode.wav"), repeats),
         "wav": median_seconds(lambda: render_piece(piece, "wav", work / "piece.wav"), repeats),
         # CPU time of this process: rendering is single-threaded, so on an idle machine it
         # equals the wall time, and it stays honest when other work shares the cores
-        "wav cpu": median_seconds(lambda: render_piece(piece, "wav", work / "piece.wav"), repeats, time.process_time),
+        "wav cpu": median_seconds(
+            lambda: render_piece(piece, "wav", work / "piece.wav"), repeats, time.process_time
+        ),
         "png": median_seconds(lambda: render_piece(piece, "png", work / "piece.png"), repeats),
-        "musicxml": median_seconds(lambda: render_piece(piece, "musicxml", work / "piece.musicxml"), repeats),
+        "musicxml": median_seconds(
+            lambda: render_piece(piece, "musicxml", work / "piece.musicxml"), repeats
+        ),
     }
 
 
@@ -71,7 +86,16 @@ def main() -> None:
         raise SystemExit(f"no fixture pieces in {FIXTURES}")
     soundfont = find_soundfont()
     print(f"soundfont: {soundfont}, {RATE} Hz, {os.cpu_count()} CPUs, median of {args.repeats}\n")
-    header = ["piece", "notes", "audio s", "synth s", "master s", "encode s", "wav s (wall)", "wav s (CPU)"]
+    header = [
+        "piece",
+        "notes",
+        "audio s",
+        "synth s",
+        "master s",
+        "encode s",
+        "wav s (wall)",
+        "wav s (CPU)",
+    ]
     header += ["× realtime (wall)", "× realtime (CPU)", "png s", "musicxml s"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
@@ -80,7 +104,11 @@ def main() -> None:
         for path in paths:
             piece = read_midi(path)
             row = measure(piece, soundfont, Path(work), args.repeats)
-            total_audio, total_wav, total_cpu = total_audio + row["audio"], total_wav + row["wav"], total_cpu + row["wav cpu"]
+            total_audio, total_wav, total_cpu = (
+                total_audio + row["audio"],
+                total_wav + row["wav"],
+                total_cpu + row["wav cpu"],
+            )
             cells = [path.stem, len(piece.notes), f"{row['audio']:.1f}"]
             cells += [f"{row[k]:.2f}" for k in ("synth", "master", "encode", "wav", "wav cpu")]
             cells += [f"{row['audio'] / row['wav']:.0f}", f"{row['audio'] / row['wav cpu']:.0f}"]

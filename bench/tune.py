@@ -41,9 +41,16 @@ def record_preferences(root: Path, model: str, pairs: int, tokens: int) -> None:
     with Project.init(root, model=model) as project:
         seed = 0
         while len(project.preferences()) < pairs:
-            created = operations.compose(project, engine, DESCRIPTION, SamplingParams(CANDIDATES, max_new_tokens=tokens, seed=seed))
+            created = operations.compose(
+                project,
+                engine,
+                DESCRIPTION,
+                SamplingParams(CANDIDATES, max_new_tokens=tokens, seed=seed),
+            )
             if len(created) > 1:
-                preferences.pick(project, max(created, key=lambda c: len(c.candidate.notes)).record.ref)
+                preferences.pick(
+                    project, max(created, key=lambda c: len(c.candidate.notes)).record.ref
+                )
             seed += 1
 
 
@@ -59,7 +66,9 @@ def run(root: Path, method: str, epochs: float, batch_size: int) -> dict[str, fl
         torch.cuda.reset_peak_memory_stats()
     with Project.open(root) as project:
         started = time.perf_counter()
-        record = tune(project, method, TuneSettings(method, epochs=epochs, batch_size=batch_size, holdout=0.0))
+        record = tune(
+            project, method, TuneSettings(method, epochs=epochs, batch_size=batch_size, holdout=0.0)
+        )
         wall = time.perf_counter() - started
         stored = sum(f.stat().st_size for f in (project.root / record.path).glob("*.safetensors"))
     m = record.metrics
@@ -67,16 +76,24 @@ def run(root: Path, method: str, epochs: float, batch_size: int) -> dict[str, fl
         peak = torch.cuda.max_memory_allocated()
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - baseline
-    return {"pairs": m["train_pairs"], "steps": m["steps"], "train_s": m["train_seconds"], "wall_s": wall,
-            "pairs_per_s": m["train_pairs"] * epochs / m["train_seconds"], "peak_mib": peak / 2**20,
-            "adapter_mib": stored / 2**20}
+    return {
+        "pairs": m["train_pairs"],
+        "steps": m["steps"],
+        "train_s": m["train_seconds"],
+        "wall_s": wall,
+        "pairs_per_s": m["train_pairs"] * epochs / m["train_seconds"],
+        "peak_mib": peak / 2**20,
+        "adapter_mib": stored / 2**20,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model folder or hub id (default: a fresh tiny scaffold)")
     parser.add_argument("--pairs", type=int, default=24, help="preference pairs to train on")
-    parser.add_argument("--tokens", type=int, default=90, help="new tokens per candidate (3 per note)")
+    parser.add_argument(
+        "--tokens", type=int, default=90, help="new tokens per candidate (3 per note)"
+    )
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--methods", nargs="+", default=["lora", "full"])
@@ -92,14 +109,41 @@ def main() -> None:
         record_preferences(root, model, args.pairs, args.tokens)
         rows = []
         for method in args.methods:
-            child = [sys.executable, __file__, "--run", f"{method}:{root}", "--epochs", str(args.epochs),
-                     "--batch-size", str(args.batch_size)]
-            result = json.loads(subprocess.run(child, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
-            rows.append([method, str(result["pairs"]), str(result["steps"]), f"{result['train_s']:.1f}",
-                         f"{result['pairs_per_s']:.2f}", f"{result['peak_mib']:.0f}", f"{result['adapter_mib']:.1f}"])
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads"
-    print(f"model: {args.model or 'tiny scaffold'}; {args.tokens} new tokens per candidate; {args.epochs:g} epochs; "
-          f"batch {args.batch_size}; {device}")
+            child = [
+                sys.executable,
+                __file__,
+                "--run",
+                f"{method}:{root}",
+                "--epochs",
+                str(args.epochs),
+                "--batch-size",
+                str(args.batch_size),
+            ]
+            result = json.loads(
+                subprocess.run(
+                    child, check=True, capture_output=True, text=True
+                ).stdout.splitlines()[-1]
+            )
+            rows.append(
+                [
+                    method,
+                    str(result["pairs"]),
+                    str(result["steps"]),
+                    f"{result['train_s']:.1f}",
+                    f"{result['pairs_per_s']:.2f}",
+                    f"{result['peak_mib']:.0f}",
+                    f"{result['adapter_mib']:.1f}",
+                ]
+            )
+    device = (
+        torch.cuda.get_device_name()
+        if torch.cuda.is_available()
+        else f"CPU, {torch.get_num_threads()} threads"
+    )
+    print(
+        f"model: {args.model or 'tiny scaffold'}; {args.tokens} new tokens per candidate; {args.epochs:g} epochs; "
+        f"batch {args.batch_size}; {device}"
+    )
     memory = "peak CUDA MiB" if torch.cuda.is_available() else "peak RSS growth MiB"
     print(f"| method | pairs | steps | train s | pairs/s | {memory} | adapter MiB |")
     print("|---|---|---|---|---|---|---|")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 MIDI_LLM_HUB_ID = "slseanwu/MIDI-LLM_Llama-3.2-1B"
-MINI_MODEL_DIR = Path(__file__).parent / "models" / "mini"  # the bundled model (recipes/mini.toml, MODEL_CARD.md)
+MINI_MODEL_DIR = (
+    Path(__file__).parent / "models" / "mini"
+)  # the bundled model (recipes/mini.toml, MODEL_CARD.md)
 MODEL_PRESETS = {"midi-llm": MIDI_LLM_HUB_ID, "mini": str(MINI_MODEL_DIR)}
 
 TEMPERATURE = 1.0

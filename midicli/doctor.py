@@ -49,8 +49,19 @@ def _version(*distributions: str) -> str | None:
 def transformers_engine() -> Check:
     version = _version("transformers")
     if version is None or importlib.util.find_spec("torch") is None:
-        return Check("engine: transformers", False, "transformers or torch is not installed", "pip install midicli", "composing")
-    return Check("engine: transformers", True, f"transformers {version}, torch {_version('torch')}", needed_for="composing")
+        return Check(
+            "engine: transformers",
+            False,
+            "transformers or torch is not installed",
+            "pip install midicli",
+            "composing",
+        )
+    return Check(
+        "engine: transformers",
+        True,
+        f"transformers {version}, torch {_version('torch')}",
+        needed_for="composing",
+    )
 
 
 def vllm_engine() -> Check:
@@ -65,11 +76,15 @@ def gpu() -> Check:
     import torch
 
     if torch.cuda.is_available():
-        return Check("GPU", True, f"CUDA: {torch.cuda.get_device_name(0)}", needed_for="midi-llm at speed")
+        return Check(
+            "GPU", True, f"CUDA: {torch.cuda.get_device_name(0)}", needed_for="midi-llm at speed"
+        )
     if torch.backends.mps.is_available():
         return Check("GPU", True, "Apple MPS", needed_for="midi-llm at speed")
     fix = "the bundled mini composes on a CPU; midi-llm wants a CUDA GPU (or patience)"
-    return Check("GPU", False, "none: models run on the CPU", fix, "midi-llm at speed", optional=True)
+    return Check(
+        "GPU", False, "none: models run on the CPU", fix, "midi-llm at speed", optional=True
+    )
 
 
 def soundfont(project_setting: Path | None = None) -> Check:
@@ -79,7 +94,11 @@ def soundfont(project_setting: Path | None = None) -> Check:
     try:
         return Check("soundfont", True, str(find_soundfont(project_setting)), needed_for="audio")
     except MidicliError as e:
-        fix = f"fix or remove the project's soundfont setting; or {INSTALL_HINT}" if project_setting else INSTALL_HINT
+        fix = (
+            f"fix or remove the project's soundfont setting; or {INSTALL_HINT}"
+            if project_setting
+            else INSTALL_HINT
+        )
         return Check("soundfont", False, str(e).split(":")[0], fix, "audio")
 
 
@@ -97,14 +116,28 @@ def fluidsynth() -> Check:
 def ffmpeg() -> Check:
     path = shutil.which("ffmpeg")
     if path is None:
-        return Check("ffmpeg", False, "not on PATH", "apt-get install ffmpeg (or render --to wav)", "flac, mp3, ogg")
+        return Check(
+            "ffmpeg",
+            False,
+            "not on PATH",
+            "apt-get install ffmpeg (or render --to wav)",
+            "flac, mp3, ogg",
+        )
     return Check("ffmpeg", True, path, needed_for="flac, mp3, ogg")
 
 
 def music21() -> Check:
     if importlib.util.find_spec("music21") is None:
-        return Check("music21", False, "not installed", "pip install 'midicli[render]'", "notation, keys, captions")
-    return Check("music21", True, f"music21 {_version('music21')}", needed_for="notation, keys, captions")
+        return Check(
+            "music21",
+            False,
+            "not installed",
+            "pip install 'midicli[render]'",
+            "notation, keys, captions",
+        )
+    return Check(
+        "music21", True, f"music21 {_version('music21')}", needed_for="notation, keys, captions"
+    )
 
 
 def engraver() -> Check:
@@ -116,7 +149,9 @@ def engraver() -> Check:
     lilypond, musicxml2ly = shutil.which("lilypond"), shutil.which("musicxml2ly")
     if lilypond and musicxml2ly:
         return Check("PDF engraver", True, f"LilyPond: {lilypond}", needed_for="--to pdf")
-    return Check("PDF engraver", False, "neither MuseScore nor LilyPond on PATH", ENGRAVER_HINT, "--to pdf")
+    return Check(
+        "PDF engraver", False, "neither MuseScore nor LilyPond on PATH", ENGRAVER_HINT, "--to pdf"
+    )
 
 
 def model_cache() -> Check:
@@ -136,11 +171,20 @@ def models() -> list[Check]:
         if where is not None:
             checks.append(Check(part, True, f"offline: {where}", needed_for=f"--model {preset}"))
         else:
-            checks.append(Check(part, False, "not downloaded", f"hf download {model_id}", f"--model {preset}"))
+            checks.append(
+                Check(part, False, "not downloaded", f"hf download {model_id}", f"--model {preset}")
+            )
     return checks
 
 
 def examine(project_soundfont: Path | None = None) -> list[Check]:
     """Every check, in the order a user meets the parts: engines, audio, notation, models."""
-    checks = [transformers_engine(), vllm_engine(), gpu(), soundfont(project_soundfont), fluidsynth(), ffmpeg()]
+    checks = [
+        transformers_engine(),
+        vllm_engine(),
+        gpu(),
+        soundfont(project_soundfont),
+        fluidsynth(),
+        ffmpeg(),
+    ]
     return checks + [music21(), engraver(), model_cache(), *models()]

@@ -17,10 +17,11 @@ import importlib.util
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 
@@ -47,7 +48,9 @@ class PluginState:
     sources: dict[str, str] = field(default_factory=dict)  # plugin name -> where it came from
     errors: dict[str, str] = field(default_factory=dict)  # plugin name -> what went wrong
     loaded: set[str] = field(default_factory=set)  # local paths/modules already loaded
-    untrusted: dict[str, str] = field(default_factory=dict)  # project plugin file -> config that names it
+    untrusted: dict[str, str] = field(
+        default_factory=dict
+    )  # project plugin file -> config that names it
     with_commands: set[str] = field(default_factory=set)  # plugins whose register_commands has run
 
 
@@ -137,7 +140,9 @@ def _refuse_project_module(root: Path, spec: str) -> None:
     found = importlib.util.find_spec(spec.partition(".")[0])
     origin = Path(found.origin).resolve() if found is not None and found.origin else None
     if origin is not None and origin.is_relative_to(root):
-        raise PluginError(f"{spec} is a module inside the project: list its .py file instead, then `midicli plugins trust` it")
+        raise PluginError(
+            f"{spec} is a module inside the project: list its .py file instead, then `midicli plugins trust` it"
+        )
 
 
 def _trust_path() -> Path:
@@ -168,9 +173,13 @@ def trust(path: Path) -> str:
     files = _trusted_files() | {str(path): digest}
     try:
         _trust_path().parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(_trust_path(), json.dumps({"files": files}, indent=2, sort_keys=True) + "\n")
+        write_text_atomic(
+            _trust_path(), json.dumps({"files": files}, indent=2, sort_keys=True) + "\n"
+        )
     except OSError as exc:
-        raise PluginError(f"cannot record the trust in {_trust_path()}: {exc.strerror or exc}") from None
+        raise PluginError(
+            f"cannot record the trust in {_trust_path()}: {exc.strerror or exc}"
+        ) from None
     return digest
 
 
@@ -184,7 +193,11 @@ def load_plugins() -> None:
     if not os.environ.get("MIDICLI_NO_ENTRY_POINTS"):
         for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             try:
-                _register(entry_point.load(), entry_point.name, f"package {entry_point.dist.name if entry_point.dist else '?'}")
+                _register(
+                    entry_point.load(),
+                    entry_point.name,
+                    f"package {entry_point.dist.name if entry_point.dist else '?'}",
+                )
             except Exception as exc:
                 state.errors[entry_point.name] = f"{type(exc).__name__}: {exc}"
     load_local(os.environ.get(PLUGINS_ENV, "").split(","), PLUGINS_ENV)
@@ -195,16 +208,25 @@ def _callers(hook_name: str) -> list[tuple[str, Callable[..., Any]]]:
     calls them (``tryfirst`` first, ``trylast`` last, otherwise the last registered first).
     A caller per plugin keeps one plugin's failure from hiding the others' registrations,
     and says which plugin registered what."""
-    impls = [impl for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls())
-             if not (impl.hookwrapper or impl.wrapper)]
+    impls = [
+        impl
+        for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls())
+        if not (impl.hookwrapper or impl.wrapper)
+    ]
     return [
-        (impl.plugin_name,
-         pm.subset_hook_caller(hook_name, remove_plugins=[p for p in pm.get_plugins() if p is not impl.plugin]))
+        (
+            impl.plugin_name,
+            pm.subset_hook_caller(
+                hook_name, remove_plugins=[p for p in pm.get_plugins() if p is not impl.plugin]
+            ),
+        )
         for impl in impls
     ]
 
 
-def _collect(hook_name: str, kind: str, key: Callable[[tuple[Any, ...]], str]) -> dict[str, tuple[Any, ...]]:
+def _collect(
+    hook_name: str, kind: str, key: Callable[[tuple[Any, ...]], str]
+) -> dict[str, tuple[Any, ...]]:
     """Call one ``register_*`` hook through pluggy, isolating failures per plugin. A name
     registered a second time is refused (the first, in pluggy's call order, stands) and
     recorded against the plugin that tried, naming both."""
@@ -230,15 +252,24 @@ def _collect(hook_name: str, kind: str, key: Callable[[tuple[Any, ...]], str]) -
 
 
 def tokenizers() -> dict[str, Any]:
-    return {name: args[0] for name, args in _collect("register_tokenizers", "tokenizer", lambda a: a[0].name).items()}
+    return {
+        name: args[0]
+        for name, args in _collect("register_tokenizers", "tokenizer", lambda a: a[0].name).items()
+    }
 
 
 def engines() -> dict[str, Callable[..., Any]]:
-    return {name: args[1] for name, args in _collect("register_engines", "engine", lambda a: a[0]).items()}
+    return {
+        name: args[1]
+        for name, args in _collect("register_engines", "engine", lambda a: a[0]).items()
+    }
 
 
 def renderers() -> dict[str, Callable[..., Any]]:
-    return {name: args[1] for name, args in _collect("register_renderers", "renderer", lambda a: a[0]).items()}
+    return {
+        name: args[1]
+        for name, args in _collect("register_renderers", "renderer", lambda a: a[0]).items()
+    }
 
 
 def get_tokenizer(name: str) -> Any:
@@ -279,6 +310,10 @@ def plugin_list() -> list[PluginInfo]:
     """What is loaded and from where, for ``midicli plugins``."""
     load_plugins()
     return [
-        PluginInfo(name, state.sources.get(name, "?"), tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or [])))
+        PluginInfo(
+            name,
+            state.sources.get(name, "?"),
+            tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or [])),
+        )
         for name, plugin in pm.list_name_plugin()
     ]

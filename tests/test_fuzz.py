@@ -17,4 +17,6 @@ def test_a_thousand_mutated_inputs_per_reader_raise_nothing_but_midicli_errors()
     tallies = fuzz.fuzz(cases=1000, seed=18)
     crashes = {name: dict(t.crashes) for name, t in tallies.items() if t.crashes}
     assert crashes == {}, crashes
-    assert all(t.read > 0 and t.refused > 0 for t in tallies.values())  # the cases reach both outcomes
+    assert all(
+        t.read > 0 and t.refused > 0 for t in tallies.values()
+    )  # the cases reach both outcomes

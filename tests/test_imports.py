@@ -14,7 +14,9 @@ import midicli
 
 ROOT = Path(midicli.__file__).parent
 MODULES = {
-    ".".join(("midicli", *path.relative_to(ROOT).with_suffix("").parts)).removesuffix(".__init__"): path
+    ".".join(("midicli", *path.relative_to(ROOT).with_suffix("").parts)).removesuffix(
+        ".__init__"
+    ): path
     for path in ROOT.rglob("*.py")
 }
 
@@ -46,8 +48,10 @@ def _imports(module: str, at_load_only: bool) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             found.update(_target(module, node, alias) for alias in node.names)
-        if at_load_only and (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) or
-                             (isinstance(node, ast.stmt) and _is_type_checking(node))):
+        if at_load_only and (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            or (isinstance(node, ast.stmt) and _is_type_checking(node))
+        ):
             continue
         pending.extend(ast.iter_child_nodes(node))
     return {name for name in found if name in MODULES}
@@ -63,7 +67,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(module)
         for imported in sorted(graph[module]):
             if state.get(imported) == 1:
-                return path[path.index(imported):] + [imported]
+                return path[path.index(imported) :] + [imported]
             if imported not in state and (found := visit(imported)):
                 return found
         state[module] = 2
@@ -80,7 +84,8 @@ def test_the_music_model_imports_no_tokenizer_engine_or_cli() -> None:
     forbidden = ("midicli.tokenizers", "midicli.engines", "midicli.cli")
     offending = sorted(
         f"{module} imports {imported}"
-        for module in MODULES if module.startswith("midicli.music")
+        for module in MODULES
+        if module.startswith("midicli.music")
         for imported in _imports(module, at_load_only=False)
         if imported.startswith(forbidden)
     )

@@ -11,14 +11,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from midicli import hookspecs
 from support import FIXTURE_MIDIS, REPO
 
+from midicli import hookspecs
 
-def midicli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+
+def midicli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "midicli", *args], cwd=cwd, env={**os.environ, **(env or {})},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "midicli", *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -38,39 +45,66 @@ def test_every_hook_is_documented_in_the_readme() -> None:
 def test_the_readme_plugin_works_from_a_file(tmp_path: Path) -> None:
     (tmp_path / "pitches.py").write_text(readme_plugin())
     env = {"MIDICLI_PLUGINS": str(tmp_path / "pitches.py")}
-    result = midicli("tokenize", str(FIXTURE_MIDIS[0]), "--tokenizer", "pitches", cwd=tmp_path, env=env)
+    result = midicli(
+        "tokenize", str(FIXTURE_MIDIS[0]), "--tokenizer", "pitches", cwd=tmp_path, env=env
+    )
     assert result.returncode == 0, result.stderr
     pitches = json.loads(result.stdout)
     assert len(pitches) > 50 and all(0 <= p < 128 for p in pitches)
     listed = json.loads(midicli("plugins", "--json", cwd=tmp_path, env=env).stdout)
     sources = {p["name"]: p["source"] for p in listed["plugins"]}
-    assert sources["pitches"].startswith("MIDICLI_PLUGINS") and sources["midicli.tokenizers.plugin"] == "built-in"
+    assert (
+        sources["pitches"].startswith("MIDICLI_PLUGINS")
+        and sources["midicli.tokenizers.plugin"] == "built-in"
+    )
 
 
-def test_a_name_registered_twice_is_refused_and_tryfirst_decides_which_stands(tmp_path: Path) -> None:
+def test_a_name_registered_twice_is_refused_and_tryfirst_decides_which_stands(
+    tmp_path: Path,
+) -> None:
     """Two plugins both offer a tokenizer called "pitches": the one pluggy calls first
     keeps the name (here the first loaded, because it asks to run first), and the other
     is refused with a message naming both, instead of one silently replacing the other."""
-    (tmp_path / "first.py").write_text(readme_plugin().replace("@hookimpl\n", "@hookimpl(tryfirst=True)\n"))
-    (tmp_path / "second.py").write_text(readme_plugin().replace("[note.pitch for note in piece.notes]", "[0]"))
+    (tmp_path / "first.py").write_text(
+        readme_plugin().replace("@hookimpl\n", "@hookimpl(tryfirst=True)\n")
+    )
+    (tmp_path / "second.py").write_text(
+        readme_plugin().replace("[note.pitch for note in piece.notes]", "[0]")
+    )
     env = {"MIDICLI_PLUGINS": f"{tmp_path / 'first.py'},{tmp_path / 'second.py'}"}
-    result = midicli("tokenize", str(FIXTURE_MIDIS[0]), "--tokenizer", "pitches", cwd=tmp_path, env=env)
+    result = midicli(
+        "tokenize", str(FIXTURE_MIDIS[0]), "--tokenizer", "pitches", cwd=tmp_path, env=env
+    )
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)) > 50  # first.py's tokenizer, not second.py's
     errors = json.loads(midicli("plugins", "--json", cwd=tmp_path, env=env).stdout)["errors"]
     assert list(errors) == ["second"]
-    assert "'pitches'" in errors["second"] and "by first" in errors["second"] and "from second" in errors["second"]
+    assert (
+        "'pitches'" in errors["second"]
+        and "by first" in errors["second"]
+        and "from second" in errors["second"]
+    )
 
 
 def test_plugins_from_a_folder_and_from_the_project_config(tmp_path: Path) -> None:
     folder = tmp_path / "my-plugins"
     folder.mkdir()
     (folder / "pitches.py").write_text(readme_plugin())
-    result = midicli("--plugins-dir", str(folder), "tokenize", str(FIXTURE_MIDIS[0]), "-t", "pitches", cwd=tmp_path)
+    result = midicli(
+        "--plugins-dir",
+        str(folder),
+        "tokenize",
+        str(FIXTURE_MIDIS[0]),
+        "-t",
+        "pitches",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert midicli("init", "songs", cwd=tmp_path).returncode == 0
     config = tmp_path / "songs" / "midicli.toml"
-    config.write_text(config.read_text().replace("plugins = []", f'plugins = ["{folder / "pitches.py"}"]'))
+    config.write_text(
+        config.read_text().replace("plugins = []", f'plugins = ["{folder / "pitches.py"}"]')
+    )
     assert midicli("plugins", "trust", str(folder / "pitches.py"), cwd=tmp_path).returncode == 0
     listed = json.loads(midicli("plugins", "--json", cwd=tmp_path / "songs").stdout)
     assert "pitches" in {p["name"] for p in listed["plugins"]}
@@ -105,15 +139,27 @@ def test_a_cloned_projects_plugin_runs_only_once_trusted(tmp_path: Path) -> None
     ran = project / "tools" / "ran"
     listed = midicli("list", cwd=project)
     assert listed.returncode == 0 and not ran.exists()
-    assert listed.stderr.count("untrusted") == 1 and "evil.py" in listed.stderr and "midicli plugins trust" in listed.stderr
-    shown = json.loads(midicli("plugins", "--json", cwd=project / "tools").stdout)  # relative to the root, not here
-    assert shown["untrusted"] == [str((project / "tools" / "evil.py").resolve())] and not ran.exists()
+    assert (
+        listed.stderr.count("untrusted") == 1
+        and "evil.py" in listed.stderr
+        and "midicli plugins trust" in listed.stderr
+    )
+    shown = json.loads(
+        midicli("plugins", "--json", cwd=project / "tools").stdout
+    )  # relative to the root, not here
+    assert (
+        shown["untrusted"] == [str((project / "tools" / "evil.py").resolve())] and not ran.exists()
+    )
 
     trusted = midicli("plugins", "trust", cwd=project)
     assert trusted.returncode == 0 and "evil.py" in trusted.stdout
-    assert not any(home.name == "trusted-plugins.json" for home in project.rglob("*"))  # kept outside the project
+    assert not any(
+        home.name == "trusted-plugins.json" for home in project.rglob("*")
+    )  # kept outside the project
     hello = midicli("hello", cwd=project)
-    assert hello.returncode == 0 and hello.stdout.strip() == "hello from the project" and ran.exists()
+    assert (
+        hello.returncode == 0 and hello.stdout.strip() == "hello from the project" and ran.exists()
+    )
 
     ran.unlink()
     with (project / "tools" / "evil.py").open("a") as file:
@@ -149,14 +195,20 @@ def test_plugin_commands_work_from_every_source(tmp_path: Path) -> None:
     assert midicli("plugins", "trust", "hello_file.py", cwd=project).returncode == 0
 
     sources = {
-        "entry point": ([], tmp_path, {"PYTHONPATH": f"{plugin_dir}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}),
+        "entry point": (
+            [],
+            tmp_path,
+            {"PYTHONPATH": f"{plugin_dir}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"},
+        ),
         "MIDICLI_PLUGINS": ([], tmp_path, {"MIDICLI_PLUGINS": str(plugin_dir / "hello_plugin.py")}),
         "--plugins-dir": (["--plugins-dir", str(plugin_dir)], tmp_path, {}),
         "midicli.toml": ([], project, {}),
     }
     for source, (options, cwd, env) in sources.items():
         result = midicli(*options, "hello", "--name", source, cwd=cwd, env=env)
-        assert result.returncode == 0 and result.stdout == f"hello {source}\n", f"{source}: {result.stderr}"
+        assert result.returncode == 0 and result.stdout == f"hello {source}\n", (
+            f"{source}: {result.stderr}"
+        )
 
 
 def test_a_broken_plugin_is_named_and_the_rest_keeps_working(tmp_path: Path) -> None:

@@ -6,18 +6,33 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from midicli import defaults
 from midicli.cli import context
-from midicli.cli.options import (BestOf, Device, Dtype, EngineChoice, EngineName, InstrumentLean, Json, KeyLean, MaxTokens, Model, Seed,
-                                 Temperature, TopP, Url)
+from midicli.cli.options import (
+    BestOf,
+    Device,
+    Dtype,
+    EngineChoice,
+    EngineName,
+    InstrumentLean,
+    Json,
+    KeyLean,
+    MaxTokens,
+    Model,
+    Seed,
+    Temperature,
+    TopP,
+    Url,
+)
 from midicli.cli.output import err_console, note, print_json, print_table
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import MidicliError
@@ -53,9 +68,13 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
 
 
 def caption(
-    files: Annotated[list[Path], typer.Argument(help="MIDI files to describe.", dir_okay=False, show_default=False)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="MIDI files to describe.", dir_okay=False, show_default=False),
+    ],
     genre: Annotated[
-        Optional[list[str]], typer.Option("--genre", help="A genre word to open the caption with (repeatable).")
+        list[str] | None,
+        typer.Option("--genre", help="A genre word to open the caption with (repeatable)."),
     ] = None,
     as_json: Json = False,
 ) -> None:
@@ -82,8 +101,12 @@ def caption(
         heard = musicality(piece, measured.tempo_bpm, measured.beats_per_bar)
         described.append((file, describe(measured, genre or ()), measured, heard))
     if as_json:
-        print_json([{"file": str(f), "caption": words, "features": asdict(m), "musicality": asdict(h)}
-                    for f, words, m, h in described])
+        print_json(
+            [
+                {"file": str(f), "caption": words, "features": asdict(m), "musicality": asdict(h)}
+                for f, words, m, h in described
+            ]
+        )
     elif len(described) == 1:
         typer.echo(described[0][1])
     else:
@@ -94,7 +117,9 @@ def _engine(choice: EngineChoice) -> Engine:
     """The model to measure: --model, else the model of the project here (if any);
     nothing is created when there is no project."""
     root = context.session.project_dir or find_root()
-    return choice.load(Project.open(root) if root is not None and (root / CONFIG_NAME).is_file() else None)
+    return choice.load(
+        Project.open(root) if root is not None and (root / CONFIG_NAME).is_file() else None
+    )
 
 
 @contextmanager
@@ -105,7 +130,9 @@ def _output_folder(out: Path | None) -> Iterator[Path]:
             yield Path(temp)
         return
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise MidicliError(f"{out} already exists and is not an empty folder: choose a new --out folder")
+        raise MidicliError(
+            f"{out} already exists and is not an empty folder: choose a new --out folder"
+        )
     existed = out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -125,18 +152,27 @@ def _shown(value: float | None, how: str) -> str:
 
 def _table(columns: dict[str, Column], title: str) -> None:
     rows = [("pieces", *(str(c.pieces) for c in columns.values()))]
-    rows += [(label, *(_shown(getattr(c, field), how) for c in columns.values())) for field, label, how in FIGURES]
+    rows += [
+        (label, *(_shown(getattr(c, field), how) for c in columns.values()))
+        for field, label, how in FIGURES
+    ]
     print_table(title, ["figure", *(HEADINGS[name] for name in columns)], rows)
 
 
 def eval_(
     prompts: Annotated[
-        Path, typer.Argument(help="Captions: a text file (one a line), a JSONL file of {caption, midi} rows, or a dataset folder (its test.jsonl).", show_default=False)
+        Path,
+        typer.Argument(
+            help="Captions: a text file (one a line), a JSONL file of {caption, midi} rows, or a dataset folder (its test.jsonl).",
+            show_default=False,
+        ),
     ],
     n: Annotated[int, typer.Option("-n", help="Outputs per prompt (and per shuffled prompt).")] = 1,
     seed: Seed = 0,
-    limit: Annotated[Optional[int], typer.Option(help="Use only the first N prompts.")] = None,
-    seconds: Annotated[float, typer.Option(help="Length of each output, as compose's --seconds.")] = defaults.COMPOSE_SECONDS,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N prompts.")] = None,
+    seconds: Annotated[
+        float, typer.Option(help="Length of each output, as compose's --seconds.")
+    ] = defaults.COMPOSE_SECONDS,
     best_of: BestOf = None,
     key_lean: KeyLean = None,
     instrument_lean: InstrumentLean = None,
@@ -144,7 +180,12 @@ def eval_(
     temperature: Temperature = None,
     top_p: TopP = None,
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Keep the generated MIDI files and report.json in this new folder.", file_okay=False)
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Keep the generated MIDI files and report.json in this new folder.",
+            file_okay=False,
+        ),
     ] = None,
     model: Model = None,
     engine: EngineName = None,
@@ -177,18 +218,37 @@ def eval_(
     chosen_prompts = load_prompts(prompts, limit)
     sampling = check_sampling(SamplingParams(n, temperature, top_p, max_tokens, seed))
     if len(chosen_prompts) < 2:
-        note("One prompt has no other caption to shuffle in: the shuffled-caption column stays empty.")
+        note(
+            "One prompt has no other caption to shuffle in: the shuffled-caption column stays empty."
+        )
     columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with _output_folder(out) as folder:
         loaded = _engine(EngineChoice(model, engine, NO_ADAPTER, device, dtype, url))
         with Progress(*columns, console=err_console, transient=True) as bars:
             task = bars.add_task("eval", total=None)
             drawing = resolve_drawing(None, loaded, Drawing(best_of, key_lean, instrument_lean), n)
-            result = evaluate(loaded, chosen_prompts, sampling, folder, lambda done, total: bars.update(task, completed=done, total=total),
-                              seconds, drawing)
-        report = {"model": loaded.model_id, "engine": loaded.name, "n": n, "seed": seed, "max_tokens": max_tokens,
-                  "seconds": seconds, "best_of": drawing.best_of, "key_lean": drawing.key_lean, "instrument_lean": drawing.instrument_lean,
-                  "out": str(out.resolve()) if out else None, **result.to_json(keep_paths=out is not None)}
+            result = evaluate(
+                loaded,
+                chosen_prompts,
+                sampling,
+                folder,
+                lambda done, total: bars.update(task, completed=done, total=total),
+                seconds,
+                drawing,
+            )
+        report = {
+            "model": loaded.model_id,
+            "engine": loaded.name,
+            "n": n,
+            "seed": seed,
+            "max_tokens": max_tokens,
+            "seconds": seconds,
+            "best_of": drawing.best_of,
+            "key_lean": drawing.key_lean,
+            "instrument_lean": drawing.instrument_lean,
+            "out": str(out.resolve()) if out else None,
+            **result.to_json(keep_paths=out is not None),
+        }
         if out is not None:
             write_text_atomic(folder / "report.json", json.dumps(report, indent=2) + "\n")
     if as_json:

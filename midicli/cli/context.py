@@ -31,9 +31,13 @@ class Session:
             else:
                 self._project = Project.find(create_default=create_default)
                 if self._project.is_default:
-                    note(f"Using the default project at {self._project.root} (no midicli.toml here or above).")
+                    note(
+                        f"Using the default project at {self._project.root} (no midicli.toml here or above)."
+                    )
             for key, known in self._project.config.likely_typos().items():
-                note(f"{CONFIG_NAME}: '{key}' is not a midicli setting (kept as it is); did you mean '{known}'?")
+                note(
+                    f"{CONFIG_NAME}: '{key}' is not a midicli setting (kept as it is); did you mean '{known}'?"
+                )
         return self._project
 
 

@@ -33,7 +33,9 @@ def doctor(as_json: Json = False) -> None:
 
     checks = examine(_project_soundfont())
     if as_json:
-        print_json({"ok": all(c.ok or c.optional for c in checks), "checks": [c.to_dict() for c in checks]})
+        print_json(
+            {"ok": all(c.ok or c.optional for c in checks), "checks": [c.to_dict() for c in checks]}
+        )
         return
     rows = [(c.status, c.part, c.found if c.ok else f"{c.found}. Fix: {c.fix}") for c in checks]
     print_table("midicli doctor", ["", "part", "found (or how to get it)"], rows)

@@ -13,7 +13,10 @@ from midicli.cli.pieces import version_json
 from midicli.errors import MidicliError
 from midicli.music.notes_text import TIME_STYLES
 
-Time = Annotated[str, typer.Option("--time", help=f"How times are written: {' or '.join(TIME_STYLES)} (bar:beat).")]
+Time = Annotated[
+    str,
+    typer.Option("--time", help=f"How times are written: {' or '.join(TIME_STYLES)} (bar:beat)."),
+]
 
 
 def edit(ref: Ref, time: Time = "seconds", as_json: Json = False) -> None:
@@ -34,11 +37,18 @@ def edit(ref: Ref, time: Time = "seconds", as_json: Json = False) -> None:
     project = context.session.project()
     record = edit_notes(project, project.resolve(ref), time)
     if as_json:
-        print_json({"created": [record.ref] if record else [], "versions": [version_json(record)] if record else []})
+        print_json(
+            {
+                "created": [record.ref] if record else [],
+                "versions": [version_json(record)] if record else [],
+            }
+        )
     elif record is None:
         note("No changes: nothing stored.")
     else:
-        console.print(f"Saved [bold]{record.ref}[/bold] ({record.notes} notes, {record.duration:.1f} s)")
+        console.print(
+            f"Saved [bold]{record.ref}[/bold] ({record.notes} notes, {record.duration:.1f} s)"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -4,15 +4,42 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from midicli import defaults
 from midicli.cli import context
-from midicli.cli.options import (Adapter, BestOf, Candidates, Device, Dtype, EngineChoice, EngineName, Fp8, InstrumentLean, Instruments,
-                                 Json, KeyLean, MaxSimultaneous, MaxTokens, MemoryShare, Model, Quantize, Seed, Temperature, TopP, Url)
-from midicli.cli.output import err_console, generation_progress, instruments_text, print_json, print_table
+from midicli.cli.options import (
+    Adapter,
+    BestOf,
+    Candidates,
+    Device,
+    Dtype,
+    EngineChoice,
+    EngineName,
+    Fp8,
+    InstrumentLean,
+    Instruments,
+    Json,
+    KeyLean,
+    MaxSimultaneous,
+    MaxTokens,
+    MemoryShare,
+    Model,
+    Quantize,
+    Seed,
+    Temperature,
+    TopP,
+    Url,
+)
+from midicli.cli.output import (
+    err_console,
+    generation_progress,
+    instruments_text,
+    print_json,
+    print_table,
+)
 from midicli.cli.pieces import version_json
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import GenerationError
@@ -20,43 +47,85 @@ from midicli.generation import operations
 from midicli.generation.span import Constraints
 from midicli.music.instruments import parse_instrument, parse_instruments
 
-Text = Annotated[Optional[str], typer.Argument(help="Words for the model (default: the piece's own description).", show_default=False)]
+Text = Annotated[
+    str | None,
+    typer.Argument(
+        help="Words for the model (default: the piece's own description).", show_default=False
+    ),
+]
 
 
 def _report(created: list[operations.Created], drawn: int, as_json: bool) -> None:
     if as_json:
-        print_json({"created": [c.record.ref for c in created], "drawn": drawn,
-                    "candidates": [{**version_json(c.record), "new_notes": len(c.candidate.notes),
-                                    "ranking": asdict(c.ranking) if c.ranking else None} for c in created]})
+        print_json(
+            {
+                "created": [c.record.ref for c in created],
+                "drawn": drawn,
+                "candidates": [
+                    {
+                        **version_json(c.record),
+                        "new_notes": len(c.candidate.notes),
+                        "ranking": asdict(c.ranking) if c.ranking else None,
+                    }
+                    for c in created
+                ],
+            }
+        )
         return
     rows = []
     for c in created:
         t = c.record.timings
         score = f"{c.ranking.score:.2f}" if c.ranking else "—"
-        rows.append((c.record.ref, score, c.ranking.why if c.ranking else "", f"{c.record.duration or 0:.1f}",
-                     c.record.notes, instruments_text(c.record.instruments), t.get("tokens_per_second") or "—"))
+        rows.append(
+            (
+                c.record.ref,
+                score,
+                c.ranking.why if c.ranking else "",
+                f"{c.record.duration or 0:.1f}",
+                c.record.notes,
+                instruments_text(c.record.instruments),
+                t.get("tokens_per_second") or "—",
+            )
+        )
     title = f"best {len(created)} of {drawn} drawn" if drawn > len(created) else None
     print_table(title, ["candidate", "score", "why", "secs", "notes", "instruments", "tok/s"], rows)
 
 
-def _drawing(chosen: Engine, n: int, best_of: int | None, key_lean: float | None, instrument_lean: float | None) -> operations.Drawing:
+def _drawing(
+    chosen: Engine,
+    n: int,
+    best_of: int | None,
+    key_lean: float | None,
+    instrument_lean: float | None,
+) -> operations.Drawing:
     project = context.session.project(create_default=True)
-    return operations.resolve_drawing(project, chosen, operations.Drawing(best_of, key_lean, instrument_lean), n)
+    return operations.resolve_drawing(
+        project, chosen, operations.Drawing(best_of, key_lean, instrument_lean), n
+    )
 
 
 def _constraints(instruments: str | None, max_simultaneous: int | None) -> Constraints:
     if max_simultaneous is not None and max_simultaneous < 1:
         raise GenerationError("--max-simultaneous must be at least 1")
-    return Constraints(parse_instruments(instruments) if instruments else None, max_onsets_per_instant=max_simultaneous)
+    return Constraints(
+        parse_instruments(instruments) if instruments else None,
+        max_onsets_per_instant=max_simultaneous,
+    )
 
 
 def compose(
-    text: Annotated[Optional[str], typer.Argument(help="What the music should be like.", show_default=False)] = None,
+    text: Annotated[
+        str | None, typer.Argument(help="What the music should be like.", show_default=False)
+    ] = None,
     n: Candidates = defaults.CANDIDATES,
     seed: Seed = None,
-    prompts_file: Annotated[Optional[Path], typer.Option(help="A file with one description per line.", dir_okay=False)] = None,
+    prompts_file: Annotated[
+        Path | None, typer.Option(help="A file with one description per line.", dir_okay=False)
+    ] = None,
     instruments: Instruments = None,
-    seconds: Annotated[float, typer.Option(help="About how long each piece lasts, in seconds.")] = defaults.COMPOSE_SECONDS,
+    seconds: Annotated[
+        float, typer.Option(help="About how long each piece lasts, in seconds.")
+    ] = defaults.COMPOSE_SECONDS,
     best_of: BestOf = None,
     key_lean: KeyLean = None,
     instrument_lean: InstrumentLean = None,
@@ -74,9 +143,15 @@ def compose(
     quantize: Quantize = None,
     adapter: Adapter = None,
     render: Annotated[
-        Optional[str], typer.Option(help="Also render each candidate into the project: wav, flac, mp3, ogg, png, musicxml…")
+        str | None,
+        typer.Option(
+            help="Also render each candidate into the project: wav, flac, mp3, ogg, png, musicxml…"
+        ),
     ] = None,
-    edit: Annotated[bool, typer.Option("-e", "--edit", help="Write the description in $EDITOR (starting from TEXT).")] = False,
+    edit: Annotated[
+        bool,
+        typer.Option("-e", "--edit", help="Write the description in $EDITOR (starting from TEXT)."),
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """Compose new pieces from a description: one piece per candidate.
@@ -102,19 +177,29 @@ def compose(
     if prompts_file is not None:
         if not prompts_file.is_file():
             raise GenerationError(f"no such file: {prompts_file}")
-        descriptions += [line.strip() for line in prompts_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        descriptions += [
+            line.strip()
+            for line in prompts_file.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     if not descriptions:
-        raise GenerationError('say what to compose: midicli compose "a calm piano waltz" (or --prompts-file F)')
+        raise GenerationError(
+            'say what to compose: midicli compose "a calm piano waltz" (or --prompts-file F)'
+        )
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     project = context.session.project(create_default=True)
-    chosen = EngineChoice(model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize).load(project)
+    chosen = EngineChoice(
+        model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize
+    ).load(project)
     drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
     created = []
     for description in descriptions:
         with generation_progress(drawing.best_of, max_tokens, seconds) as progress:
-            created += operations.compose(project, chosen, description, sampling, limits, progress, seconds, drawing)
+            created += operations.compose(
+                project, chosen, description, sampling, limits, progress, seconds, drawing
+            )
     if render is not None:
         from midicli.render.core import render_version
 
@@ -127,7 +212,9 @@ def compose(
 def continue_(
     ref: Annotated[str, typer.Argument(help="The piece to extend: NAME or NAME@N.")],
     text: Text = None,
-    seconds: Annotated[str, typer.Option(help="How much to add: seconds (20) or bars (8b).")] = "20",
+    seconds: Annotated[
+        str, typer.Option(help="How much to add: seconds (20) or bars (8b).")
+    ] = "20",
     n: Candidates = 1,
     seed: Seed = None,
     instruments: Instruments = None,
@@ -166,19 +253,27 @@ def continue_(
     sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
-    chosen = EngineChoice(model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize).load(project)
+    chosen = EngineChoice(
+        model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize
+    ).load(project)
     drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
     with generation_progress(drawing.best_of, max_tokens, length) as progress:
-        created = operations.continue_piece(project, chosen, record.ref, length, text, sampling, limits, progress, drawing)
+        created = operations.continue_piece(
+            project, chosen, record.ref, length, text, sampling, limits, progress, drawing
+        )
     _report(created, drawing.best_of, as_json)
 
 
 def infill(
     ref: Annotated[str, typer.Argument(help="The piece to change: NAME or NAME@N.")],
     text: Text = None,
-    start: Annotated[str, typer.Option(help="Start: seconds (12.5), a bar (9b) or bar:beat (9:3).")] = ...,
+    start: Annotated[
+        str, typer.Option(help="Start: seconds (12.5), a bar (9b) or bar:beat (9:3).")
+    ] = ...,
     end: Annotated[str, typer.Option(help="End (not included), in the same forms.")] = ...,
-    instrument: Annotated[Optional[str], typer.Option(help="Rewrite only this instrument's part in the range.")] = None,
+    instrument: Annotated[
+        str | None, typer.Option(help="Rewrite only this instrument's part in the range.")
+    ] = None,
     n: Candidates = 1,
     seed: Seed = None,
     instruments: Instruments = None,
@@ -217,10 +312,24 @@ def infill(
     limits = _constraints(instruments, max_simultaneous)
     operations.check_sampling(sampling)
     operations.check_range(piece, begin, finish)
-    chosen = EngineChoice(model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize).load(project)
+    chosen = EngineChoice(
+        model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize
+    ).load(project)
     drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
     with generation_progress(drawing.best_of, max_tokens, finish - begin) as progress:
-        created = operations.infill(project, chosen, record.ref, begin, finish, text, sampling, which, limits, progress, drawing)
+        created = operations.infill(
+            project,
+            chosen,
+            record.ref,
+            begin,
+            finish,
+            text,
+            sampling,
+            which,
+            limits,
+            progress,
+            drawing,
+        )
     _report(created, drawing.best_of, as_json)
 
 

@@ -12,7 +12,22 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError  # Typer vendors its own Click
 
 from midicli import plugins
-from midicli.cli import analysis, context, doctor, edit, generate, model, pieces, plugin_cmds, prefs, render, studio, tokens, train, tune
+from midicli.cli import (
+    analysis,
+    context,
+    doctor,
+    edit,
+    generate,
+    model,
+    pieces,
+    plugin_cmds,
+    prefs,
+    render,
+    studio,
+    tokens,
+    train,
+    tune,
+)
 from midicli.cli.options import FlagsWithoutTypes
 from midicli.cli.output import error, note
 from midicli.defaults import TRUST_PICKLE_ENV
@@ -23,7 +38,9 @@ class _Group(FlagsWithoutTypes):
     """Every command runs through here: a MidicliError, an OS error or a usage error
     becomes one line and exit 2 (``--help`` stays rich)."""
 
-    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
         with _one_line_errors():
             return super().make_context(info_name, args, parent=parent, **extra)
 
@@ -75,7 +92,9 @@ def _one_line_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _load_late_plugins(group: FlagsWithoutTypes, project: Path | None, plugins_dir: Path | None) -> None:
+def _load_late_plugins(
+    group: FlagsWithoutTypes, project: Path | None, plugins_dir: Path | None
+) -> None:
     """Plugins of the project's midicli.toml and of ``--plugins-dir`` load once the root
     options are parsed, before the sub-command is looked up, so their commands exist too."""
     skipped = context.load_config_plugins(project)
@@ -88,8 +107,10 @@ def _load_late_plugins(group: FlagsWithoutTypes, project: Path | None, plugins_d
             group.add_command(command, name)
     if skipped:
         names = ", ".join(Path(path).name for path in skipped)
-        note(f"Not running {len(skipped)} untrusted project plugin(s) ({names}): "
-             "see `midicli plugins`, allow with `midicli plugins trust`.")
+        note(
+            f"Not running {len(skipped)} untrusted project plugin(s) ({names}): "
+            "see `midicli plugins`, allow with `midicli plugins trust`."
+        )
 
 
 app = typer.Typer(
@@ -107,20 +128,47 @@ app = typer.Typer(
 def root(
     project: Annotated[
         Path | None,
-        typer.Option("-C", "--project", help="Work in this project folder instead of searching upwards.", file_okay=False),
+        typer.Option(
+            "-C",
+            "--project",
+            help="Work in this project folder instead of searching upwards.",
+            file_okay=False,
+        ),
     ] = None,
     plugins_dir: Annotated[
-        Path | None, typer.Option("--plugins-dir", help="Load every *.py file in this folder as a plugin.", file_okay=False)
+        Path | None,
+        typer.Option(
+            "--plugins-dir",
+            help="Load every *.py file in this folder as a plugin.",
+            file_okay=False,
+        ),
     ] = None,
     trust_pickle: Annotated[
         bool,
-        typer.Option("--trust-pickle", help="Also load pickled weights (*.bin), which can run code: only from sources you trust."),
+        typer.Option(
+            "--trust-pickle",
+            help="Also load pickled weights (*.bin), which can run code: only from sources you trust.",
+        ),
     ] = False,
 ) -> None:
     context.session = context.Session(project_dir=project)
 
 
-for group in (pieces, generate, analysis, prefs, tune, train, render, studio, edit, tokens, plugin_cmds, model, doctor):
+for group in (
+    pieces,
+    generate,
+    analysis,
+    prefs,
+    tune,
+    train,
+    render,
+    studio,
+    edit,
+    tokens,
+    plugin_cmds,
+    model,
+    doctor,
+):
     group.register(app)
 plugins.add_commands(app)
 

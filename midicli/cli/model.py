@@ -10,7 +10,9 @@ import typer
 
 from midicli.cli.output import console
 
-model_app = typer.Typer(help="Make and inspect models in the MIDI-LLM layout.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="Make and inspect models in the MIDI-LLM layout.", no_args_is_help=True
+)
 
 
 class Size(str, Enum):
@@ -20,8 +22,13 @@ class Size(str, Enum):
 
 @model_app.command()
 def scaffold(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the model into.", file_okay=False)],
-    size: Annotated[Size, typer.Option(help="tiny: a few MB for tests; 1b: Llama-3.2-1B's shape for speed tests.")] = Size.tiny,
+    directory: Annotated[
+        Path, typer.Argument(help="Folder to write the model into.", file_okay=False)
+    ],
+    size: Annotated[
+        Size,
+        typer.Option(help="tiny: a few MB for tests; 1b: Llama-3.2-1B's shape for speed tests."),
+    ] = Size.tiny,
     seed: Annotated[int, typer.Option(help="Seed for the random weights.")] = 0,
 ) -> None:
     """Write a random-weight model in the MIDI-LLM layout (text vocabulary + 55,030 music tokens).
@@ -34,7 +41,9 @@ def scaffold(
 
     with console.status(f"Writing a {size.value} model to {directory}…"):
         path = scaffold_model(directory, size.value, seed=seed)
-    console.print(f"Wrote a random-weight {size.value} model to {path} (use it with --model {path})")
+    console.print(
+        f"Wrote a random-weight {size.value} model to {path} (use it with --model {path})"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -67,7 +67,9 @@ def _least(column: Col, cells: list[str]) -> int:
     return max(cell_len(column.header), min(longest_word, LONGEST_WRAPPED_WORD))
 
 
-def fitted_table(title: str | None, columns: Sequence[str | Col], rows: Iterable[Sequence[Any]], width: int) -> Table:
+def fitted_table(
+    title: str | None, columns: Sequence[str | Col], rows: Iterable[Sequence[Any]], width: int
+) -> Table:
     """A table no wider than ``width`` that never breaks a word: long cells are cut with
     an ellipsis or wrapped between words, and columns are dropped before that fails."""
     specs = _columns(columns)
@@ -90,13 +92,20 @@ def fitted_table(title: str | None, columns: Sequence[str | Col], rows: Iterable
         widths[max(give, key=lambda i: widths[i] - least[i])] -= 1
     table = Table(title=title, header_style="bold")
     for i in shown:
-        table.add_column(specs[i].header, width=widths[i], no_wrap=specs[i].fit != "wrap", overflow="ellipsis")
+        table.add_column(
+            specs[i].header, width=widths[i], no_wrap=specs[i].fit != "wrap", overflow="ellipsis"
+        )
     for row in cells:
         table.add_row(*(escape(row[i]) for i in shown))
     return table
 
 
-def print_table(title: str | None, columns: Sequence[str | Col], rows: Iterable[Sequence[Any]], to: Console = console) -> None:
+def print_table(
+    title: str | None,
+    columns: Sequence[str | Col],
+    rows: Iterable[Sequence[Any]],
+    to: Console = console,
+) -> None:
     to.print(fitted_table(title, columns, rows, to.width))
 
 
@@ -107,16 +116,26 @@ def instruments_text(numbers: Sequence[int], most: int = 3) -> str:
 
 
 @contextmanager
-def generation_progress(n: int, max_tokens: int, span_seconds: float | None = None,
-                        to: Console = err_console) -> Iterator[CandidateProgress]:
+def generation_progress(
+    n: int, max_tokens: int, span_seconds: float | None = None, to: Console = err_console
+) -> Iterator[CandidateProgress]:
     """One bar per candidate drawn, measured in seconds of music written (in tokens when
     the span is not known), with the tokens/s so far and the time left at that pace (a
     long piece on a CPU takes minutes)."""
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[music]:5.1f} s of music"),
-               TextColumn("{task.fields[tokens]} tokens, {task.fields[rate]:.1f} tok/s"), TimeElapsedColumn(),
-               TextColumn("left"), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[music]:5.1f} s of music"),
+        TextColumn("{task.fields[tokens]} tokens, {task.fields[rate]:.1f} tok/s"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=to, transient=True) as bars:
-        tasks = [bars.add_task(f"candidate {i + 1}", total=100, music=0.0, tokens=0, rate=0.0) for i in range(n)]
+        tasks = [
+            bars.add_task(f"candidate {i + 1}", total=100, music=0.0, tokens=0, rate=0.0)
+            for i in range(n)
+        ]
         start = time.perf_counter()
 
         def update(row: int, tokens: int, music: float) -> None:
@@ -124,7 +143,9 @@ def generation_progress(n: int, max_tokens: int, span_seconds: float | None = No
                 return
             share = music / span_seconds if span_seconds else tokens / max_tokens
             rate = tokens / max(time.perf_counter() - start, 1e-9)
-            bars.update(tasks[row], completed=min(100.0, 100 * share), music=music, tokens=tokens, rate=rate)
+            bars.update(
+                tasks[row], completed=min(100.0, 100 * share), music=music, tokens=tokens, rate=rate
+            )
 
         yield update
 

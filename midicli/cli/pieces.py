@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -29,19 +29,40 @@ def infill_range(record: VersionRecord) -> str | None:
 
 def version_json(record: VersionRecord) -> dict[str, Any]:
     return {
-        "ref": record.ref, "piece": record.piece, "version": record.number, "operation": record.operation,
-        "parent": record.parent, "text": record.text, "created": record.created, "duration": record.duration,
-        "notes": record.notes, "instruments": [instrument_name(i) for i in record.instruments],
-        "model": record.model, "model_hash": record.model_hash, "engine": record.engine, "adapter": record.adapter,
-        "seed": record.seed, "params": record.params, "timings": record.timings, "midi": record.midi_path,
+        "ref": record.ref,
+        "piece": record.piece,
+        "version": record.number,
+        "operation": record.operation,
+        "parent": record.parent,
+        "text": record.text,
+        "created": record.created,
+        "duration": record.duration,
+        "notes": record.notes,
+        "instruments": [instrument_name(i) for i in record.instruments],
+        "model": record.model,
+        "model_hash": record.model_hash,
+        "engine": record.engine,
+        "adapter": record.adapter,
+        "seed": record.seed,
+        "params": record.params,
+        "timings": record.timings,
+        "midi": record.midi_path,
         "tokens": record.tokens_path,
     }
 
 
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder for the new project (created if missing).", file_okay=False)] = Path("."),
-    model: Annotated[Optional[str], typer.Option(help="Model: a preset (mini, midi-llm), hub id or local folder.")] = None,
-    engine: Annotated[Optional[str], typer.Option(help="Engine: transformers (default), vllm or server.")] = None,
+    directory: Annotated[
+        Path,
+        typer.Argument(help="Folder for the new project (created if missing).", file_okay=False),
+    ] = Path("."),
+    model: Annotated[
+        str | None,
+        typer.Option(help="Model: a preset (mini, midi-llm), hub id or local folder."),
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="Engine: transformers (default), vllm or server.")
+    ] = None,
 ) -> None:
     """Start a project: midicli.toml, the database and a pieces/ folder.
 
@@ -55,12 +76,16 @@ def init(
 
         model = default_model()
     project = Project.init(directory, model=model, engine=engine)
-    console.print(f"Initialised a midicli project in {project.root} (model: {project.config.model})")
+    console.print(
+        f"Initialised a midicli project in {project.root} (model: {project.config.model})"
+    )
 
 
 def import_(
     file: Annotated[Path, typer.Argument(help="A MIDI file.", dir_okay=False)],
-    name: Annotated[Optional[str], typer.Option(help="Piece name (default: from the file name).")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Piece name (default: from the file name).")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Import a MIDI file (or notes text, FILE.notes) as a new piece (version 1).
@@ -81,24 +106,61 @@ def import_(
     if as_json:
         print_json({"created": [record.ref], "versions": [version_json(record)]})
     else:
-        console.print(f"Imported {file.name} as [bold]{record.ref}[/bold] ({record.notes} notes, {record.duration:.1f} s)")
+        console.print(
+            f"Imported {file.name} as [bold]{record.ref}[/bold] ({record.notes} notes, {record.duration:.1f} s)"
+        )
 
 
 def list_(as_json: Json = False) -> None:
     """List the pieces of the project with their latest version."""
     summaries = context.session.project().pieces()
     if as_json:
-        print_json([{"name": s.name, "ref": s.ref, "versions": s.versions, "operation": s.operation, "created": s.created,
-                     "duration": s.duration, "notes": s.notes, "instruments": [instrument_name(i) for i in s.instruments]}
-                    for s in summaries])
+        print_json(
+            [
+                {
+                    "name": s.name,
+                    "ref": s.ref,
+                    "versions": s.versions,
+                    "operation": s.operation,
+                    "created": s.created,
+                    "duration": s.duration,
+                    "notes": s.notes,
+                    "instruments": [instrument_name(i) for i in s.instruments],
+                }
+                for s in summaries
+            ]
+        )
         return
     if not summaries:
-        note("No pieces yet: try `midicli compose \"a calm piano waltz\"` or `midicli import FILE.mid`.")
+        note(
+            'No pieces yet: try `midicli compose "a calm piano waltz"` or `midicli import FILE.mid`.'
+        )
         return
-    columns = ["piece", "vers.", Col("latest", "keep"), "secs", "notes", Col("instruments", "cut", drop=5), Col("created", drop=6)]
-    print_table(None, columns,
-                [(s.name, s.versions, f"@{s.latest} {s.operation}", f"{s.duration or 0:.1f}", s.notes, instruments_text(s.instruments), s.created[:16].replace("T", " "))
-                 for s in summaries])
+    columns = [
+        "piece",
+        "vers.",
+        Col("latest", "keep"),
+        "secs",
+        "notes",
+        Col("instruments", "cut", drop=5),
+        Col("created", drop=6),
+    ]
+    print_table(
+        None,
+        columns,
+        [
+            (
+                s.name,
+                s.versions,
+                f"@{s.latest} {s.operation}",
+                f"{s.duration or 0:.1f}",
+                s.notes,
+                instruments_text(s.instruments),
+                s.created[:16].replace("T", " "),
+            )
+            for s in summaries
+        ],
+    )
 
 
 def show(ref: Ref, as_json: Json = False) -> None:
@@ -112,39 +174,78 @@ def show(ref: Ref, as_json: Json = False) -> None:
         print_json(version_json(record))
         return
     piece = project.load_piece(record)
-    fields = [("operation", record.operation), ("parent", record.parent or "—"), ("text", record.text or "—"),
-              ("model", record.model or "—"), ("engine", record.engine or "—"), ("seed", record.seed),
-              ("length", f"{piece.duration:.2f} s, {len(piece.notes)} notes"), ("file", record.midi_path)]
+    fields = [
+        ("operation", record.operation),
+        ("parent", record.parent or "—"),
+        ("text", record.text or "—"),
+        ("model", record.model or "—"),
+        ("engine", record.engine or "—"),
+        ("seed", record.seed),
+        ("length", f"{piece.duration:.2f} s, {len(piece.notes)} notes"),
+        ("file", record.midi_path),
+    ]
     if (rewritten := infill_range(record)) is not None:
         fields.insert(1, ("rewrote", rewritten))
     print_table(record.ref, ["", ""], fields)
     rows = []
     for instrument in piece.instruments:
         notes = [n for n in piece.notes if n.instrument == instrument]
-        rows.append((instrument_name(instrument), len(notes), f"{min(n.pitch for n in notes)}–{max(n.pitch for n in notes)}",
-                     f"{min(n.onset for n in notes):.2f}", f"{max(n.end for n in notes):.2f}"))
+        rows.append(
+            (
+                instrument_name(instrument),
+                len(notes),
+                f"{min(n.pitch for n in notes)}–{max(n.pitch for n in notes)}",
+                f"{min(n.onset for n in notes):.2f}",
+                f"{max(n.end for n in notes):.2f}",
+            )
+        )
     print_table(None, ["instrument", "notes", "pitches", "from s", "to s"], rows)
 
 
-def history(name: Annotated[str, typer.Argument(help="A piece name.")], as_json: Json = False) -> None:
+def history(
+    name: Annotated[str, typer.Argument(help="A piece name.")], as_json: Json = False
+) -> None:
     """List every version of a piece, oldest first."""
     project = context.session.project()
     records = project.history(project.resolve(name).piece)
     if as_json:
         print_json([version_json(r) for r in records])
         return
-    print_table(name, ["version", "operation", "parent", "text", "secs", "notes", "created"],
-                [(f"@{r.number}", r.operation, r.parent or "—", r.text or "", f"{r.duration or 0:.1f}", r.notes, r.created[:16].replace("T", " "))
-                 for r in records])
+    print_table(
+        name,
+        ["version", "operation", "parent", "text", "secs", "notes", "created"],
+        [
+            (
+                f"@{r.number}",
+                r.operation,
+                r.parent or "—",
+                r.text or "",
+                f"{r.duration or 0:.1f}",
+                r.notes,
+                r.created[:16].replace("T", " "),
+            )
+            for r in records
+        ],
+    )
 
 
 def export(
     ref: Ref,
-    out: Annotated[Path, typer.Argument(help="The file to write ('-' with --to notes: standard output).", dir_okay=False)],
+    out: Annotated[
+        Path,
+        typer.Argument(
+            help="The file to write ('-' with --to notes: standard output).", dir_okay=False
+        ),
+    ],
     to: Annotated[
-        Optional[str], typer.Option("--to", help="mid, or notes (text, one note per line); default: from OUT's suffix.")
+        str | None,
+        typer.Option(
+            "--to", help="mid, or notes (text, one note per line); default: from OUT's suffix."
+        ),
     ] = None,
-    time: Annotated[str, typer.Option("--time", help="For notes: times in seconds or bars (bar:beat).")] = "seconds",
+    time: Annotated[
+        str, typer.Option("--time", help="For notes: times in seconds or bars (bar:beat).")
+    ] = "seconds",
 ) -> None:
     """Write a version as a MIDI file, or as notes text.
 
@@ -177,7 +278,10 @@ def export(
 def rm(
     ref: Annotated[
         str,
-        typer.Argument(help="NAME@N removes version N only; NAME removes the whole piece, every version.", show_default=False),
+        typer.Argument(
+            help="NAME@N removes version N only; NAME removes the whole piece, every version.",
+            show_default=False,
+        ),
     ],
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,8 +11,10 @@ from midicli import defaults, plugins
 from midicli.cli.options import Json
 from midicli.cli.output import console, error, note, print_json, print_table
 
-
-plugins_app = typer.Typer(help="Loaded plugins; `trust` lets a project's own plugin files run.", invoke_without_command=True)
+plugins_app = typer.Typer(
+    help="Loaded plugins; `trust` lets a project's own plugin files run.",
+    invoke_without_command=True,
+)
 
 
 @plugins_app.callback()
@@ -26,11 +28,21 @@ def plugins_(ctx: typer.Context, as_json: Json = False) -> None:
     failed = dict(plugins.state.errors)
     untrusted = dict(plugins.state.untrusted)
     if as_json:
-        print_json({"plugins": [{"name": p.name, "source": p.source, "hooks": list(p.hooks)} for p in found],
-                    "errors": failed, "untrusted": sorted(untrusted)})
+        print_json(
+            {
+                "plugins": [
+                    {"name": p.name, "source": p.source, "hooks": list(p.hooks)} for p in found
+                ],
+                "errors": failed,
+                "untrusted": sorted(untrusted),
+            }
+        )
         return
     rows = [(p.name, p.source, ", ".join(p.hooks)) for p in found]
-    rows += [(Path(path).stem, f"midicli.toml: {path}", "not run: untrusted (`midicli plugins trust`)") for path in untrusted]
+    rows += [
+        (Path(path).stem, f"midicli.toml: {path}", "not run: untrusted (`midicli plugins trust`)")
+        for path in untrusted
+    ]
     print_table("Plugins", ["name", "source", "hooks"], rows)
     for name, problem in failed.items():
         error(f"plugin {name} failed: {problem}")
@@ -39,8 +51,11 @@ def plugins_(ctx: typer.Context, as_json: Json = False) -> None:
 @plugins_app.command("trust")
 def trust(
     files: Annotated[
-        Optional[list[Path]],
-        typer.Argument(help="Plugin files to trust (default: every untrusted plugin of this project).", dir_okay=False),
+        list[Path] | None,
+        typer.Argument(
+            help="Plugin files to trust (default: every untrusted plugin of this project).",
+            dir_okay=False,
+        ),
     ] = None,
 ) -> None:
     """Let a project's plugin files run, as they are now: an edited file needs trusting again.
@@ -68,20 +83,43 @@ def models(as_json: Json = False) -> None:
     gb_s = bandwidth_gb_s()
     local = {preset: describe_local(preset, gb_s) for preset in defaults.MODEL_PRESETS}
     if as_json:
-        here = {preset: None if m is None else {"size_bytes": m.size_bytes, "precision": m.precision,
-                                                 "seconds_per_1000_tokens": round(m.seconds_per_1000_tokens, 1)}
-                for preset, m in local.items()}
-        print_json({"presets": defaults.MODEL_PRESETS, "here": here, "engines": engines,
-                    "tokenizers": {name: t.description for name, t in tokenizers.items()}})
+        here = {
+            preset: None
+            if m is None
+            else {
+                "size_bytes": m.size_bytes,
+                "precision": m.precision,
+                "seconds_per_1000_tokens": round(m.seconds_per_1000_tokens, 1),
+            }
+            for preset, m in local.items()
+        }
+        print_json(
+            {
+                "presets": defaults.MODEL_PRESETS,
+                "here": here,
+                "engines": engines,
+                "tokenizers": {name: t.description for name, t in tokenizers.items()},
+            }
+        )
         return
     rows = []
     for preset, model in sorted(defaults.MODEL_PRESETS.items()):
         m = local[preset]
-        facts = (f"{m.size_bytes / 1e9:.2f} GB", m.precision, f"{m.seconds_per_1000_tokens:.0f}") if m else ("not downloaded", "—", "—")
+        facts = (
+            (f"{m.size_bytes / 1e9:.2f} GB", m.precision, f"{m.seconds_per_1000_tokens:.0f}")
+            if m
+            else ("not downloaded", "—", "—")
+        )
         rows.append((preset, model, *facts))
-    print_table("Model presets", ["preset", "model", "size", "precision here", "s / 1,000 tokens"], rows)
+    print_table(
+        "Model presets", ["preset", "model", "size", "precision here", "s / 1,000 tokens"], rows
+    )
     print_table("Engines", ["engine"], [(e,) for e in engines])
-    print_table("Tokenizers", ["tokenizer", "description"], [(n, t.description) for n, t in sorted(tokenizers.items())])
+    print_table(
+        "Tokenizers",
+        ["tokenizer", "description"],
+        [(n, t.description) for n, t in sorted(tokenizers.items())],
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -14,10 +14,23 @@ from midicli.project.records import PreferenceRecord
 
 
 def preference_json(p: PreferenceRecord) -> dict[str, Any]:
-    return {"id": p.id, "chosen": p.chosen, "rejected": p.rejected, "source": p.source, "model": p.model,
-            "model_hash": p.model_hash, "created": p.created, "prompt_tokens": len(p.prompt_ids),
-            "chosen_tokens": len(p.chosen_ids), "rejected_tokens": len(p.rejected_ids),
-            "removed": [ref for ref, id_ in ((p.chosen, p.chosen_id), (p.rejected, p.rejected_id)) if id_ is None]}
+    return {
+        "id": p.id,
+        "chosen": p.chosen,
+        "rejected": p.rejected,
+        "source": p.source,
+        "model": p.model,
+        "model_hash": p.model_hash,
+        "created": p.created,
+        "prompt_tokens": len(p.prompt_ids),
+        "chosen_tokens": len(p.chosen_ids),
+        "rejected_tokens": len(p.rejected_ids),
+        "removed": [
+            ref
+            for ref, id_ in ((p.chosen, p.chosen_id), (p.rejected, p.rejected_id))
+            if id_ is None
+        ],
+    }
 
 
 def _recorded(records: list[PreferenceRecord], as_json: bool) -> None:
@@ -39,8 +52,13 @@ def pick(ref: Ref, as_json: Json = False) -> None:
 
 
 def prefer(
-    better: Annotated[str, typer.Argument(help="The version you like more: NAME or NAME@N.", show_default=False)],
-    worse: Annotated[str, typer.Argument(help="The one you like less (same prompt and context).", show_default=False)],
+    better: Annotated[
+        str, typer.Argument(help="The version you like more: NAME or NAME@N.", show_default=False)
+    ],
+    worse: Annotated[
+        str,
+        typer.Argument(help="The one you like less (same prompt and context).", show_default=False),
+    ],
     as_json: Json = False,
 ) -> None:
     """Record that one version is better than another written from the same prompt.
@@ -71,7 +89,9 @@ def rate(
 
 
 prefs_app = typer.Typer(
-    help="List recorded preferences (`prefs`) or remove one (`prefs rm ID`).", invoke_without_command=True, no_args_is_help=False
+    help="List recorded preferences (`prefs`) or remove one (`prefs rm ID`).",
+    invoke_without_command=True,
+    no_args_is_help=False,
 )
 
 
@@ -85,16 +105,32 @@ def prefs(ctx: typer.Context, as_json: Json = False) -> None:
         print_json([preference_json(p) for p in records])
         return
     if not records:
-        note("No preferences yet: `midicli pick REF` marks the best candidate, `midicli prefer A B` compares two.")
+        note(
+            "No preferences yet: `midicli pick REF` marks the best candidate, `midicli prefer A B` compares two."
+        )
         return
-    print_table(None, ["id", "chosen", "over", "source", "created"],
-                [(p.id, p.chosen + (" (removed)" if p.chosen_id is None else ""),
-                  p.rejected + (" (removed)" if p.rejected_id is None else ""), p.source, p.created[:16].replace("T", " "))
-                 for p in records])
+    print_table(
+        None,
+        ["id", "chosen", "over", "source", "created"],
+        [
+            (
+                p.id,
+                p.chosen + (" (removed)" if p.chosen_id is None else ""),
+                p.rejected + (" (removed)" if p.rejected_id is None else ""),
+                p.source,
+                p.created[:16].replace("T", " "),
+            )
+            for p in records
+        ],
+    )
 
 
 @prefs_app.command("rm")
-def remove(preference_id: Annotated[int, typer.Argument(metavar="ID", help="The preference's id (see `midicli prefs`).")]) -> None:
+def remove(
+    preference_id: Annotated[
+        int, typer.Argument(metavar="ID", help="The preference's id (see `midicli prefs`).")
+    ],
+) -> None:
     """Remove one preference."""
     context.session.project().remove_preference(preference_id)
     console.print(f"Removed preference #{preference_id}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -18,7 +18,7 @@ Source = Annotated[
     str, typer.Argument(help="A piece (NAME or NAME@N), or a MIDI file path.", show_default=False)
 ]
 Format = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--to", "-t",
         help="wav, flac, mp3, ogg, png (piano roll), musicxml, pdf, or a plugin's format "
@@ -27,22 +27,27 @@ Format = Annotated[
     ),
 ]  # fmt: skip
 Output = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "-o", "--output", dir_okay=False, show_default=False,
         help="File to write (default: beside the version's MIDI in the project, pieces/NAME/vN.FORMAT).",
     ),
 ]  # fmt: skip
 Soundfont = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         dir_okay=False, show_default=False,
         help="SoundFont for audio (default: the project's `soundfont`, then soundfonts/, then the system's).",
     ),
 ]  # fmt: skip
 SampleRate = Annotated[int, typer.Option("--sample-rate", help="Audio samples per second.")]
-Gain = Annotated[float, typer.Option(help="FluidSynth gain: headroom before loudness normalisation.")]
-Loudness = Annotated[float, typer.Option(help="Target loudness in LUFS (ITU-R BS.1770); peaks stay at or below -1 dBFS.")]
+Gain = Annotated[
+    float, typer.Option(help="FluidSynth gain: headroom before loudness normalisation.")
+]
+Loudness = Annotated[
+    float,
+    typer.Option(help="Target loudness in LUFS (ITU-R BS.1770); peaks stay at or below -1 dBFS."),
+]
 
 
 def _format(to: str | None, out: Path | None) -> str:
@@ -84,12 +89,19 @@ def render(
     from midicli.render import render_piece, render_version
 
     fmt = _format(to, out)
-    options: dict[str, Any] = {"soundfont": soundfont, "sample_rate": sample_rate, "gain": gain, "loudness": loudness}
+    options: dict[str, Any] = {
+        "soundfont": soundfont,
+        "sample_rate": sample_rate,
+        "gain": gain,
+        "loudness": loudness,
+    }
     with err_console.status(f"Rendering {source} as {fmt}…"):
         file = Path(source)
         if file.suffix.lower() in MIDI_SUFFIXES and file.is_file():
             ref = None
-            written = render_piece(read_midi(file), fmt, out or file.with_suffix(f".{fmt}"), title=file.stem, **options)
+            written = render_piece(
+                read_midi(file), fmt, out or file.with_suffix(f".{fmt}"), title=file.stem, **options
+            )
         else:
             project = context.session.project()
             record = project.resolve(source)

@@ -3,21 +3,42 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from midicli import defaults
 from midicli.cli import context
-from midicli.cli.options import (Adapter, Candidates, Device, Dtype, EngineChoice, EngineName, Fp8, MaxSimultaneous, MaxTokens,
-                                 MemoryShare, Model, Quantize, Temperature, TopP, Url)
+from midicli.cli.options import (
+    Adapter,
+    Candidates,
+    Device,
+    Dtype,
+    EngineChoice,
+    EngineName,
+    Fp8,
+    MaxSimultaneous,
+    MaxTokens,
+    MemoryShare,
+    Model,
+    Quantize,
+    Temperature,
+    TopP,
+    Url,
+)
 from midicli.cli.output import console
 
 
 def studio(
-    ref: Annotated[Optional[str], typer.Argument(help="A version to start from: NAME or NAME@N.", show_default=False)] = None,
+    ref: Annotated[
+        str | None,
+        typer.Argument(help="A version to start from: NAME or NAME@N.", show_default=False),
+    ] = None,
     n: Candidates = defaults.CANDIDATES,
-    seed: Annotated[Optional[int], typer.Option(help="Seed of the first request; each later one uses the next number.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the first request; each later one uses the next number."),
+    ] = None,
     max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
     temperature: Temperature = None,
     top_p: TopP = None,
@@ -43,7 +64,9 @@ def studio(
     from midicli.studio.loop import run
     from midicli.studio.session import Settings, Studio
 
-    choice = EngineChoice(model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize)
+    choice = EngineChoice(
+        model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize
+    )
     settings = Settings(choice, n, max_tokens, temperature, top_p, seed, max_simultaneous)
     session = Studio(context.session.project(create_default=True), settings, ref)
     run(session, console, interactive=sys.stdin.isatty() and sys.stdout.isatty())

@@ -12,14 +12,20 @@ from midicli.cli.options import OutFile
 from midicli.cli.output import console, print_json
 from midicli.errors import BadTokensError, MidicliError
 
-TokenizerName = Annotated[str, typer.Option("--tokenizer", "-t", help="Tokenizer plugin (see `midicli plugins`).")]
+TokenizerName = Annotated[
+    str, typer.Option("--tokenizer", "-t", help="Tokenizer plugin (see `midicli plugins`).")
+]
 
 
 def tokenize(
     file: Annotated[Path, typer.Argument(help="A MIDI file.", dir_okay=False)],
     tokenizer: TokenizerName = "amt",
     windows: Annotated[
-        bool, typer.Option("--windows", help="AMT only: split into 100 s windows, times counted from each window's start.")
+        bool,
+        typer.Option(
+            "--windows",
+            help="AMT only: split into 100 s windows, times counted from each window's start.",
+        ),
     ] = False,
 ) -> None:
     """Print a MIDI file's music token ids as a JSON list.
@@ -42,7 +48,9 @@ def tokenize(
     if windows:
         if tokenizer != "amt":
             raise MidicliError("--windows is for the amt tokenizer")
-        print_json({"windows": [{"start": w.start, "tokens": w.events} for w in amt.windows(piece.notes)]})
+        print_json(
+            {"windows": [{"start": w.start, "tokens": w.events} for w in amt.windows(piece.notes)]}
+        )
         return
     try:
         print_json(plugins.get_tokenizer(tokenizer).encode(piece))
@@ -59,7 +67,9 @@ def _read_tokens(file: Path) -> object:
 
 
 def detokenize(
-    file: Annotated[Path, typer.Argument(help="JSON token ids (as `tokenize` prints them).", dir_okay=False)],
+    file: Annotated[
+        Path, typer.Argument(help="JSON token ids (as `tokenize` prints them).", dir_okay=False)
+    ],
     out: OutFile,
     tokenizer: TokenizerName = "amt",
 ) -> None:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,8 +26,10 @@ _STAGES = {"preparing": "Preparing the model and the sequences…", "saving": "S
 # a recipe's [finish] pass reports "finishing", its [keys] lesson "keys"
 _PASSES = {"training": "Training", "finishing": "Finishing", "keys": "Key lesson"}
 
-dataset_app = typer.Typer(help="Training datasets: build one from MIDI files or music21's corpus, show one.",
-                          no_args_is_help=True)
+dataset_app = typer.Typer(
+    help="Training datasets: build one from MIDI files or music21's corpus, show one.",
+    no_args_is_help=True,
+)
 
 
 class Size(str, Enum):
@@ -45,59 +47,141 @@ class _Bars:
         self.losses: dict[str, float] = {}
 
     def reading(self, done: int, total: int, name: str) -> None:
-        self.bars.update(self.task, description="Reading pieces", completed=done, total=total, detail=name)
+        self.bars.update(
+            self.task, description="Reading pieces", completed=done, total=total, detail=name
+        )
 
     def training(self, event: TrainEvent) -> None:
         if event.stage not in _PASSES:
             self.bars.update(self.task, description=_STAGES[event.stage], total=None, detail="")
             return
-        self.losses.update({k: v for k, v in (("loss", event.loss), ("validation", event.eval_loss)) if v is not None})
+        self.losses.update(
+            {
+                k: v
+                for k, v in (("loss", event.loss), ("validation", event.eval_loss))
+                if v is not None
+            }
+        )
         resumed = f" (resumed at step {event.resumed_at})" if event.resumed_at else ""
-        self.bars.update(self.task, description=f"{_PASSES[event.stage]}, epoch {event.epoch:.2f}{resumed}", total=event.total,
-                         completed=event.step, detail="  ".join(f"{k} {v:.3f}" for k, v in self.losses.items()))
+        self.bars.update(
+            self.task,
+            description=f"{_PASSES[event.stage]}, epoch {event.epoch:.2f}{resumed}",
+            total=event.total,
+            completed=event.step,
+            detail="  ".join(f"{k} {v:.3f}" for k, v in self.losses.items()),
+        )
 
 
 @contextmanager
 def _progress() -> Iterator[_Bars]:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[detail]}"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=err_console, transient=True) as bars:
         yield _Bars(bars)
 
 
 def _print_dataset(path: Path, manifest: dict[str, Any], as_json: bool) -> None:
-    summary = {"path": str(path), **{k: manifest[k] for k in ("source", "settings", "splits", "skipped", "unmatched_captions")}}
+    summary = {
+        "path": str(path),
+        **{
+            k: manifest[k]
+            for k in ("source", "settings", "splits", "skipped", "unmatched_captions")
+        },
+    }
     if as_json:
         print_json(summary)
         return
     splits = manifest["splits"]
-    print_table(f"dataset {path}", ["split", "pieces", "chunks", "sequences", "music tokens"],
-                [(s, splits[s]["pieces"], splits[s]["chunks"], splits[s]["sequences"], f"{splits[s]['music_tokens']:,}")
-                 for s in SPLITS])
+    print_table(
+        f"dataset {path}",
+        ["split", "pieces", "chunks", "sequences", "music tokens"],
+        [
+            (
+                s,
+                splits[s]["pieces"],
+                splits[s]["chunks"],
+                splits[s]["sequences"],
+                f"{splits[s]['music_tokens']:,}",
+            )
+            for s in SPLITS
+        ],
+    )
     if manifest["skipped"]:
         first = manifest["skipped"][0]
         count = len(manifest["skipped"])
         note(f"{count} piece{'s' * (count != 1)} skipped (e.g. {first['name']}: {first['reason']})")
     if manifest["unmatched_captions"]:
         count = len(manifest["unmatched_captions"])
-        note(f"{count} caption{'s' * (count != 1)} named no file found here, e.g. {manifest['unmatched_captions'][0]}")
+        note(
+            f"{count} caption{'s' * (count != 1)} named no file found here, e.g. {manifest['unmatched_captions'][0]}"
+        )
 
 
 @dataset_app.command("build")
 def build(
     out: Annotated[Path, typer.Argument(help="Folder to write the dataset into.", file_okay=False)],
-    source: Annotated[Optional[Path], typer.Option("--from", help="A folder of MIDI files (searched recursively).", file_okay=False)] = None,
-    music21: Annotated[bool, typer.Option("--from-music21", help="music21's corpus instead (Bach chorales, folk tunes, quartets…).")] = False,
-    collections: Annotated[Optional[str], typer.Option(help="With --from-music21: these collections, comma-separated (see `midicli dataset collections`).")] = None,
-    captions: Annotated[Optional[Path], typer.Option(help="Captions file (CSV or JSON lines: file, caption); default: captions.csv/.jsonl in the folder.", dir_okay=False)] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Use at most this many pieces.")] = None,
-    chunk_tokens: Annotated[int, typer.Option(help="Music tokens per sequence at most (3 a note); leave room for the caption in the context.")] = _BUILD.chunk_tokens,
-    min_notes: Annotated[int, typer.Option(help="Leave out chunks with fewer notes.")] = _BUILD.min_notes,
-    augment: Annotated[int, typer.Option(help="Sequences per chunk: the plain one, then infill copies with a span or some instruments as anticipated controls.")] = _BUILD.copies,
-    validation: Annotated[float, typer.Option(help="Share of the pieces held out for validation.")] = _BUILD.validation,
-    test: Annotated[float, typer.Option(help="Share of the pieces held out for testing.")] = _BUILD.test,
-    seed: Annotated[int, typer.Option(help="Seed for the augmentations (the split depends only on the pieces' names).")] = _BUILD.seed,
-    force: Annotated[bool, typer.Option("--force", help="Replace the dataset if OUT exists.")] = False,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="A folder of MIDI files (searched recursively).", file_okay=False
+        ),
+    ] = None,
+    music21: Annotated[
+        bool,
+        typer.Option(
+            "--from-music21",
+            help="music21's corpus instead (Bach chorales, folk tunes, quartets…).",
+        ),
+    ] = False,
+    collections: Annotated[
+        str | None,
+        typer.Option(
+            help="With --from-music21: these collections, comma-separated (see `midicli dataset collections`)."
+        ),
+    ] = None,
+    captions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Captions file (CSV or JSON lines: file, caption); default: captions.csv/.jsonl in the folder.",
+            dir_okay=False,
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Use at most this many pieces.")] = None,
+    chunk_tokens: Annotated[
+        int,
+        typer.Option(
+            help="Music tokens per sequence at most (3 a note); leave room for the caption in the context."
+        ),
+    ] = _BUILD.chunk_tokens,
+    min_notes: Annotated[
+        int, typer.Option(help="Leave out chunks with fewer notes.")
+    ] = _BUILD.min_notes,
+    augment: Annotated[
+        int,
+        typer.Option(
+            help="Sequences per chunk: the plain one, then infill copies with a span or some instruments as anticipated controls."
+        ),
+    ] = _BUILD.copies,
+    validation: Annotated[
+        float, typer.Option(help="Share of the pieces held out for validation.")
+    ] = _BUILD.validation,
+    test: Annotated[
+        float, typer.Option(help="Share of the pieces held out for testing.")
+    ] = _BUILD.test,
+    seed: Annotated[
+        int,
+        typer.Option(
+            help="Seed for the augmentations (the split depends only on the pieces' names)."
+        ),
+    ] = _BUILD.seed,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the dataset if OUT exists.")
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """Turn MIDI files (or music21's corpus) into captioned training sequences in the MIDI-LLM layout.
@@ -110,7 +194,9 @@ def build(
     from midicli.training.sources import from_folder, from_music21
 
     if (source is None) == (not music21):
-        raise TrainingError("say where the music comes from: --from FOLDER or --from-music21 (one of them)")
+        raise TrainingError(
+            "say where the music comes from: --from FOLDER or --from-music21 (one of them)"
+        )
     if collections and not music21:
         raise TrainingError("--collections picks music21 collections: add --from-music21")
     settings = BuildSettings(chunk_tokens, min_notes, augment, validation, test, seed).checked()
@@ -120,7 +206,9 @@ def build(
         with _progress() as bars:
             manifest = build_dataset(listing, out, settings, force, bars.reading)
     except ImportError as exc:
-        raise TrainingError(f"building datasets needs the train extra ({exc.name} is missing): pip install 'midicli[train]'") from None
+        raise TrainingError(
+            f"building datasets needs the train extra ({exc.name} is missing): pip install 'midicli[train]'"
+        ) from None
     _print_dataset(out, manifest, as_json)
 
 
@@ -146,36 +234,148 @@ def collections_(as_json: Json = False) -> None:
     with err_console.status("Listing music21's corpus…"):
         counts = {name: len(works([name])) for name in COLLECTIONS}
     if as_json:
-        print_json([{"name": c.name, "title": c.title, "works": counts[c.name], "genre_words": list(c.genre_words),
-                     "rights": c.rights} for c in COLLECTIONS.values()])
+        print_json(
+            [
+                {
+                    "name": c.name,
+                    "title": c.title,
+                    "works": counts[c.name],
+                    "genre_words": list(c.genre_words),
+                    "rights": c.rights,
+                }
+                for c in COLLECTIONS.values()
+            ]
+        )
         return
-    print_table(None, ["collection", "title", "works", "genre words", "rights"],
-                [(c.name, c.title, counts[c.name], ", ".join(c.genre_words), c.rights) for c in COLLECTIONS.values()])
+    print_table(
+        None,
+        ["collection", "title", "works", "genre words", "rights"],
+        [
+            (c.name, c.title, counts[c.name], ", ".join(c.genre_words), c.rights)
+            for c in COLLECTIONS.values()
+        ],
+    )
 
 
 def train(
-    out: Annotated[Path, typer.Argument(help="Folder to write the model into (must not exist yet).", file_okay=False)],
-    dataset: Annotated[Optional[Path], typer.Option(help="A dataset from `midicli dataset build`.", file_okay=False)] = None,
-    recipe: Annotated[Optional[Path], typer.Option(help="A recipe (TOML) naming the dataset, the model and the training; builds the dataset too.", dir_okay=False)] = None,
-    size: Annotated[Optional[Size], typer.Option(help="Train a new model of this size (its text tokenizer learns the captions).")] = None,
-    base: Annotated[Optional[str], typer.Option("--from", help="Go on training this model: a preset, hub id or folder.")] = None,
-    lora: Annotated[bool, typer.Option("--lora", help="With --from: train a LoRA adapter and merge it in, instead of every weight.")] = False,
+    out: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder to write the model into (must not exist yet).", file_okay=False
+        ),
+    ],
+    dataset: Annotated[
+        Path | None,
+        typer.Option(help="A dataset from `midicli dataset build`.", file_okay=False),
+    ] = None,
+    recipe: Annotated[
+        Path | None,
+        typer.Option(
+            help="A recipe (TOML) naming the dataset, the model and the training; builds the dataset too.",
+            dir_okay=False,
+        ),
+    ] = None,
+    size: Annotated[
+        Size | None,
+        typer.Option(
+            help="Train a new model of this size (its text tokenizer learns the captions)."
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option("--from", help="Go on training this model: a preset, hub id or folder."),
+    ] = None,
+    lora: Annotated[
+        bool,
+        typer.Option(
+            "--lora",
+            help="With --from: train a LoRA adapter and merge it in, instead of every weight.",
+        ),
+    ] = False,
     lora_rank: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
-    epochs: Annotated[Optional[float], typer.Option(help=f"Passes over the training split (default {_TRAIN.epochs:g}).")] = None,
-    max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimiser steps instead.")] = None,
-    learning_rate: Annotated[Optional[float], typer.Option("--lr", "--learning-rate", help="Peak learning rate (default: {scratch:g} new, {full:g} full, {lora:g} LoRA).".format(**DEFAULT_LEARNING_RATES))] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help=f"Sequences per device and step (default {_TRAIN.batch_size}).")] = None,
-    gradient_accumulation: Annotated[Optional[int], typer.Option("--grad-accum", help=f"Batches per optimiser step (default {_TRAIN.gradient_accumulation}).")] = None,
-    max_length: Annotated[Optional[int], typer.Option(help=f"Tokens of caption + music per sequence; longer ones are cut (default {_TRAIN.max_length}).")] = None,
-    transpose: Annotated[Optional[int], typer.Option(help="Draw each training sequence moved up to this many semitones either way, its caption's key renamed to match, so the model learns the key from the caption (default 0: as written).")] = None,
-    openings: Annotated[Optional[int], typer.Option(help="Draw each training sequence this many more times cut to its opening (the caption and its first notes), where the caption's key and instruments decide what comes (default 0).")] = None,
-    opening_notes: Annotated[Optional[int], typer.Option(help=f"Notes an opening keeps (default {_TRAIN.opening_notes}).")] = None,
-    openings_only: Annotated[bool, typer.Option("--openings-only", help="Draw only the openings, not the whole sequences: a short pass from a trained model that teaches how pieces begin.")] = False,
-    eval_steps: Annotated[Optional[int], typer.Option(help=f"Measure the validation loss every this many steps (default {_TRAIN.eval_steps}).")] = None,
-    save_steps: Annotated[Optional[int], typer.Option(help=f"Keep a checkpoint every this many steps, to resume from (default {_TRAIN.save_steps}).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help=f"Seed for the weights and the order (default {_TRAIN.seed}).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Go on with the interrupted run into OUT from its last checkpoint.")] = False,
-    restart: Annotated[bool, typer.Option("--restart", help="Throw away an interrupted run into OUT and start over.")] = False,
+    epochs: Annotated[
+        float | None,
+        typer.Option(help=f"Passes over the training split (default {_TRAIN.epochs:g})."),
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop after this many optimiser steps instead.")
+    ] = None,
+    learning_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--lr",
+            "--learning-rate",
+            help="Peak learning rate (default: {scratch:g} new, {full:g} full, {lora:g} LoRA).".format(
+                **DEFAULT_LEARNING_RATES
+            ),
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help=f"Sequences per device and step (default {_TRAIN.batch_size})."),
+    ] = None,
+    gradient_accumulation: Annotated[
+        int | None,
+        typer.Option(
+            "--grad-accum",
+            help=f"Batches per optimiser step (default {_TRAIN.gradient_accumulation}).",
+        ),
+    ] = None,
+    max_length: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Tokens of caption + music per sequence; longer ones are cut (default {_TRAIN.max_length})."
+        ),
+    ] = None,
+    transpose: Annotated[
+        int | None,
+        typer.Option(
+            help="Draw each training sequence moved up to this many semitones either way, its caption's key renamed to match, so the model learns the key from the caption (default 0: as written)."
+        ),
+    ] = None,
+    openings: Annotated[
+        int | None,
+        typer.Option(
+            help="Draw each training sequence this many more times cut to its opening (the caption and its first notes), where the caption's key and instruments decide what comes (default 0)."
+        ),
+    ] = None,
+    opening_notes: Annotated[
+        int | None,
+        typer.Option(help=f"Notes an opening keeps (default {_TRAIN.opening_notes})."),
+    ] = None,
+    openings_only: Annotated[
+        bool,
+        typer.Option(
+            "--openings-only",
+            help="Draw only the openings, not the whole sequences: a short pass from a trained model that teaches how pieces begin.",
+        ),
+    ] = False,
+    eval_steps: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Measure the validation loss every this many steps (default {_TRAIN.eval_steps})."
+        ),
+    ] = None,
+    save_steps: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Keep a checkpoint every this many steps, to resume from (default {_TRAIN.save_steps})."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help=f"Seed for the weights and the order (default {_TRAIN.seed})."),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Go on with the interrupted run into OUT from its last checkpoint."
+        ),
+    ] = False,
+    restart: Annotated[
+        bool,
+        typer.Option("--restart", help="Throw away an interrupted run into OUT and start over."),
+    ] = False,
     device: Device = None,
     as_json: Json = False,
 ) -> None:
@@ -194,27 +394,62 @@ def train(
     from midicli.training.settings import Start
     from midicli.training.train import train as run_training
 
-    given = {"epochs": epochs, "max_steps": max_steps, "learning_rate": learning_rate, "batch_size": batch_size,
-             "gradient_accumulation": gradient_accumulation, "max_length": max_length, "transpose": transpose,
-             "openings": openings, "opening_notes": opening_notes, "whole": False if openings_only else None,
-             "eval_steps": eval_steps, "save_steps": save_steps, "seed": seed}
+    given = {
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "gradient_accumulation": gradient_accumulation,
+        "max_length": max_length,
+        "transpose": transpose,
+        "openings": openings,
+        "opening_notes": opening_notes,
+        "whole": False if openings_only else None,
+        "eval_steps": eval_steps,
+        "save_steps": save_steps,
+        "seed": seed,
+    }
     overrides = {k: v for k, v in given.items() if v is not None}
     try:
         if recipe is not None:
             if dataset or size or base or lora:
-                raise TrainingError("a recipe names the dataset and the model: drop --dataset, --size, --from and --lora")
+                raise TrainingError(
+                    "a recipe names the dataset and the model: drop --dataset, --size, --from and --lora"
+                )
             plan = load_recipe(recipe)
             settings = replace(plan.settings, **overrides)
             settings.checked(plan.start)  # a bad option fails before the dataset is built
-            finish = replace(plan.finish, max_steps=max_steps) if plan.finish and max_steps else plan.finish
+            finish = (
+                replace(plan.finish, max_steps=max_steps)
+                if plan.finish and max_steps
+                else plan.finish
+            )
             with _progress() as bars:
-                record = run_recipe(plan, out, device, resume, restart, bars.reading, bars.training, settings, finish)
+                record = run_recipe(
+                    plan,
+                    out,
+                    device,
+                    resume,
+                    restart,
+                    bars.reading,
+                    bars.training,
+                    settings,
+                    finish,
+                )
         else:
             if dataset is None or (size is None) == (base is None):
-                raise TrainingError("say what to train: --dataset DIR with --size (a new model) or --from MODEL; or --recipe FILE")
-            start = Start(shape=SHAPES[size.value]) if size else Start(model=base, method="lora" if lora else "full", lora_rank=lora_rank)
+                raise TrainingError(
+                    "say what to train: --dataset DIR with --size (a new model) or --from MODEL; or --recipe FILE"
+                )
+            start = (
+                Start(shape=SHAPES[size.value])
+                if size
+                else Start(model=base, method="lora" if lora else "full", lora_rank=lora_rank)
+            )
             with run_folder(out, resume, restart) as run, _progress() as bars:
-                record = run_training(dataset, out, start, TrainSettings(**overrides), run, device, bars.training)
+                record = run_training(
+                    dataset, out, start, TrainSettings(**overrides), run, device, bars.training
+                )
     except KeyboardInterrupt:
         if resumable(run_dir(out)):
             error("interrupted: run the same command with --resume to go on from where it stopped")
@@ -222,7 +457,9 @@ def train(
             error("interrupted before the first checkpoint; nothing was kept")
         raise typer.Exit(130) from None
     except ImportError as exc:
-        raise TrainingError(f"training needs the train extra ({exc.name} is missing): pip install 'midicli[train]'") from None
+        raise TrainingError(
+            f"training needs the train extra ({exc.name} is missing): pip install 'midicli[train]'"
+        ) from None
     _print_trained(out, record, as_json)
 
 
@@ -231,20 +468,37 @@ def _print_trained(out: Path, record: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json({"path": str(out), **record})
         return
-    passes = [("first pass ", record["first"]["metrics"]), ("finish ", m)] if "first" in record else [("", m)]
+    passes = (
+        [("first pass ", record["first"]["metrics"]), ("finish ", m)]
+        if "first" in record
+        else [("", m)]
+    )
     resumed = f", resumed at step {m['resumed_at']}" if m["resumed_at"] else ""
     steps = " + ".join(str(p["steps"]) for _, p in passes)
     seconds = sum(p["train_seconds"] for _, p in passes)
-    console.print(f"Trained [bold]{out}[/bold] in {steps} steps ({seconds:.0f} s{resumed}) on {m['sequences']['train']:,} sequences")
+    console.print(
+        f"Trained [bold]{out}[/bold] in {steps} steps ({seconds:.0f} s{resumed}) on {m['sequences']['train']:,} sequences"
+    )
 
     def loss(value: float | None) -> str:
         return "—" if value is None else f"{value:.3f}"
 
-    print_table(None, ["loss", "start", "end"], [
-        row for name, p in passes for row in (
-            (f"{name}training", loss(p["train_loss"]["first"]), loss(p["train_loss"]["last"])),
-            (f"{name}validation", loss(p["validation_loss"]["start"]), loss(p["validation_loss"]["end"])))
-    ])
+    print_table(
+        None,
+        ["loss", "start", "end"],
+        [
+            row
+            for name, p in passes
+            for row in (
+                (f"{name}training", loss(p["train_loss"]["first"]), loss(p["train_loss"]["last"])),
+                (
+                    f"{name}validation",
+                    loss(p["validation_loss"]["start"]),
+                    loss(p["validation_loss"]["end"]),
+                ),
+            )
+        ],
+    )
     if m["cut_sequences"]:
         note(f"{m['cut_sequences']} sequences were longer than --max-length and were cut")
     if "keys" in record:
@@ -262,10 +516,18 @@ def _print_key_lesson(m: dict[str, Any]) -> None:
     def value(found: float | None) -> str:
         return "—" if found is None else f"{found:.3f}"
 
-    print_table(f"key lesson: {m['steps']} steps ({m['train_seconds']:.0f} s) on {m['pairs']:,} pairs", ["held out", "before", "after"], [
-        ("opening in the caption's key preferred", share(preference["before"]), share(preference["after"])),
-        ("validation loss (whole pieces)", value(loss["before"]), value(loss["after"])),
-    ])
+    print_table(
+        f"key lesson: {m['steps']} steps ({m['train_seconds']:.0f} s) on {m['pairs']:,} pairs",
+        ["held out", "before", "after"],
+        [
+            (
+                "opening in the caption's key preferred",
+                share(preference["before"]),
+                share(preference["after"]),
+            ),
+            ("validation loss (whole pieces)", value(loss["before"]), value(loss["after"])),
+        ],
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -7,12 +7,13 @@ Engines know nothing about music: the tokenizer's grammar (applied by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from midicli import defaults
-from midicli.tokenizers.base import GrammarSpec
 from midicli.errors import GenerationError
+from midicli.tokenizers.base import GrammarSpec
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,12 @@ class SamplingParams:
 
 
 # How an engine names each sampling setting in its errors.
-_ENGINE_WORDS = {"n": "the number of candidates", "temperature": "temperature", "top_p": "top-p",
-                 "max_new_tokens": "max new tokens"}
+_ENGINE_WORDS = {
+    "n": "the number of candidates",
+    "temperature": "temperature",
+    "top_p": "top-p",
+    "max_new_tokens": "max new tokens",
+}
 
 
 @dataclass(frozen=True)
@@ -72,12 +77,16 @@ def check_request(request: Request, vocab_size: int, context: int | None) -> Non
     fault = sampling.fault()
     if fault is not None:
         name, limit = fault
-        raise GenerationError(f"{_ENGINE_WORDS[name]} must be {limit}, not {getattr(sampling, name)}")
+        raise GenerationError(
+            f"{_ENGINE_WORDS[name]} must be {limit}, not {getattr(sampling, name)}"
+        )
     if not prompt:
         raise GenerationError("the prompt is empty")
     bad = [t for t in prompt if not 0 <= t < vocab_size]
     if bad:
-        raise GenerationError(f"prompt id {bad[0]} is outside the model's vocabulary (0..{vocab_size - 1})")
+        raise GenerationError(
+            f"prompt id {bad[0]} is outside the model's vocabulary (0..{vocab_size - 1})"
+        )
     if context and len(prompt) + sampling.max_new_tokens > context:
         raise GenerationError(
             f"prompt ({len(prompt)} tokens) + {sampling.max_new_tokens} new tokens exceed the model's context of {context}"
@@ -103,7 +112,9 @@ class Engine(Protocol):
     model_id: str
     model_hash: str
 
-    def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
+    def generate(
+        self, request: Request, progress: ProgressCallback | None = None
+    ) -> list[Completion]:
         """Return ``request.sampling.n`` completions of the prompt."""
         ...
 

@@ -128,7 +128,9 @@ def load_model(
     from midicli.engines.quantize import quantize_layers, resolve
 
     quantization = resolve(quantize, target, _weight_bytes(directory))
-    torch_dtype = pick_dtype(dtype if dtype is not None or quantization == "none" else "bfloat16", target)
+    torch_dtype = pick_dtype(
+        dtype if dtype is not None or quantization == "none" else "bfloat16", target
+    )
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -137,7 +139,9 @@ def load_model(
         tokenizer = AutoTokenizer.from_pretrained(directory)
         lora = adapter_dir is not None and (adapter_dir / "adapter_config.json").is_file()
         weights = adapter_dir if adapter_dir is not None and not lora else directory
-        model = AutoModelForCausalLM.from_pretrained(weights, dtype=torch_dtype, use_safetensors=None if trust_pickle() else True)
+        model = AutoModelForCausalLM.from_pretrained(
+            weights, dtype=torch_dtype, use_safetensors=None if trust_pickle() else True
+        )
     except (OSError, ValueError, RuntimeError, KeyError) as e:
         raise ModelError(f"cannot load {model_id}: {first_line(e)}") from e
     if lora and adapter_dir is not None:
@@ -186,12 +190,22 @@ def describe_local(name: str, gb_s: float) -> LocalModel | None:
     quantization = resolve(None, device, size)
     dtype = pick_dtype(None if quantization == "none" else "bfloat16", device)
     step = step_bytes(config, quantization, dtype.itemsize)
-    return LocalModel(name, directory, size, precision_name(dtype, quantization), seconds_per_1000_tokens(step, gb_s, quantization))
+    return LocalModel(
+        name,
+        directory,
+        size,
+        precision_name(dtype, quantization),
+        seconds_per_1000_tokens(step, gb_s, quantization),
+    )
 
 
 def _weight_bytes(directory: Path) -> int:
     """How many bytes of weights a model folder holds (what ``auto`` quantization goes by)."""
-    return sum(p.stat().st_size for p in directory.iterdir() if p.is_file() and p.suffix in {".safetensors", ".bin"})
+    return sum(
+        p.stat().st_size
+        for p in directory.iterdir()
+        if p.is_file() and p.suffix in {".safetensors", ".bin"}
+    )
 
 
 def _merge_lora(model: Any, adapter: Path) -> Any:
@@ -204,7 +218,9 @@ def _merge_lora(model: Any, adapter: Path) -> Any:
     try:
         return PeftModel.from_pretrained(model, adapter).merge_and_unload()
     except (OSError, ValueError, RuntimeError, KeyError) as e:
-        raise ModelError(f"cannot apply the adapter {adapter.name} to this model: {first_line(e)}") from e
+        raise ModelError(
+            f"cannot apply the adapter {adapter.name} to this model: {first_line(e)}"
+        ) from e
 
 
 def model_hash(name_or_path: str | Path) -> str:
@@ -259,21 +275,32 @@ def locate(model_id: str, download: bool) -> Path:
     if Path(model_id).is_absolute():
         return Path(model_id)
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
 
     try:
-        return Path(snapshot_download(model_id, allow_patterns=_HUB_FILES, local_files_only=not download))
+        return Path(
+            snapshot_download(model_id, allow_patterns=_HUB_FILES, local_files_only=not download)
+        )
     except GatedRepoError as e:
         raise ModelError(
             f"{model_id} is gated: accept its terms on huggingface.co, then run `hf auth login`"
         ) from e
     except RepositoryNotFoundError as e:
-        raise ModelError(f"no model {model_id} on the Hugging Face hub (private? run `hf auth login`)") from e
+        raise ModelError(
+            f"no model {model_id} on the Hugging Face hub (private? run `hf auth login`)"
+        ) from e
     except HfHubHTTPError as e:
         raise ModelError(f"cannot download {model_id}: {first_line(e)}") from e
     except (LocalEntryNotFoundError, OSError) as e:
         if not download:
-            raise ModelError(f"{model_id} is not downloaded: pre-download it with `hf download {model_id}`") from e
+            raise ModelError(
+                f"{model_id} is not downloaded: pre-download it with `hf download {model_id}`"
+            ) from e
         raise ModelError(
             f"cannot download {model_id} (no network?): pass --model PATH to a local copy, "
             f"or pre-download it with `hf download {model_id}`"
@@ -315,7 +342,9 @@ def read_text_vocab_size(config: Any, model_id: str) -> int:
 def check_model_files(directory: Path, model_id: str) -> None:
     names = {p.name for p in directory.iterdir()}
     if not names & {"tokenizer.json", "tokenizer.model", "tokenizer_config.json"}:
-        raise ModelError(f"{model_id} is not a model in the MIDI-LLM layout: it has no text tokenizer")
+        raise ModelError(
+            f"{model_id} is not a model in the MIDI-LLM layout: it has no text tokenizer"
+        )
     check_weights(directory, model_id)
 
 

@@ -22,7 +22,9 @@ def transformers_engine(
     from midicli.engines.models import load_model
     from midicli.engines.transformers import TransformersEngine
 
-    return TransformersEngine(load_model(model, device=device, dtype=dtype, adapter=adapter, quantize=quantize))
+    return TransformersEngine(
+        load_model(model, device=device, dtype=dtype, adapter=adapter, quantize=quantize)
+    )
 
 
 def vllm_engine(
@@ -43,17 +45,37 @@ def vllm_engine(
     from midicli.engines.vllm_args import DEFAULT_LORA_RANK, lora_rank, lora_room
 
     if adapter is None:
-        return VllmEngine(model, device, dtype, fp8, gpu_memory_utilization, max_model_len, max_lora_rank or DEFAULT_LORA_RANK)
+        return VllmEngine(
+            model,
+            device,
+            dtype,
+            fp8,
+            gpu_memory_utilization,
+            max_model_len,
+            max_lora_rank or DEFAULT_LORA_RANK,
+        )
     from midicli.engines.pool import open_engine
 
     room = max(lora_room(lora_rank(Path(adapter))), max_lora_rank or DEFAULT_LORA_RANK)
-    base = open_engine("vllm", model, device=device, dtype=dtype, fp8=fp8, gpu_memory_utilization=gpu_memory_utilization,
-                       max_model_len=max_model_len, max_lora_rank=None if room == DEFAULT_LORA_RANK else room)
+    base = open_engine(
+        "vllm",
+        model,
+        device=device,
+        dtype=dtype,
+        fp8=fp8,
+        gpu_memory_utilization=gpu_memory_utilization,
+        max_model_len=max_model_len,
+        max_lora_rank=None if room == DEFAULT_LORA_RANK else room,
+    )
     return base.with_adapter(Path(adapter))
 
 
 def server_engine(
-    model: str, url: str | None = None, served_model_name: str | None = None, adapter: str | None = None, **_: Any
+    model: str,
+    url: str | None = None,
+    served_model_name: str | None = None,
+    adapter: str | None = None,
+    **_: Any,
 ) -> Any:
     """A running `vllm serve` at ``url`` (its OpenAI-compatible API), e.g. http://127.0.0.1:8000/v1.
     With ``adapter`` (a LoRA adapter's folder), the server must serve it (``--lora-modules``)."""
@@ -62,7 +84,9 @@ def server_engine(
     if adapter is not None:
         from midicli.engines.pool import open_engine
 
-        return open_engine("server", model, url=url, served_model_name=served_model_name).with_adapter(Path(adapter))
+        return open_engine(
+            "server", model, url=url, served_model_name=served_model_name
+        ).with_adapter(Path(adapter))
     from midicli.engines.server import ServerEngine
 
     return ServerEngine(model, url, served_model_name=served_model_name)

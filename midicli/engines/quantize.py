@@ -57,7 +57,9 @@ def resolve(quantize: str | None, device: torch.device, weight_bytes: int) -> Qu
     if choice == "auto":
         return "int8" if device.type == "cpu" and weight_bytes >= AUTO_MIN_BYTES else "none"
     if choice != "none" and device.type != "cpu":
-        raise ModelError(f"--quantize {choice} runs on the CPU only: on {device.type}, use --dtype (or vLLM's --fp8)")
+        raise ModelError(
+            f"--quantize {choice} runs on the CPU only: on {device.type}, use --dtype (or vLLM's --fp8)"
+        )
     return choice  # type: ignore[return-value]
 
 
@@ -80,12 +82,20 @@ class Int8Linear(nn.Module):
         super().__init__()
         w = weight.detach().float()
         scale = (w.abs().amax(dim=1) / 127).clamp(min=1e-12).double()
-        with warnings.catch_warnings():  # torch 2.13 marks quantized tensors deprecated; midicli pins it
+        with (
+            warnings.catch_warnings()
+        ):  # torch 2.13 marks quantized tensors deprecated; midicli pins it
             warnings.simplefilter("ignore", UserWarning)
-            codes = torch.quantize_per_channel(w, scale, torch.zeros_like(scale, dtype=torch.long), 0, torch.qint8)
-        self._packed = torch.ops.quantized.linear_prepack(codes, None if bias is None else bias.detach().float())
+            codes = torch.quantize_per_channel(
+                w, scale, torch.zeros_like(scale, dtype=torch.long), 0, torch.qint8
+            )
+        self._packed = torch.ops.quantized.linear_prepack(
+            codes, None if bias is None else bias.detach().float()
+        )
         self.out_features, self.in_features = weight.shape
-        self.nbytes = w.numel() + 4 * self.out_features * (2 if bias is None else 3)  # codes, scales, zero points, bias
+        self.nbytes = w.numel() + 4 * self.out_features * (
+            2 if bias is None else 3
+        )  # codes, scales, zero points, bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).float()
@@ -105,25 +115,40 @@ class Int4Linear(nn.Module):
         w = w.reshape(out_features + rows, in_features // group, group)
         low, high = w.amin(dim=-1, keepdim=True), w.amax(dim=-1, keepdim=True)
         scale = ((high - low) / 15).clamp(min=1e-12)
-        codes = torch.round((w - low) / scale).clamp(0, 15).to(torch.int32).reshape(out_features + rows, in_features)
+        codes = (
+            torch.round((w - low) / scale)
+            .clamp(0, 15)
+            .to(torch.int32)
+            .reshape(out_features + rows, in_features)
+        )
         zero = low + 8 * scale  # the kernel computes (code - 8) * scale + zero
-        scales_zeros = torch.stack([scale.squeeze(-1).t(), zero.squeeze(-1).t()], dim=-1).contiguous()
-        self.register_buffer("weight_int4", torch.ops.aten._convert_weight_to_int4pack_for_cpu(codes, 1))
+        scales_zeros = torch.stack(
+            [scale.squeeze(-1).t(), zero.squeeze(-1).t()], dim=-1
+        ).contiguous()
+        self.register_buffer(
+            "weight_int4", torch.ops.aten._convert_weight_to_int4pack_for_cpu(codes, 1)
+        )
         self.register_buffer("scales_zeros", scales_zeros.to(weight.dtype))
         self.bias = None if bias is None else nn.Parameter(bias.detach(), requires_grad=False)
         self.group, self.out_features, self.in_features = group, out_features, in_features
-        self.nbytes = sum(t.numel() * t.element_size() for t in (*self.buffers(), *self.parameters()))
+        self.nbytes = sum(
+            t.numel() * t.element_size() for t in (*self.buffers(), *self.parameters())
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = x.reshape(-1, self.in_features).to(self.scales_zeros.dtype).contiguous()
-        y = torch.ops.aten._weight_int4pack_mm_for_cpu(flat, self.weight_int4, self.group, self.scales_zeros)
+        y = torch.ops.aten._weight_int4pack_mm_for_cpu(
+            flat, self.weight_int4, self.group, self.scales_zeros
+        )
         y = y[:, : self.out_features]
         if self.bias is not None:
             y = y + self.bias
         return y.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
 
 
-def quantized_linear(weight: torch.Tensor, bias: torch.Tensor | None, quantization: Quantization) -> nn.Module | None:
+def quantized_linear(
+    weight: torch.Tensor, bias: torch.Tensor | None, quantization: Quantization
+) -> nn.Module | None:
     """A quantized layer for ``weight`` (out × in), or None where the layer's shape does
     not suit the kernel (it then stays as it is)."""
     if quantization == "int8":
@@ -157,7 +182,10 @@ ROOFLINE_SHARE = {"none": 0.63, "int8": 0.65, "int4": 0.35}
 """Share of the memory roofline the engine reaches on the 1b shape, 2 threads
 (bench/cpu.py): int8's integer kernel streams weights nearly as fast as memory gives
 them; the int4 kernel is bound by unpacking them."""
-_BYTES_PER_WEIGHT = {"int8": 1.0, "int4": 0.5 + 4 / INT4_GROUP}  # int4: a 2-byte scale and offset per group
+_BYTES_PER_WEIGHT = {
+    "int8": 1.0,
+    "int4": 0.5 + 4 / INT4_GROUP,
+}  # int4: a 2-byte scale and offset per group
 
 
 def step_bytes(config: Any, quantization: Quantization, dtype_bytes: int) -> int:
@@ -165,7 +193,10 @@ def step_bytes(config: Any, quantization: Quantization, dtype_bytes: int) -> int
     the attention and MLP weights of every block and the music rows of the head."""
     hidden = config.hidden_size
     head_dim = getattr(config, "head_dim", None) or hidden // config.num_attention_heads
-    attention = 2 * hidden * config.num_attention_heads * head_dim + 2 * hidden * config.num_key_value_heads * head_dim
+    attention = (
+        2 * hidden * config.num_attention_heads * head_dim
+        + 2 * hidden * config.num_key_value_heads * head_dim
+    )
     blocks = config.num_hidden_layers * (attention + 3 * hidden * config.intermediate_size)
     head = (MUSIC_VOCAB_SIZE + 1) * hidden
     return int((blocks + head) * _BYTES_PER_WEIGHT.get(quantization, dtype_bytes))

@@ -94,7 +94,9 @@ def _rope(max_positions: int) -> dict[str, object]:
     return {"rope_type": "default", "rope_theta": _LLAMA3_ROPE["rope_theta"]}
 
 
-def build_text_tokenizer(lines: Iterable[str] | None = None, vocab_size: int = 600) -> PreTrainedTokenizerFast:
+def build_text_tokenizer(
+    lines: Iterable[str] | None = None, vocab_size: int = 600
+) -> PreTrainedTokenizerFast:
     """A byte-level BPE (like Llama 3's) of at most ``vocab_size`` ids trained on ``lines``
     (default ``_CORPUS``); adds BOS like Llama."""
     tok = Tokenizer(models.BPE())
@@ -116,7 +118,9 @@ def build_text_tokenizer(lines: Iterable[str] | None = None, vocab_size: int = 6
     )
 
 
-def scaffold_config(size: Size | Shape, tokenizer: PreTrainedTokenizerFast | None = None) -> LlamaConfig:
+def scaffold_config(
+    size: Size | Shape, tokenizer: PreTrainedTokenizerFast | None = None
+) -> LlamaConfig:
     """The model configuration of a scaffold of ``size`` (a name in ``SHAPES``, or a shape)."""
     if not isinstance(size, Shape) and size not in SHAPES:
         raise ValueError(f"unknown scaffold size {size!r}: use one of {', '.join(SHAPES)}")

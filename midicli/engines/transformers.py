@@ -20,12 +20,18 @@ from typing import Any
 
 import torch
 
-from midicli.engines.base import Completion, ProgressCallback, Request, SamplingParams, check_request
+from midicli.engines.base import (
+    Completion,
+    ProgressCallback,
+    Request,
+    SamplingParams,
+    check_request,
+)
 from midicli.engines.constraints import apply_to_logits
-from midicli.tokenizers.base import TokenGrammar
 from midicli.engines.models import LoadedModel
 from midicli.engines.quantize import quantized_linear
 from midicli.errors import GenerationError
+from midicli.tokenizers.base import TokenGrammar
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 _NUCLEUS_GUESS = 256  # ids searched for the top-p nucleus before sorting everything
@@ -62,13 +68,21 @@ class TransformersEngine:
         self._music_only = torch.zeros(self._head.width, device=self.device)
         self._music_only[MUSIC_VOCAB_SIZE:] = float("-inf")
 
-    def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
+    def generate(
+        self, request: Request, progress: ProgressCallback | None = None
+    ) -> list[Completion]:
         """``request.sampling.n`` continuations of the prompt; the same seed gives the same ids."""
         sampling = request.sampling
         if self.model is None:
             raise GenerationError("this engine is closed: load the model again")
-        check_request(request, self.vocab_size, getattr(self.model.config, "max_position_embeddings", None))
-        grammars = [request.grammar.start() for _ in range(sampling.n)] if request.grammar is not None else []
+        check_request(
+            request, self.vocab_size, getattr(self.model.config, "max_position_embeddings", None)
+        )
+        grammars = (
+            [request.grammar.start() for _ in range(sampling.n)]
+            if request.grammar is not None
+            else []
+        )
         seed = sampling.seed if sampling.seed is not None else secrets.randbits(63)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         with torch.inference_mode():
@@ -100,7 +114,9 @@ class TransformersEngine:
         logits = self._step(prefill, cache).repeat(n, 1)
         cache.batch_repeat_interleave(n)
         for step in range(sampling.max_new_tokens):
-            chosen = self._choose(logits, sampling, [grammars[i] for i in active] if grammars else [], generator)
+            chosen = self._choose(
+                logits, sampling, [grammars[i] for i in active] if grammars else [], generator
+            )
             for i, token in zip(active, chosen):
                 if token == self.eos_id:
                     reasons[i] = "stop"
@@ -129,7 +145,11 @@ class TransformersEngine:
         return self._head(out.last_hidden_state[:, -1, :])
 
     def _choose(
-        self, logits: torch.Tensor, sampling: SamplingParams, grammars: list[TokenGrammar], generator: torch.Generator
+        self,
+        logits: torch.Tensor,
+        sampling: SamplingParams,
+        grammars: list[TokenGrammar],
+        generator: torch.Generator,
     ) -> list[int]:
         """One token per row: forced where the grammar allows a single id, else sampled
         with temperature and top-p among the allowed ids."""
@@ -138,7 +158,9 @@ class TransformersEngine:
         else:
             logits += self._music_only
         columns = _sample_top_p(logits, sampling.temperature, sampling.top_p, generator).tolist()
-        tokens = [self.eos_id if c == MUSIC_VOCAB_SIZE else self.text_vocab_size + c for c in columns]
+        tokens = [
+            self.eos_id if c == MUSIC_VOCAB_SIZE else self.text_vocab_size + c for c in columns
+        ]
         for i, grammar in enumerate(grammars):
             forced = None if grammar.finished else grammar.forced()
             if forced is not None:
@@ -155,14 +177,17 @@ class MusicHead:
     Models whose head does more than a linear map (logit soft-capping, scaling) keep
     the full head, narrowed after it."""
 
-    def __init__(self, model: Any, text_vocab_size: int, eos_id: int | None, quantization: str) -> None:
+    def __init__(
+        self, model: Any, text_vocab_size: int, eos_id: int | None, quantization: str
+    ) -> None:
         head = model.get_output_embeddings()
         config = model.config
         self.eos_column = MUSIC_VOCAB_SIZE if eos_id is not None else None
         self.width = MUSIC_VOCAB_SIZE + (eos_id is not None)
         music = slice(text_vocab_size, text_vocab_size + MUSIC_VOCAB_SIZE)
         plain = type(head) is torch.nn.Linear and not any(
-            getattr(config, key, None) for key in ("final_logit_softcapping", "logit_scale", "logits_scaling")
+            getattr(config, key, None)
+            for key in ("final_logit_softcapping", "logit_scale", "logits_scaling")
         )
         self._full = None if plain else head
         weight, bias = head.weight.detach(), None if head.bias is None else head.bias.detach()
@@ -171,7 +196,9 @@ class MusicHead:
         self._music_weight, self._music_bias = weight[music], None if bias is None else bias[music]
         self._eos_weight = None if eos_id is None else weight[eos_id : eos_id + 1]
         self._eos_bias = None if bias is None or eos_id is None else bias[eos_id : eos_id + 1]
-        self._quantized = quantized_linear(self._music_weight, self._music_bias, quantization) if plain else None
+        self._quantized = (
+            quantized_linear(self._music_weight, self._music_bias, quantization) if plain else None
+        )
 
     def bytes_read(self) -> int:
         """Weight bytes one projection reads (what bounds a decoding step on a CPU)."""
@@ -179,7 +206,9 @@ class MusicHead:
             parts = [self._full.weight, self._full.bias]
         elif self._quantized is not None:
             parts = [self._eos_weight, self._eos_bias]
-            return self._quantized.nbytes + sum(t.numel() * t.element_size() for t in parts if t is not None)
+            return self._quantized.nbytes + sum(
+                t.numel() * t.element_size() for t in parts if t is not None
+            )
         else:
             parts = [self._music_weight, self._music_bias, self._eos_weight, self._eos_bias]
         return sum(t.numel() * t.element_size() for t in parts if t is not None)
@@ -198,7 +227,9 @@ class MusicHead:
         return torch.cat([music, eos], dim=-1).float()
 
 
-def _sample_top_p(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator) -> torch.Tensor:
+def _sample_top_p(
+    logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator
+) -> torch.Tensor:
     """Nucleus sampling per row: draw among the smallest set of most likely ids whose
     probability reaches ``top_p`` (always at least the most likely one).
 

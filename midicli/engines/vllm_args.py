@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import fields
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from midicli.engines.base import Completion, Request, check_request
-from midicli.tokenizers.amt_generation import Grammar, GrammarSpec
 from midicli.errors import GenerationError, ModelError
+from midicli.tokenizers.amt_generation import GrammarSpec
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 GRAMMAR_ARG = "midicli_grammar"
@@ -29,7 +29,11 @@ def spec_to_dict(spec: GrammarSpec) -> dict[str, Any]:
     """A JSON-able form of ``spec``: every field, tuples as lists, the instrument set sorted."""
     data = {f.name: getattr(spec, f.name) for f in fields(GrammarSpec)}
     return {
-        name: sorted(value) if isinstance(value, frozenset) else list(value) if isinstance(value, tuple) else value
+        name: sorted(value)
+        if isinstance(value, frozenset)
+        else list(value)
+        if isinstance(value, tuple)
+        else value
         for name, value in data.items()
     }
 
@@ -43,11 +47,19 @@ def spec_from_dict(data: dict[str, Any]) -> GrammarSpec:
         if values["instruments"] is not None:
             values["instruments"] = frozenset(int(i) for i in values["instruments"])
         if values["max_onsets_per_instrument"] is not None:
-            values["max_onsets_per_instrument"] = tuple(int(c) for c in values["max_onsets_per_instrument"])
+            values["max_onsets_per_instrument"] = tuple(
+                int(c) for c in values["max_onsets_per_instrument"]
+            )
         for name in ("pitch_bias", "instrument_bias"):
             if values[name] is not None:
                 values[name] = tuple(float(b) for b in values[name])
-        for name in ("min_time", "max_instruments", "max_onsets_per_instant", "fill_slack", "delta"):
+        for name in (
+            "min_time",
+            "max_instruments",
+            "max_onsets_per_instant",
+            "fill_slack",
+            "delta",
+        ):
             values[name] = int(values[name])
         for name in ("stop_time", "max_gap"):
             values[name] = None if values[name] is None else int(values[name])
@@ -89,7 +101,9 @@ def checked_seed(request: Request, vocab_size: int, context: int | None) -> int:
     return sampling.seed if sampling.seed is not None else secrets.randbits(62)
 
 
-def finish(token_ids: Sequence[int], spec: GrammarSpec | None, text_vocab_size: int, eos_id: int | None) -> Completion:
+def finish(
+    token_ids: Sequence[int], spec: GrammarSpec | None, text_vocab_size: int, eos_id: int | None
+) -> Completion:
     """vLLM's ids as a Completion: the end-of-sequence id stripped, and "stop" exactly
     when the grammar finished (its last TIME kept), as the transformers engine says."""
     ids = list(token_ids)
@@ -101,7 +115,9 @@ def finish(token_ids: Sequence[int], spec: GrammarSpec | None, text_vocab_size: 
     for index, token in enumerate(ids):
         music = token - text_vocab_size
         if grammar.finished or not grammar.permits(music):
-            raise GenerationError(f"vLLM returned id {token} at position {index}, which the grammar forbids")
+            raise GenerationError(
+                f"vLLM returned id {token} at position {index}, which the grammar forbids"
+            )
         grammar.advance(music)
     return Completion(ids, "stop" if grammar.finished else "length")
 
@@ -122,7 +138,9 @@ def lora_rank(adapter: Path) -> int:
         data = json.loads(config.read_text(encoding="utf-8"))
         return max([int(data["r"]), *(int(r) for r in (data.get("rank_pattern") or {}).values())])
     except (ValueError, KeyError, TypeError) as e:
-        raise ModelError(f"adapter {adapter.name} has an unreadable adapter_config.json: {e!r}") from e
+        raise ModelError(
+            f"adapter {adapter.name} has an unreadable adapter_config.json: {e!r}"
+        ) from e
 
 
 def lora_room(rank: int) -> int:
@@ -130,4 +148,6 @@ def lora_room(rank: int) -> int:
     for room in LORA_RANKS:
         if room >= rank:
             return room
-    raise ModelError(f"vLLM takes LoRA adapters of rank up to {LORA_RANKS[-1]}, and this one has rank {rank}")
+    raise ModelError(
+        f"vLLM takes LoRA adapters of rank up to {LORA_RANKS[-1]}, and this one has rank {rank}"
+    )

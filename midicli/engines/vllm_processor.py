@@ -25,12 +25,17 @@ from typing import TYPE_CHECKING, Any
 import torch
 from vllm.v1.sample.logits_processor import BatchUpdate, MoveDirectionality
 from vllm.v1.sample.logits_processor import LogitsProcessor as RunnerV1Processor
-from vllm.v1.worker.gpu.sample.logits_processor.interface import LogitsContext, LogitsProcRequestState
-from vllm.v1.worker.gpu.sample.logits_processor.interface import LogitsProcessor as RunnerV2Processor
+from vllm.v1.worker.gpu.sample.logits_processor.interface import (
+    LogitsContext,
+    LogitsProcRequestState,
+)
+from vllm.v1.worker.gpu.sample.logits_processor.interface import (
+    LogitsProcessor as RunnerV2Processor,
+)
 
 from midicli.engines.constraints import apply_to_logits
-from midicli.tokenizers.base import TokenGrammar
 from midicli.engines.vllm_args import read_grammar_args
+from midicli.tokenizers.base import TokenGrammar
 
 if TYPE_CHECKING:
     from vllm import SamplingParams
@@ -42,7 +47,9 @@ logger = logging.getLogger(__name__)
 class _Sequence:
     """One request's grammar and how many of its output tokens it has taken."""
 
-    def __init__(self, grammar: TokenGrammar, offset: int, eos: int, output: list[int] | None) -> None:
+    def __init__(
+        self, grammar: TokenGrammar, offset: int, eos: int, output: list[int] | None
+    ) -> None:
         self.grammar = grammar
         self.offset = offset
         self.eos = eos
@@ -84,7 +91,9 @@ class GrammarLogitsProcessor(RunnerV2Processor, RunnerV1Processor):
         if vllm_config.speculative_config is not None:
             raise ValueError("the midicli grammar processor does not support speculative decoding")
         first = runner_state[0] if runner_state else None
-        self._requests: LogitsProcRequestState | None = first if isinstance(first, LogitsProcRequestState) else None
+        self._requests: LogitsProcRequestState | None = (
+            first if isinstance(first, LogitsProcRequestState) else None
+        )
         self._rows: dict[int, _Sequence] = {}  # V1: batch index; V2: request slot
 
     @classmethod
@@ -132,7 +141,11 @@ class GrammarLogitsProcessor(RunnerV2Processor, RunnerV1Processor):
     def _apply_to_slots(self, logits: torch.Tensor, ctx: LogitsContext) -> None:
         """Each row's committed output ids are ``all_token_ids[slot, prompt_len:total_len]``."""
         assert self._requests is not None
-        rows = [(row, slot) for row, slot in enumerate(ctx.expanded_idx_mapping.tolist()) if slot in self._rows]
+        rows = [
+            (row, slot)
+            for row, slot in enumerate(ctx.expanded_idx_mapping.tolist())
+            if slot in self._rows
+        ]
         if not rows:
             return
         slots = torch.tensor([slot for _, slot in rows], device=self._requests.device)

@@ -8,9 +8,9 @@ A rate over pieces whose prompt asked nothing of that kind is None, not 1.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import mean
-from typing import Sequence
 
 from midicli.music.analysis import Features, tempo_range
 from midicli.music.captions import Requested
@@ -38,9 +38,11 @@ def instrument_kind(program: int) -> str:
 
 
 def meter_class(signature: str) -> str:
-    """"triple" for 3, 9 … beats in a bar (3/4, 9/8), else "duple" (2/4, 4/4, 6/8, 12/8)."""
+    """ "triple" for 3, 9 … beats in a bar (3/4, 9/8), else "duple" (2/4, 4/4, 6/8, 12/8)."""
     numerator, denominator = (int(part) for part in signature.split("/"))
-    beats = numerator // 3 if denominator == 8 and numerator % 3 == 0 and numerator > 3 else numerator
+    beats = (
+        numerator // 3 if denominator == 8 and numerator % 3 == 0 and numerator > 3 else numerator
+    )
     return "triple" if beats % 3 == 0 else "duple"
 
 
@@ -69,7 +71,9 @@ def adherence(asked: Requested, measured: Features) -> Adherence:
     if asked.mode:
         mode = asked.mode == measured.mode
         if asked.key:
-            key = mode and bool(measured.key) and pitch_class(asked.key) == pitch_class(measured.key)
+            key = (
+                mode and bool(measured.key) and pitch_class(asked.key) == pitch_class(measured.key)
+            )
     tempo = None
     if asked.tempo_word:
         low, high = tempo_range(asked.tempo_word)
@@ -80,7 +84,9 @@ def adherence(asked: Requested, measured: Features) -> Adherence:
         key=key,
         mode=mode,
         tempo=tempo,
-        time_signature=meter_agrees(asked.time_signature, measured) if asked.time_signature else None,
+        time_signature=meter_agrees(asked.time_signature, measured)
+        if asked.time_signature
+        else None,
         instruments_asked=len(named),
         instruments_played=len(heard),
         instruments_matched=len(named & heard),
@@ -109,11 +115,16 @@ class Scored:
 
 
 def score(
-    asked: Requested, measured: Features | None, reference: Features | None, music: Musicality | None = None
+    asked: Requested,
+    measured: Features | None,
+    reference: Features | None,
+    music: Musicality | None = None,
 ) -> Scored:
     if measured is None:
         return Scored(None, None, None)
-    distance = pitch_class_distance(measured.pitch_classes, reference.pitch_classes) if reference else None
+    distance = (
+        pitch_class_distance(measured.pitch_classes, reference.pitch_classes) if reference else None
+    )
     return Scored(measured, adherence(asked, measured), distance, music)
 
 
@@ -132,8 +143,12 @@ class Column:
     pitch_class_distance: float | None  # mean, to each prompt's reference piece
     notes_per_second: float | None  # mean
     polyphony: float | None  # mean
-    duplicate_share: float | None = None  # of all notes: doubling another's instrument, pitch and onset
-    large_clusters: float | None = None  # share of pieces with LARGE_CLUSTER or more notes at one onset
+    duplicate_share: float | None = (
+        None  # of all notes: doubling another's instrument, pitch and onset
+    )
+    large_clusters: float | None = (
+        None  # share of pieces with LARGE_CLUSTER or more notes at one onset
+    )
     long_silences: float | None = None  # share of pieces with a silence over LONG_SILENCE inside
     horizon_piles: float | None = None  # share of pieces with notes at the 99.99 s horizon
     longest_silence: float | None = None  # mean, seconds
@@ -166,8 +181,12 @@ def summarize(scores: Sequence[Scored]) -> Column:
         validity=_ratio(len(valid), len(scores)),
         key_accuracy=_rate([a.key for a in judged]),
         mode_accuracy=_rate([a.mode for a in judged]),
-        instrument_precision=_ratio(sum(a.instruments_matched for a in judged), sum(a.instruments_played for a in judged)),
-        instrument_recall=_ratio(sum(a.instruments_matched for a in judged), sum(a.instruments_asked for a in judged)),
+        instrument_precision=_ratio(
+            sum(a.instruments_matched for a in judged), sum(a.instruments_played for a in judged)
+        ),
+        instrument_recall=_ratio(
+            sum(a.instruments_matched for a in judged), sum(a.instruments_asked for a in judged)
+        ),
         tempo_agreement=_rate([a.tempo for a in judged]),
         time_signature_agreement=_rate([a.time_signature for a in judged]),
         pitch_class_distance=_mean([s.pitch_class_distance for s in valid]),
@@ -182,7 +201,9 @@ def _musicality(measured: Sequence[Musicality]) -> dict[str, float | None]:
     if not measured:
         return {}
     return dict(
-        duplicate_share=_ratio(sum(m.duplicate_notes for m in measured), sum(m.notes for m in measured)),
+        duplicate_share=_ratio(
+            sum(m.duplicate_notes for m in measured), sum(m.notes for m in measured)
+        ),
         large_clusters=_rate([m.largest_cluster >= LARGE_CLUSTER for m in measured]),
         long_silences=_rate([m.longest_silence > LONG_SILENCE for m in measured]),
         horizon_piles=_rate([m.horizon_notes > 0 for m in measured]),

@@ -32,7 +32,9 @@ def load_prompts(path: Path, limit: int | None = None) -> list[Prompt]:
     path = Path(path)
     if path.is_dir():
         if not (path / TEST_SPLIT).is_file():
-            raise PromptSetError(f"{path} is a folder without a {TEST_SPLIT}: pass a prompts file or a dataset folder")
+            raise PromptSetError(
+                f"{path} is a folder without a {TEST_SPLIT}: pass a prompts file or a dataset folder"
+            )
         path = path / TEST_SPLIT
     if not path.is_file():
         raise PromptSetError(f"no such prompts file: {path}")
@@ -42,7 +44,11 @@ def load_prompts(path: Path, limit: int | None = None) -> list[Prompt]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise PromptSetError(f"cannot read {path}: {error}") from None
-    numbered = [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+    numbered = [
+        (number, line.strip())
+        for number, line in enumerate(lines, 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     rows = numbered[:limit] if limit else numbered
     if path.suffix == ".jsonl":
         prompts = [_json_row(path, number, line) for number, line in rows]
@@ -59,7 +65,11 @@ def _json_row(path: Path, number: int, line: str) -> Prompt:
         row = json.loads(line)
     except json.JSONDecodeError as error:
         raise PromptSetError(f"{where} is not JSON ({error.msg})") from None
-    if not isinstance(row, dict) or not isinstance(row.get("caption"), str) or not row["caption"].strip():
+    if (
+        not isinstance(row, dict)
+        or not isinstance(row.get("caption"), str)
+        or not row["caption"].strip()
+    ):
         raise PromptSetError(f'{where} needs a "caption" string')
     midi = row.get("midi")
     if midi is None:

@@ -12,21 +12,22 @@ Outputs are MIDI files in a folder of the caller's choosing; no project is touch
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from midicli import defaults
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import BadMidiError, GenerationError
 from midicli.evaluation.metrics import Column, Scored, score, summarize
-from midicli.music.analysis import Features, features
-from midicli.music.musicality import musicality
 from midicli.evaluation.prompts import Prompt
 from midicli.generation.operations import Drawing, draw, ending_by, recommended
 from midicli.generation.span import Span
+from midicli.music.analysis import Features, features
 from midicli.music.captions import Requested, parse_caption
 from midicli.music.midi_io import read_midi, write_midi
+from midicli.music.musicality import musicality
 from midicli.music.piece import Piece
 
 COLUMNS = ("real", "model", "shuffled")
@@ -65,11 +66,17 @@ class Evaluation:
             "columns": {name: asdict(column) for name, column in self.columns.items()},
             "shuffle": self.shuffle,
             "outputs": [
-                {"prompt": o.prompt, "column": o.column, "caption": o.caption, "path": shown(o),
-                 "valid": o.scored.valid, "pitch_class_distance": o.scored.pitch_class_distance,
-                 "adherence": asdict(o.scored.adherence) if o.scored.adherence else None,
-                 "features": asdict(o.scored.features) if o.scored.features else None,
-                 "musicality": asdict(o.scored.musicality) if o.scored.musicality else None}
+                {
+                    "prompt": o.prompt,
+                    "column": o.column,
+                    "caption": o.caption,
+                    "path": shown(o),
+                    "valid": o.scored.valid,
+                    "pitch_class_distance": o.scored.pitch_class_distance,
+                    "adherence": asdict(o.scored.adherence) if o.scored.adherence else None,
+                    "features": asdict(o.scored.features) if o.scored.features else None,
+                    "musicality": asdict(o.scored.musicality) if o.scored.musicality else None,
+                }
                 for o in self.outputs
             ],
         }
@@ -94,7 +101,9 @@ def _read(path: Path) -> Piece | None:
         return None
 
 
-def _scored(asked: Requested, piece: Piece | None, reference: Features | None, real: bool = False) -> Scored:
+def _scored(
+    asked: Requested, piece: Piece | None, reference: Features | None, real: bool = False
+) -> Scored:
     """Text control and musicality of one piece (None: no valid music); a ``real``
     piece is its own reference."""
     if piece is None or not piece.notes:
@@ -120,21 +129,37 @@ def evaluate(
     sampling, limits = recommended(engine, sampling)
     asked = [parse_caption(p.caption) for p in prompts]
     outputs = [
-        Output(i, "real", p.caption, p.reference, _scored(asked[i], read_midi(p.reference), None, real=True))
+        Output(
+            i,
+            "real",
+            p.caption,
+            p.reference,
+            _scored(asked[i], read_midi(p.reference), None, real=True),
+        )
         for i, p in enumerate(prompts)
         if p.reference is not None
     ]
     real = {o.prompt: o.scored.features for o in outputs}
     order = derangement(len(prompts), sampling.seed)
-    jobs = [("model", i, i) for i in range(len(prompts))] + [("shuffled", i, j) for i, j in enumerate(order or [])]
+    jobs = [("model", i, i) for i in range(len(prompts))] + [
+        ("shuffled", i, j) for i, j in enumerate(order or [])
+    ]
     for done, (column, i, source) in enumerate(jobs):
         if progress is not None:
             progress(done, len(jobs))
         words = prompts[source].caption
         seeded = replace(sampling, seed=sampling.seed + i)  # both columns share a prompt's seed
         try:
-            kept = draw(None, engine, words, Span((), 0.0, seconds), seeded, limits, drawing,
-                        lambda c: Piece(ending_by(c.notes, seconds)))
+            kept = draw(
+                None,
+                engine,
+                words,
+                Span((), 0.0, seconds),
+                seeded,
+                limits,
+                drawing,
+                lambda c: Piece(ending_by(c.notes, seconds)),
+            )
         except GenerationError:  # no notes at all: every output counts as invalid
             kept = []
         folder = out_dir / column

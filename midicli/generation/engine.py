@@ -16,7 +16,9 @@ from midicli.project.adapters import NO_ADAPTER, check_base
 from midicli.project.config import DEFAULT_ENGINE, ProjectConfig
 
 
-def describe_choice(project: Project | None, model: str | None, engine: str | None, adapter: str | None) -> str:
+def describe_choice(
+    project: Project | None, model: str | None, engine: str | None, adapter: str | None
+) -> str:
     """What would be loaded, in words (for a status line before a slow load)."""
     config = project.config if project is not None else ProjectConfig()
     wanted = adapter or config.adapter
@@ -25,7 +27,11 @@ def describe_choice(project: Project | None, model: str | None, engine: str | No
 
 
 def load_engine(
-    project: Project | None, model: str | None = None, engine: str | None = None, adapter: str | None = None, **options: Any
+    project: Project | None,
+    model: str | None = None,
+    engine: str | None = None,
+    adapter: str | None = None,
+    **options: Any,
 ) -> Engine:
     """The loaded engine (kept open for the process) for ``model`` on ``engine`` with a
     project adapter's name (``NO_ADAPTER`` for none); unset choices fall back to the
@@ -38,12 +44,20 @@ def load_engine(
     if options.get("fp8") and name == "transformers":
         raise ModelError("--fp8 needs a vLLM engine: add --engine vllm (or server)")
     wanted = adapter or config.adapter
-    tuned = project.adapter(wanted) if project is not None and wanted and wanted != NO_ADAPTER else None
+    tuned = (
+        project.adapter(wanted) if project is not None and wanted and wanted != NO_ADAPTER else None
+    )
     if tuned is not None:
         check_base(tuned, chosen)
-    loaded = open_engine(name, chosen, adapter=str(project.root / tuned.path) if tuned else None, **options)
+    loaded = open_engine(
+        name, chosen, adapter=str(project.root / tuned.path) if tuned else None, **options
+    )
     if tuned and getattr(loaded, "adapter", None) is None:
-        raise ModelError(f"the {name} engine cannot apply adapters: use --engine transformers, or --adapter none")
+        raise ModelError(
+            f"the {name} engine cannot apply adapters: use --engine transformers, or --adapter none"
+        )
     if tuned and loaded.model_hash != tuned.base_hash:
-        raise ModelError(f"adapter {tuned.name} was tuned from {tuned.base_model}, not {chosen}: pass --model {tuned.base_model} or --adapter none")
+        raise ModelError(
+            f"adapter {tuned.name} was tuned from {tuned.base_model}, not {chosen}: pass --model {tuned.base_model} or --adapter none"
+        )
     return loaded

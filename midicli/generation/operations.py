@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 from midicli import defaults
 from midicli.engines.base import Engine, SamplingParams
@@ -18,8 +19,7 @@ from midicli.errors import GenerationError
 from midicli.generation.guidance import instrument_lean, key_lean
 from midicli.generation.ranking import Ranking, best
 from midicli.generation.settings import model_settings
-from midicli.generation.span import Span
-from midicli.generation.span import Constraints
+from midicli.generation.span import Constraints, Span
 from midicli.generation.write import Candidate, CandidateProgress, write_span
 from midicli.music.captions import parse_caption
 from midicli.music.piece import Note, Piece
@@ -52,7 +52,12 @@ class Drawing:
 
 
 # How the user's options name each sampling setting, and why a setting has its floor.
-_OPTION_WORDS = {"n": "-n", "temperature": "--temperature", "top_p": "--top-p", "max_new_tokens": "--max-tokens"}
+_OPTION_WORDS = {
+    "n": "-n",
+    "temperature": "--temperature",
+    "top_p": "--top-p",
+    "max_new_tokens": "--max-tokens",
+}
 _WHY = {"max_new_tokens": " (one note)"}
 
 
@@ -62,7 +67,9 @@ def check_sampling(sampling: SamplingParams) -> SamplingParams:
     fault = sampling.fault(resolved=False, min_new_tokens=3)
     if fault is not None:
         name, limit = fault
-        raise GenerationError(f"{_OPTION_WORDS[name]} must be {limit}{_WHY.get(name, '')}, got {getattr(sampling, name)}")
+        raise GenerationError(
+            f"{_OPTION_WORDS[name]} must be {limit}{_WHY.get(name, '')}, got {getattr(sampling, name)}"
+        )
     if sampling.seed is None:  # a recorded seed makes every result reproducible
         return SamplingParams(**{**asdict(sampling), "seed": random.randrange(2**31)})
     return sampling
@@ -89,7 +96,11 @@ def resolve_drawing(project: Project | None, engine: Engine, drawing: Drawing, n
     """How many to draw (at least n) and how hard to lean: the command's choice, else
     the project's (``best_of``, ``key_lean`` in midicli.toml), else the model's."""
     best_of, lean, band = drawing.best_of, drawing.key_lean, drawing.instrument_lean
-    if None in (best_of, lean, band):  # the project's and the model's settings, read only when needed
+    if None in (
+        best_of,
+        lean,
+        band,
+    ):  # the project's and the model's settings, read only when needed
         config = project.config if project is not None else ProjectConfig()
         settings = model_settings(engine.model_id)
 
@@ -102,7 +113,9 @@ def resolve_drawing(project: Project | None, engine: Engine, drawing: Drawing, n
     if best_of < 1:
         raise GenerationError(f"--best-of must be at least 1, got {best_of}")
     if lean < 0 or band < 0:
-        raise GenerationError(f"--key-lean and --instrument-lean must be 0 or more, got {lean} and {band}")
+        raise GenerationError(
+            f"--key-lean and --instrument-lean must be 0 or more, got {lean} and {band}"
+        )
     return Drawing(max(best_of, n), lean, band)
 
 
@@ -127,12 +140,26 @@ def draw(
     drawing = resolve_drawing(project, engine, drawing, sampling.n)
     if constraints.pitch_bias is None:
         constraints = replace(constraints, pitch_bias=key_lean(words, drawing.key_lean))
-    if constraints.instrument_bias is None and constraints.instruments is None:  # an allow-list already chooses
-        constraints = replace(constraints, instrument_bias=instrument_lean(words, drawing.instrument_lean))
-    drawn = write_span(engine, engine.tokenizer, words, span, replace(sampling, n=drawing.best_of), constraints, progress)
+    if (
+        constraints.instrument_bias is None and constraints.instruments is None
+    ):  # an allow-list already chooses
+        constraints = replace(
+            constraints, instrument_bias=instrument_lean(words, drawing.instrument_lean)
+        )
+    drawn = write_span(
+        engine,
+        engine.tokenizer,
+        words,
+        span,
+        replace(sampling, n=drawing.best_of),
+        constraints,
+        progress,
+    )
     drawn = [c for c in drawn if c.notes or silence]
     if not drawn:
-        raise GenerationError("the model wrote no notes in any candidate; try another --seed or more --max-tokens")
+        raise GenerationError(
+            "the model wrote no notes in any candidate; try another --seed or more --max-tokens"
+        )
     pieces = [whole(c) for c in drawn]
     asked = parse_caption(words)
     return [(pieces[i], drawn[i], ranking) for i, ranking in best(pieces, asked, sampling.n)]
@@ -152,9 +179,15 @@ def _store(
     naming: str = "exact",
 ) -> list[Created]:
     batch = uuid.uuid4().hex
-    params = {**asdict(sampling), **extra, "instruments": sorted(constraints.instruments or []),
-              "max_onsets_per_instant": constraints.max_onsets_per_instant, "max_instruments": constraints.max_instruments,
-              "max_onsets_per_instrument": constraints.max_onsets_per_instrument, "max_gap": constraints.max_gap}
+    params = {
+        **asdict(sampling),
+        **extra,
+        "instruments": sorted(constraints.instruments or []),
+        "max_onsets_per_instant": constraints.max_onsets_per_instant,
+        "max_instruments": constraints.max_instruments,
+        "max_onsets_per_instrument": constraints.max_onsets_per_instrument,
+        "max_gap": constraints.max_gap,
+    }
     new = [
         NewVersion(
             name=name,
@@ -168,29 +201,47 @@ def _store(
             model_hash=engine.model_hash,
             engine=engine.name,
             adapter=getattr(engine, "adapter", None),  # engines that cannot load adapters have none
-            timings={"seconds": round(c.seconds, 3), "tokens": c.tokens, "rounds": c.rounds,
-                     "tokens_per_second": round(c.tokens / c.seconds, 1) if c.seconds else None},
-            manifest={"prompt_ids": c.prompt_ids, "generated_ids": c.generated_ids, "finish_reason": c.finish_reason,
-                      "candidate": index, "ranking": asdict(ranking),
-                      "precision": getattr(engine, "precision", None)},  # e.g. "int8 weights, bfloat16"
+            timings={
+                "seconds": round(c.seconds, 3),
+                "tokens": c.tokens,
+                "rounds": c.rounds,
+                "tokens_per_second": round(c.tokens / c.seconds, 1) if c.seconds else None,
+            },
+            manifest={
+                "prompt_ids": c.prompt_ids,
+                "generated_ids": c.generated_ids,
+                "finish_reason": c.finish_reason,
+                "candidate": index,
+                "ranking": asdict(ranking),
+                "precision": getattr(engine, "precision", None),
+            },  # e.g. "int8 weights, bfloat16"
             batch=batch,
             naming=naming,
         )
         for index, (name, (piece, c, ranking)) in enumerate(zip(names, results))
     ]
     records = project.add_versions(new)
-    return [Created(record, candidate, ranking) for record, (_, candidate, ranking) in zip(records, results)]
+    return [
+        Created(record, candidate, ranking)
+        for record, (_, candidate, ranking) in zip(records, results)
+    ]
 
 
 def _leans(drawing: Drawing) -> dict[str, Any]:
     """What a version records of how it was drawn."""
-    return {"best_of": drawing.best_of, "key_lean": drawing.key_lean, "instrument_lean": drawing.instrument_lean}
+    return {
+        "best_of": drawing.best_of,
+        "key_lean": drawing.key_lean,
+        "instrument_lean": drawing.instrument_lean,
+    }
 
 
 def ending_by(notes: list[Note], end: float) -> list[Note]:
     """Notes in time order, any still sounding at ``end`` cut there: a piece asked for
     S seconds lasts S seconds."""
-    return sorted((replace(n, duration=min(n.duration, end - n.onset)) for n in notes), key=lambda n: n.onset)
+    return sorted(
+        (replace(n, duration=min(n.duration, end - n.onset)) for n in notes), key=lambda n: n.onset
+    )
 
 
 def compose(
@@ -209,12 +260,33 @@ def compose(
     if not seconds > 0:
         raise GenerationError(f"--seconds must be positive, got {seconds}")
     drawing = resolve_drawing(project, engine, drawing, sampling.n)
-    results = draw(project, engine, text, Span((), 0.0, seconds), sampling, constraints, drawing,
-                   lambda c: Piece(ending_by(c.notes, seconds)), progress)
-    names = [slugify(text) or "piece"] * len(results)  # stems: numbered as they are stored, under the write lock
-    return _store(project, engine, "compose", names, results, text, sampling, constraints, None,
-                  {"seconds": seconds, **_leans(drawing)},
-                  NAMING_NUMBERED)
+    results = draw(
+        project,
+        engine,
+        text,
+        Span((), 0.0, seconds),
+        sampling,
+        constraints,
+        drawing,
+        lambda c: Piece(ending_by(c.notes, seconds)),
+        progress,
+    )
+    names = [slugify(text) or "piece"] * len(
+        results
+    )  # stems: numbered as they are stored, under the write lock
+    return _store(
+        project,
+        engine,
+        "compose",
+        names,
+        results,
+        text,
+        sampling,
+        constraints,
+        None,
+        {"seconds": seconds, **_leans(drawing)},
+        NAMING_NUMBERED,
+    )
 
 
 def _text_for(record: VersionRecord, text: str | None) -> str:
@@ -224,7 +296,9 @@ def _text_for(record: VersionRecord, text: str | None) -> str:
 
 def _whole(base: Piece, fixed: list[Note], end: float | None = None) -> Whole:
     """How a candidate becomes a whole piece: the fixed notes plus its new ones (cut at ``end``)."""
-    return lambda c: base.with_notes(sorted(fixed + (ending_by(c.notes, end) if end else c.notes), key=lambda n: n.onset))
+    return lambda c: base.with_notes(
+        sorted(fixed + (ending_by(c.notes, end) if end else c.notes), key=lambda n: n.onset)
+    )
 
 
 def _own_instruments(constraints: Constraints, piece: Piece) -> Constraints:
@@ -257,20 +331,46 @@ def continue_piece(
     span = Span(tuple(base.notes), start, start + seconds)
     words = _text_for(record, text)
     drawing = resolve_drawing(project, engine, drawing, sampling.n)
-    results = draw(project, engine, words, span, sampling, constraints, drawing,
-                   _whole(base, list(base.notes), start + seconds), progress)
+    results = draw(
+        project,
+        engine,
+        words,
+        span,
+        sampling,
+        constraints,
+        drawing,
+        _whole(base, list(base.notes), start + seconds),
+        progress,
+    )
     extra = {"seconds": seconds, "from": start, **_leans(drawing)}
-    return _store(project, engine, "continue", [record.piece] * len(results), results, words, sampling, constraints, record, extra)
+    return _store(
+        project,
+        engine,
+        "continue",
+        [record.piece] * len(results),
+        results,
+        words,
+        sampling,
+        constraints,
+        record,
+        extra,
+    )
 
 
 def check_range(piece: Piece, start: float, end: float) -> None:
     """An infill range must be non-empty, start inside the piece and fit one window."""
     if start < 0 or start >= end:
-        raise GenerationError(f"the infill range must have 0 <= start < end, got {start:g}–{end:g} s")
+        raise GenerationError(
+            f"the infill range must have 0 <= start < end, got {start:g}–{end:g} s"
+        )
     if start >= piece.duration:
-        raise GenerationError(f"the range starts at {start:g} s, after the piece ends ({piece.duration:.2f} s); use continue")
+        raise GenerationError(
+            f"the range starts at {start:g} s, after the piece ends ({piece.duration:.2f} s); use continue"
+        )
     if end - start > MAX_SPAN_SECONDS:
-        raise GenerationError(f"an infill range can be at most {MAX_SPAN_SECONDS:g} s long; infill it in parts")
+        raise GenerationError(
+            f"an infill range can be at most {MAX_SPAN_SECONDS:g} s long; infill it in parts"
+        )
 
 
 def infill(
@@ -306,7 +406,28 @@ def infill(
     fixed = [n for n in base.notes if not rewritten(n)]
     words = _text_for(record, text)
     drawing = resolve_drawing(project, engine, drawing, sampling.n)
-    results = draw(project, engine, words, Span(tuple(fixed), start, end), sampling, constraints, drawing,
-                   _whole(base, fixed), progress, silence=True)
+    results = draw(
+        project,
+        engine,
+        words,
+        Span(tuple(fixed), start, end),
+        sampling,
+        constraints,
+        drawing,
+        _whole(base, fixed),
+        progress,
+        silence=True,
+    )
     extra = {"start": start, "end": end, "instrument": instrument, **_leans(drawing)}
-    return _store(project, engine, "infill", [record.piece] * len(results), results, words, sampling, constraints, record, extra)
+    return _store(
+        project,
+        engine,
+        "infill",
+        [record.piece] * len(results),
+        results,
+        words,
+        sampling,
+        constraints,
+        record,
+        extra,
+    )

@@ -6,9 +6,10 @@ AUTOREGRESS token (ANTICIPATE when the music holds controls), then the music.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any
 
 from midicli.tokenizers.vocab import ANTICIPATE, AUTOREGRESS
 
@@ -21,10 +22,14 @@ def system_prompt() -> str:
 
 def text_ids(tokenizer: Any, description: str) -> list[int]:
     """The text part: the tokenizer adds its BOS, as in MIDI-LLM's training."""
-    return list(tokenizer(system_prompt() + description + " ", add_special_tokens=True)["input_ids"])
+    return list(
+        tokenizer(system_prompt() + description + " ", add_special_tokens=True)["input_ids"]
+    )
 
 
-def build_prompt(text: Sequence[int], text_vocab_size: int, music: Sequence[int] = (), anticipate: bool = False) -> list[int]:
+def build_prompt(
+    text: Sequence[int], text_vocab_size: int, music: Sequence[int] = (), anticipate: bool = False
+) -> list[int]:
     """Full-vocabulary ids: text, the mode token, then music tokens shifted past the text vocabulary."""
     mode = ANTICIPATE if anticipate else AUTOREGRESS
     return [*text, text_vocab_size + mode, *(text_vocab_size + token for token in music)]

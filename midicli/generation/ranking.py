@@ -45,7 +45,9 @@ def music_part(measured: Musicality) -> float:
     if measured.largest_cluster >= LARGE_CLUSTER:
         part *= 0.5
     if measured.longest_silence > QUIET_SECONDS:
-        part *= max(0.0, 1.0 - (measured.longest_silence - QUIET_SECONDS) / (LONG_SILENCE - QUIET_SECONDS))
+        part *= max(
+            0.0, 1.0 - (measured.longest_silence - QUIET_SECONDS) / (LONG_SILENCE - QUIET_SECONDS)
+        )
     if measured.horizon_notes:
         part = 0.0
     return round(part, 3)
@@ -77,13 +79,24 @@ def rank(piece: Piece, asked: Requested) -> Ranking:
     key = key_part(asked, measured)
     if key is not None:
         parts["key"] = key
-        why.append(f"{measured.key} {measured.mode}" + (" ✓" if key == 1 else " ~" if key else " ✗"))
+        why.append(
+            f"{measured.key} {measured.mode}" + (" ✓" if key == 1 else " ~" if key else " ✗")
+        )
     if met.instruments_asked:
-        precision = met.instruments_matched / met.instruments_played if met.instruments_played else 0.0
+        precision = (
+            met.instruments_matched / met.instruments_played if met.instruments_played else 0.0
+        )
         recall = met.instruments_matched / met.instruments_asked
-        parts["instruments"] = round(2 * precision * recall / (precision + recall), 3) if met.instruments_matched else 0.0
+        parts["instruments"] = (
+            round(2 * precision * recall / (precision + recall), 3)
+            if met.instruments_matched
+            else 0.0
+        )
         extra = met.instruments_played - met.instruments_matched
-        why.append(f"{met.instruments_matched}/{met.instruments_asked} instr" + (f" +{extra}" if extra else ""))
+        why.append(
+            f"{met.instruments_matched}/{met.instruments_asked} instr"
+            + (f" +{extra}" if extra else "")
+        )
     if met.tempo is not None:
         parts["tempo"] = float(met.tempo)
         why.append(f"{round(measured.tempo_bpm)} bpm" + (" ✓" if met.tempo else " ✗"))

@@ -14,10 +14,10 @@ import math
 from dataclasses import dataclass, replace
 
 from midicli import defaults
-from midicli.tokenizers.amt_generation import GrammarSpec
 from midicli.music.instruments import chord_limits
 from midicli.music.piece import Note
 from midicli.tokenizers import amt
+from midicli.tokenizers.amt_generation import GrammarSpec
 from midicli.tokenizers.vocab import CONTROL_OFFSET, MAX_TIME, SEPARATOR, TIME_RESOLUTION
 
 PROMPT_TOKEN_BUDGET = 1024  # music tokens of context: about 340 notes, as AMT's context
@@ -37,7 +37,9 @@ class Constraints:
     instruments: frozenset[int] | None = None
     max_instruments: int = 16
     max_onsets_per_instant: int | None = None  # None: the model's recommendation
-    max_onsets_per_instrument: int | None = defaults.MAX_ONSETS_PER_INSTRUMENT  # chordal ones; half for the rest
+    max_onsets_per_instrument: int | None = (
+        defaults.MAX_ONSETS_PER_INSTRUMENT
+    )  # chordal ones; half for the rest
     max_gap: float | None = defaults.MAX_GAP_SECONDS
     pitch_bias: tuple[float, ...] | None = None
     instrument_bias: tuple[float, ...] | None = None
@@ -88,8 +90,14 @@ def round_view(span: Span, written: list[Note], start: float, limits: Constraint
     """The round that writes from ``start`` on, given the notes ``written`` so far."""
     start_ticks = to_ticks(start)
     before = sorted([n for n in span.fixed if n.onset < start] + written, key=lambda n: n.onset)
-    before = [n for n in before if n.onset >= start - CONTEXT_SECONDS][-(PROMPT_TOKEN_BUDGET // 3) :]
-    origin = min(start_ticks, math.floor(before[0].onset * TIME_RESOLUTION + 1e-6)) if before else start_ticks
+    before = [n for n in before if n.onset >= start - CONTEXT_SECONDS][
+        -(PROMPT_TOKEN_BUDGET // 3) :
+    ]
+    origin = (
+        min(start_ticks, math.floor(before[0].onset * TIME_RESOLUTION + 1e-6))
+        if before
+        else start_ticks
+    )
     span_stop = to_ticks(span.end) - origin if span.end is not None else None
     stop = min(span_stop, MAX_TIME - 1) if span_stop is not None else None
     horizon = (origin + MAX_TIME) / TIME_RESOLUTION
@@ -106,9 +114,13 @@ def round_view(span: Span, written: list[Note], start: float, limits: Constraint
         instruments=limits.instruments,
         max_instruments=limits.max_instruments,
         max_onsets_per_instant=limits.max_onsets_per_instant or defaults.MAX_ONSETS_PER_INSTANT,
-        max_onsets_per_instrument=None if limits.max_onsets_per_instrument is None else chord_limits(limits.max_onsets_per_instrument),
+        max_onsets_per_instrument=None
+        if limits.max_onsets_per_instrument is None
+        else chord_limits(limits.max_onsets_per_instrument),
         max_gap=None if limits.max_gap is None else to_ticks(limits.max_gap),
-        fill_slack=0 if limits.max_gap is None else min(to_ticks(defaults.FILL_SLACK_SECONDS), to_ticks(limits.max_gap)),
+        fill_slack=0
+        if limits.max_gap is None
+        else min(to_ticks(defaults.FILL_SLACK_SECONDS), to_ticks(limits.max_gap)),
         pitch_bias=limits.pitch_bias,
         instrument_bias=limits.instrument_bias,
     )

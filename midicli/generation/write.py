@@ -4,16 +4,16 @@ further rounds per candidate while the span is not filled yet."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
-from midicli import defaults
 from midicli.engines.base import Engine, Request, SamplingParams
 from midicli.errors import GenerationError
 from midicli.generation.prompt import build_prompt, text_ids
 from midicli.generation.span import Constraints, RoundView, Span, round_view
 from midicli.music.piece import Note
-from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE, TIME_OFFSET, MAX_TIME, TIME_RESOLUTION
+from midicli.tokenizers.vocab import MAX_TIME, MUSIC_VOCAB_SIZE, TIME_OFFSET, TIME_RESOLUTION
 
 MAX_ROUNDS = 12
 
@@ -38,7 +38,9 @@ def _music_ids(ids: list[int], text_vocab_size: int) -> list[int]:
     music = [i - text_vocab_size for i in ids]
     bad = next((i for i, t in enumerate(music) if not 0 <= t < MUSIC_VOCAB_SIZE), None)
     if bad is not None:
-        raise GenerationError(f"the engine returned a non-music token (id {ids[bad]}) at position {bad}")
+        raise GenerationError(
+            f"the engine returned a non-music token (id {ids[bad]}) at position {bad}"
+        )
     return music
 
 
@@ -65,7 +67,10 @@ def _round(
             progress(rows[row], counts[row], times[row])
 
     completions = engine.generate(Request(prompt, sampling, view.spec), report)
-    return [(prompt, _music_ids(c.token_ids, engine.text_vocab_size), c.finish_reason) for c in completions]
+    return [
+        (prompt, _music_ids(c.token_ids, engine.text_vocab_size), c.finish_reason)
+        for c in completions
+    ]
 
 
 def write_span(
@@ -91,10 +96,24 @@ def write_span(
         done = span.end is None or (reason == "stop" and view.reaches_span_end)
         while not done and candidate.rounds < MAX_ROUNDS:
             began = time.perf_counter()
-            start = max(span.start, max(n.onset for n in candidate.notes)) if candidate.notes else span.start
+            start = (
+                max(span.start, max(n.onset for n in candidate.notes))
+                if candidate.notes
+                else span.start
+            )
             view_k = round_view(span, candidate.notes, start, constraints)
-            seed = None if sampling.seed is None else sampling.seed + 1000 * candidate.rounds + index
-            ((_, more, reason),) = _round(engine, text, view_k, replace(sampling, n=1, seed=seed), span.start, progress, [index])
+            seed = (
+                None if sampling.seed is None else sampling.seed + 1000 * candidate.rounds + index
+            )
+            ((_, more, reason),) = _round(
+                engine,
+                text,
+                view_k,
+                replace(sampling, n=1, seed=seed),
+                span.start,
+                progress,
+                [index],
+            )
             new = view_k.to_notes(more)
             candidate.notes += new
             candidate.tokens += len(more)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence, TypeVar
+from typing import TypeVar
 
 from midicli.errors import MidicliError
 from midicli.music.meter import estimate_bpm
@@ -20,22 +21,52 @@ from midicli.music.piece import Note, Piece
 
 # MidiCaps' tempo words: a word applies above its lower bound, up to the next one.
 TEMPO_WORDS: tuple[tuple[float, str], ...] = (
-    (0.0, "Grave"), (40.0, "Largo"), (60.0, "Adagio"), (70.0, "Andante"), (90.0, "Moderato"),
-    (110.0, "Allegro"), (140.0, "Vivace"), (160.0, "Presto"), (210.0, "Prestissimo"),
+    (0.0, "Grave"),
+    (40.0, "Largo"),
+    (60.0, "Adagio"),
+    (70.0, "Andante"),
+    (90.0, "Moderato"),
+    (110.0, "Allegro"),
+    (140.0, "Vivace"),
+    (160.0, "Presto"),
+    (210.0, "Prestissimo"),
 )
 # Italian words MidiCaps' captions also use: its pipeline picked one of TEMPO_WORDS by bpm,
 # but a language model then wrote the captions and reached for these too. Each is read
 # as a bpm range (low, high] on the same scale; captions we write keep to TEMPO_WORDS.
 MORE_TEMPO_WORDS: dict[str, tuple[float, float]] = {
-    "Larghissimo": (0.0, 40.0), "Lento": (40.0, 60.0), "Larghetto": (60.0, 70.0), "Adagietto": (70.0, 80.0),
-    "Andantino": (80.0, 100.0), "Allegretto": (100.0, 120.0), "Vivacissimo": (160.0, 210.0),
+    "Larghissimo": (0.0, 40.0),
+    "Lento": (40.0, 60.0),
+    "Larghetto": (60.0, 70.0),
+    "Adagietto": (70.0, 80.0),
+    "Andantino": (80.0, 100.0),
+    "Allegretto": (100.0, 120.0),
+    "Vivacissimo": (160.0, 210.0),
 }
 # MidiCaps' plain words for the same thing (its captions use either kind).
-PLAIN_TEMPO_WORDS: tuple[tuple[float, str], ...] = ((0.0, "slow"), (80.0, "moderate"), (120.0, "fast"), (160.0, "very fast"))
+PLAIN_TEMPO_WORDS: tuple[tuple[float, str], ...] = (
+    (0.0, "slow"),
+    (80.0, "moderate"),
+    (120.0, "fast"),
+    (160.0, "very fast"),
+)
 # MidiCaps' length words, by seconds.
-LENGTH_WORDS: tuple[tuple[float, str], ...] = ((0.0, "short fragment"), (30.0, "short song"), (120.0, "song"), (300.0, "long piece"))
-DENSITY_WORDS: tuple[tuple[float, str], ...] = ((0.0, "sparse"), (4.0, "moderately dense"), (10.0, "dense"))  # notes per second
-REGISTER_WORDS: tuple[tuple[float, str], ...] = ((0.0, "low"), (55.0, "middle"), (72.0, "high"))  # mean MIDI pitch
+LENGTH_WORDS: tuple[tuple[float, str], ...] = (
+    (0.0, "short fragment"),
+    (30.0, "short song"),
+    (120.0, "song"),
+    (300.0, "long piece"),
+)
+DENSITY_WORDS: tuple[tuple[float, str], ...] = (
+    (0.0, "sparse"),
+    (4.0, "moderately dense"),
+    (10.0, "dense"),
+)  # notes per second
+REGISTER_WORDS: tuple[tuple[float, str], ...] = (
+    (0.0, "low"),
+    (55.0, "middle"),
+    (72.0, "high"),
+)  # mean MIDI pitch
 
 ACCENT_TOLERANCE = 0.125  # an onset within an eighth of a beat of a beat counts for it
 # A 3-beat accent must be this strong, and this much clearer than a 2-beat one, to
@@ -129,7 +160,10 @@ def _by_note_count(notes: list[Note]) -> tuple[int, ...]:
 
 def _longest_ruling(times: list[float], end: float) -> int:
     """Index of the declaration (sorted start times) in force for the most of [0, end]."""
-    spans = [min(end, following) - max(start, 0.0) for start, following in zip(times, [*times[1:], math.inf])]
+    spans = [
+        min(end, following) - max(start, 0.0)
+        for start, following in zip(times, [*times[1:], math.inf])
+    ]
     return max(range(len(times)), key=lambda i: spans[i])
 
 
@@ -149,7 +183,7 @@ def _time_signature(piece: Piece, bpm: float) -> tuple[str, bool]:
 
 
 def estimate_time_signature(notes: Sequence[Note], bpm: float) -> str:
-    """"3/4" when the notes clearly accent every third beat, else "4/4" (most music).
+    """ "3/4" when the notes clearly accent every third beat, else "4/4" (most music).
 
     A beat's accent is the total length (in beats, at most four) of the notes that
     start on it: long notes fall on strong beats. For groups of 2 and 3 beats, the
@@ -169,7 +203,9 @@ def estimate_time_signature(notes: Sequence[Note], bpm: float) -> str:
     mean = sum(strengths) / len(strengths)
 
     def contrast(group: int) -> float:
-        best = max(sum(strengths[phase::group]) / len(strengths[phase::group]) for phase in range(group))
+        best = max(
+            sum(strengths[phase::group]) / len(strengths[phase::group]) for phase in range(group)
+        )
         return best / mean - 1.0
 
     triple = contrast(3)
@@ -181,7 +217,9 @@ def pitch_class_shares(notes: Sequence[Note]) -> list[float]:
     weights = [0.0] * 12
     for note in notes:
         if not note.is_drum:
-            weights[note.pitch % 12] += max(note.duration, 0.01)  # a zero-length note still sounds its pitch
+            weights[note.pitch % 12] += max(
+                note.duration, 0.01
+            )  # a zero-length note still sounds its pitch
     total = sum(weights)
     return [w / total for w in weights] if total else weights
 
@@ -204,7 +242,9 @@ def estimate_key(shares: Sequence[float]) -> tuple[str, str]:
     for pitch_class, share in enumerate(shares):
         if share > 0:
             sounding = note.Note(60 + pitch_class)
-            sounding.quarterLength = max(round(share * 480) / 4, 0.25)  # music21 keeps quarter multiples exact
+            sounding.quarterLength = max(
+                round(share * 480) / 4, 0.25
+            )  # music21 keeps quarter multiples exact
             histogram.append(sounding)
     solution = KrumhanslSchmuckler().getSolution(histogram)
     return solution.tonic.name.replace("-", "b"), solution.mode
@@ -212,7 +252,10 @@ def estimate_key(shares: Sequence[float]) -> tuple[str, str]:
 
 def polyphony(notes: Sequence[Note]) -> float:
     """Mean count of sounding notes over the time when at least one sounds."""
-    events = sorted([(n.onset, 1) for n in notes if n.duration > 0] + [(n.end, -1) for n in notes if n.duration > 0])
+    events = sorted(
+        [(n.onset, 1) for n in notes if n.duration > 0]
+        + [(n.end, -1) for n in notes if n.duration > 0]
+    )
     sounding, weighted, covered, previous = 0, 0.0, 0.0, 0.0
     for time, change in events:
         if sounding:

@@ -11,8 +11,8 @@ asks for.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from midicli.music.analysis import MORE_TEMPO_WORDS, TEMPO_WORDS, Features
 from midicli.music.instruments import DRUMS_NAME, GM_NAMES, SHORT_NAMES, instrument_name
@@ -56,8 +56,14 @@ def caption(f: Features, genre_words: Sequence[str] = ()) -> str:
         f"{where} {f.time_signature} time signature, it moves at {_article(f.tempo_word)} {f.tempo_word} tempo of {round(f.tempo_bpm)} bpm."
     )
     at_once = round(f.polyphony)
-    notes = "mostly one note at a time" if at_once <= 1 else f"about {NUMBER_WORDS[min(at_once, 10)]} notes at a time"
-    register = f" in {_article(f.register_word)} {f.register_word} register" if f.register_word else ""
+    notes = (
+        "mostly one note at a time"
+        if at_once <= 1
+        else f"about {NUMBER_WORDS[min(at_once, 10)]} notes at a time"
+    )
+    register = (
+        f" in {_article(f.register_word)} {f.register_word} register" if f.register_word else ""
+    )
     sentences.append(f"The texture is {f.density_word}, {notes}{register}.")
     sentences.append(f"It lasts {_seconds(f.duration)}: {_article(f.length_word)} {f.length_word}.")
     return " ".join(sentences)
@@ -81,22 +87,43 @@ def _normal(text: str) -> str:
 
 # MidiCaps' own names for instruments, where they differ from GM names and everyday words.
 MIDICAPS_NAMES: dict[str, int] = {
-    "soprano saxophone": 64, "alto saxophone": 65, "tenor saxophone": 66, "baritone saxophone": 67,
-    "clean electric guitar": 27, "hammond organ": 16, "rhodes piano": 4, "chorused piano": 5,
-    "calliope lead": 82, "chiffer lead": 83, "charang lead": 84, "brass lead": 87, "bottle blow": 76,
-    "synth effects": 96, "shana": 111, "drum set": DRUMS, "drum kit": DRUMS,
+    "soprano saxophone": 64,
+    "alto saxophone": 65,
+    "tenor saxophone": 66,
+    "baritone saxophone": 67,
+    "clean electric guitar": 27,
+    "hammond organ": 16,
+    "rhodes piano": 4,
+    "chorused piano": 5,
+    "calliope lead": 82,
+    "chiffer lead": 83,
+    "charang lead": 84,
+    "brass lead": 87,
+    "bottle blow": 76,
+    "synth effects": 96,
+    "shana": 111,
+    "drum set": DRUMS,
+    "drum kit": DRUMS,
 }
 # Ensembles named for their instruments: a caption's "string quartet" asks for all of them.
 ENSEMBLES: dict[str, tuple[int, ...]] = {
-    "string quartet": (40, 41, 42), "string trio": (40, 41, 42),  # violin(s), viola, cello
-    "piano trio": (0, 40, 42), "piano quartet": (0, 40, 41, 42), "piano quintet": (0, 40, 41, 42),
-    "wind quintet": (73, 68, 71, 60, 70), "woodwind quintet": (73, 68, 71, 60, 70),  # flute, oboe, clarinet, horn, bassoon
+    "string quartet": (40, 41, 42),
+    "string trio": (40, 41, 42),  # violin(s), viola, cello
+    "piano trio": (0, 40, 42),
+    "piano quartet": (0, 40, 41, 42),
+    "piano quintet": (0, 40, 41, 42),
+    "wind quintet": (73, 68, 71, 60, 70),
+    "woodwind quintet": (73, 68, 71, 60, 70),  # flute, oboe, clarinet, horn, bassoon
     "brass quintet": (56, 60, 57, 58),  # trumpets, horn, trombone, tuba
 }
 # Everyday words that too often mean something else in a sentence ("a lead melody").
 AMBIGUOUS_WORDS = frozenset({"lead", "pad", "kit", "keys", "voice"})
 _INSTRUMENT_WORDS: dict[str, tuple[int, ...]] = {
-    **{_normal(word): (program,) for word, program in SHORT_NAMES.items() if word not in AMBIGUOUS_WORDS},
+    **{
+        _normal(word): (program,)
+        for word, program in SHORT_NAMES.items()
+        if word not in AMBIGUOUS_WORDS
+    },
     **{_normal(name): (program,) for program, name in enumerate(GM_NAMES)},
     _normal(DRUMS_NAME): (DRUMS,),
     **{name: (program,) for name, program in MIDICAPS_NAMES.items()},
@@ -127,9 +154,13 @@ def _instruments(text: str) -> tuple[int, ...]:
     return tuple(found)
 
 
-_KEY = re.compile(r"\b([A-G])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?\s+(major|minor)\b", re.IGNORECASE)
+_KEY = re.compile(
+    r"\b([A-G])\s*(#|♯|b|♭|-sharp|-flat| sharp| flat)?\s+(major|minor)\b", re.IGNORECASE
+)
 _METER = re.compile(r"\b(\d{1,2})\s*/\s*(1|2|4|8|16|32)\b")
-_ITALIAN = re.compile(r"\b(" + "|".join([*(w for _, w in TEMPO_WORDS), *MORE_TEMPO_WORDS]) + r")\b", re.IGNORECASE)
+_ITALIAN = re.compile(
+    r"\b(" + "|".join([*(w for _, w in TEMPO_WORDS), *MORE_TEMPO_WORDS]) + r")\b", re.IGNORECASE
+)
 _PLAIN = re.compile(r"\b(very fast|fast|moderate|slow)\b", re.IGNORECASE)
 
 
@@ -137,7 +168,9 @@ def _key_match(text: str) -> re.Match[str] | None:
     """Where the text names a key: the first "X major/minor" whose X is a tonic."""
     for match in _KEY.finditer(text):
         letter, accidental, _ = match.groups()
-        if not (letter.islower() and not accidental):  # "a minor key", "in a major way": an article, not a tonic
+        if not (
+            letter.islower() and not accidental
+        ):  # "a minor key", "in a major way": an article, not a tonic
             return match
     return None
 
@@ -147,7 +180,11 @@ def _key(text: str) -> tuple[str, str]:
     if match is None:
         return "", ""
     letter, accidental, mode = match.groups()
-    sign = "" if not accidental else ("#" if accidental.strip("- ").lower() in ("#", "♯", "sharp") else "b")
+    sign = (
+        ""
+        if not accidental
+        else ("#" if accidental.strip("- ").lower() in ("#", "♯", "sharp") else "b")
+    )
     return letter.upper() + sign, mode.lower()
 
 
@@ -168,8 +205,10 @@ def parse_caption(text: str) -> Requested:
 
 
 # Tonic names by pitch class as the key analysis spells them (music21's choices).
-_TONICS = {"major": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"),
-           "minor": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")}
+_TONICS = {
+    "major": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"),
+    "minor": ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B"),
+}
 _PITCH_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
@@ -181,7 +220,7 @@ def transpose_caption(text: str, semitones: int) -> str:
         return text
     key, mode = _key(match[0])
     moved = (pitch_class(key) + semitones) % 12
-    return f"{text[:match.start()]}{_TONICS[mode][moved]} {match[3]}{text[match.end():]}"
+    return f"{text[: match.start()]}{_TONICS[mode][moved]} {match[3]}{text[match.end() :]}"
 
 
 def pitch_class(name: str) -> int | None:

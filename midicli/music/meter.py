@@ -82,7 +82,9 @@ class Meter:
         for i, (at, sig) in enumerate(changes):
             length = sig.numerator * 4.0 / sig.denominator
             following = changes[i + 1][0] if i + 1 < len(changes) else math.inf
-            bars_here = math.ceil((following - at) / length - 1e-9) if following < math.inf else math.inf
+            bars_here = (
+                math.ceil((following - at) / length - 1e-9) if following < math.inf else math.inf
+            )
             if bar - 1 < bars_done + bars_here:
                 if beat_in_bar >= sig.numerator + 1:
                     raise ValueError(
@@ -94,14 +96,18 @@ class Meter:
         raise AssertionError("the last meter runs forever")
 
 
-_TIME = re.compile(r"^\s*(?:(?P<seconds>\d+(?:\.\d+)?)s?|(?P<bar>\d+)b(?::?(?P<beat>\d+(?:\.\d+)?))?|(?P<bar2>\d+):(?P<beat2>\d+(?:\.\d+)?))\s*$")
+_TIME = re.compile(
+    r"^\s*(?:(?P<seconds>\d+(?:\.\d+)?)s?|(?P<bar>\d+)b(?::?(?P<beat>\d+(?:\.\d+)?))?|(?P<bar2>\d+):(?P<beat2>\d+(?:\.\d+)?))\s*$"
+)
 
 
 def parse_time(spec: str, piece: Piece) -> float:
     """Seconds for ``12.5`` / ``12.5s`` (seconds), ``9b`` (start of bar 9) or ``9:3`` / ``9b3`` (bar 9, beat 3)."""
     match = _TIME.match(spec)
     if not match:
-        raise GenerationError(f"cannot read the time {spec!r}: use seconds (12.5), a bar (9b) or bar:beat (9:3)")
+        raise GenerationError(
+            f"cannot read the time {spec!r}: use seconds (12.5), a bar (9b) or bar:beat (9:3)"
+        )
     if match["seconds"] is not None:
         return float(match["seconds"])
     bar = int(match["bar"] or match["bar2"])
@@ -112,7 +118,9 @@ def parse_time(spec: str, piece: Piece) -> float:
     try:
         return meter.seconds_at(meter.beat_of_bar(bar, beat))
     except OverflowError:
-        raise GenerationError(f"the time {spec[:12]!r}... ({len(spec)} characters) is too far into the piece") from None
+        raise GenerationError(
+            f"the time {spec[:12]!r}... ({len(spec)} characters) is too far into the piece"
+        ) from None
     except ValueError as error:
         raise GenerationError(f"cannot use the time {spec!r}: {error}") from None
 
@@ -130,4 +138,6 @@ def parse_length(spec: str, piece: Piece, start: float) -> float:
     meter = Meter.of(piece)
     beat = meter.beat_at(start)
     signature = [s for s in meter.signatures if s.time <= start + 1e-9][-1]
-    return meter.seconds_at(beat + amount * signature.numerator * 4.0 / signature.denominator) - start
+    return (
+        meter.seconds_at(beat + amount * signature.numerator * 4.0 / signature.denominator) - start
+    )

@@ -40,7 +40,9 @@ def read_midi(source: str | Path | bytes, name: str = "") -> Piece:
     label = name or ("MIDI data" if isinstance(source, bytes) else Path(source).name)
     midi = _open(source, label)
     if midi.type == 2:
-        raise BadMidiError(f"{label} is a type-2 MIDI file (independent patterns); save it as type 0 or 1")
+        raise BadMidiError(
+            f"{label} is a type-2 MIDI file (independent patterns); save it as type 0 or 1"
+        )
 
     onsets: list[tuple[float, int, int, int]] = []  # (time, pitch, instrument, velocity)
     ends: list[float | None] = []
@@ -49,7 +51,9 @@ def read_midi(source: str | Path | bytes, name: str = "") -> Piece:
     tempos: list[TempoChange] = []
     meters: list[TimeSignature] = []
     time = 0.0
-    for msg in _messages(midi, label):  # merged tracks; msg.time is seconds since the previous message
+    for msg in _messages(
+        midi, label
+    ):  # merged tracks; msg.time is seconds since the previous message
         time += msg.time
         if msg.type == "program_change":
             programs[msg.channel] = msg.program
@@ -64,7 +68,11 @@ def read_midi(source: str | Path | bytes, name: str = "") -> Piece:
                 ends[open_notes[key].popleft()] = time
         elif msg.type == "set_tempo" and msg.tempo > 0:  # a tempo of 0 µs per beat means nothing
             tempos.append(TempoChange(time, mido.tempo2bpm(msg.tempo)))
-        elif msg.type == "time_signature" and msg.numerator >= 1 and msg.denominator in METER_DENOMINATORS:
+        elif (
+            msg.type == "time_signature"
+            and msg.numerator >= 1
+            and msg.denominator in METER_DENOMINATORS
+        ):
             meters.append(TimeSignature(time, msg.numerator, msg.denominator))
 
     if not onsets:
@@ -109,8 +117,8 @@ def _with_real_track_count(data: bytes) -> bytes:
     if len(data) < 14 or data[:4] != b"MThd":
         return data  # mido names what is wrong
     offset, found = 8 + int.from_bytes(data[4:8], "big"), 0
-    while offset + 8 <= len(data) and data[offset:offset + 4] == b"MTrk":
-        offset += 8 + int.from_bytes(data[offset + 4:offset + 8], "big")
+    while offset + 8 <= len(data) and data[offset : offset + 4] == b"MTrk":
+        offset += 8 + int.from_bytes(data[offset + 4 : offset + 8], "big")
         found += 1
     claimed = int.from_bytes(data[10:12], "big")
     if 0 < found < claimed and offset == len(data):  # whole tracks and nothing else: not a cut file
@@ -138,12 +146,16 @@ class _Clock:
         seconds = sorted(changes)
         ticks = [0]
         for previous, now in zip(seconds, seconds[1:]):
-            ticks.append(ticks[-1] + round((now - previous) * changes[previous] / 60 * TICKS_PER_BEAT))
+            ticks.append(
+                ticks[-1] + round((now - previous) * changes[previous] / 60 * TICKS_PER_BEAT)
+            )
         return cls(seconds, ticks, [changes[s] for s in seconds])
 
     def tick(self, time: float) -> int:
         i = max(bisect_right(self.seconds, time) - 1, 0)
-        return max(self.ticks[i] + round((time - self.seconds[i]) * self.bpms[i] / 60 * TICKS_PER_BEAT), 0)
+        return max(
+            self.ticks[i] + round((time - self.seconds[i]) * self.bpms[i] / 60 * TICKS_PER_BEAT), 0
+        )
 
 
 # Order of messages sharing a tick: releases first so a re-struck note is not cut,
@@ -178,7 +190,9 @@ def midi_bytes(piece: Piece) -> bytes:
         press = mido.Message("note_on", channel=channel, note=note.pitch, velocity=velocity)
         release = mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)
         events[note.instrument].append(_Event(on, _PRESS, note.instrument, channel, press))
-        events[note.instrument].append(_Event(off, _RELEASE if off > on else _ZERO_RELEASE, note.instrument, channel, release))
+        events[note.instrument].append(
+            _Event(off, _RELEASE if off > on else _ZERO_RELEASE, note.instrument, channel, release)
+        )
     for instrument, messages in _with_programs(instruments, events).items():
         track = mido.MidiTrack([mido.MetaMessage("track_name", name=instrument_name(instrument))])
         track.extend(messages)
@@ -200,7 +214,9 @@ def _channels(timed: list[tuple[int, int, Note]], instruments: list[int]) -> lis
         if instrument != DRUMS:
             first[instrument] = MELODIC_CHANNELS[len(first) % len(MELODIC_CHANNELS)]
     layers: dict[int, list[int]] = {i: [c] for i, c in first.items()}
-    last_off: dict[tuple[int, int], int] = {}  # (channel, instrument·128 + pitch) -> latest release tick
+    last_off: dict[
+        tuple[int, int], int
+    ] = {}  # (channel, instrument·128 + pitch) -> latest release tick
     chosen = [DRUM_CHANNEL] * len(timed)
     spare = len(first)
     for index in sorted(range(len(timed)), key=lambda i: timed[i][0]):
@@ -213,7 +229,9 @@ def _channels(timed: list[tuple[int, int, Note]], instruments: list[int]) -> lis
             used = set(layers[note.instrument])
             free = [c for c in MELODIC_CHANNELS if c not in used]
             if not free:
-                fits = [layers[note.instrument][0]]  # 15 notes nested in one another: cannot be kept apart
+                fits = [
+                    layers[note.instrument][0]
+                ]  # 15 notes nested in one another: cannot be kept apart
             else:
                 fits = [free[spare % len(free)]]
                 spare += 1
@@ -223,7 +241,9 @@ def _channels(timed: list[tuple[int, int, Note]], instruments: list[int]) -> lis
     return chosen
 
 
-def _with_programs(instruments: list[int], events: dict[int, list[_Event]]) -> dict[int, list[mido.Message]]:
+def _with_programs(
+    instruments: list[int], events: dict[int, list[_Event]]
+) -> dict[int, list[mido.Message]]:
     """Each instrument's messages with delta times, plus the program changes a reader needs.
 
     A reader merges the tracks (by tick, then track order) and takes each note-on's
@@ -232,7 +252,11 @@ def _with_programs(instruments: list[int], events: dict[int, list[_Event]]) -> d
     to another instrument, the very first one of each channel at tick 0."""
     ordered = {i: sorted(events[i], key=lambda e: (e.tick, e.rank)) for i in instruments}
     merged = sorted(
-        ((e.tick, track, position, e) for track, i in enumerate(instruments) for position, e in enumerate(ordered[i])),
+        (
+            (e.tick, track, position, e)
+            for track, i in enumerate(instruments)
+            for position, e in enumerate(ordered[i])
+        ),
         key=lambda item: item[:3],
     )
     program: dict[int, int] = {}
@@ -278,14 +302,24 @@ def _conductor(piece: Piece, clock: _Clock) -> mido.MidiTrack:
     back as if the music had said so (``meter`` estimates the tempo instead)."""
     timed: list[tuple[int, int, mido.MetaMessage]] = []
     for tempo in piece.tempos:
-        timed.append((clock.tick(tempo.time), 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo.bpm))))
+        timed.append(
+            (
+                clock.tick(tempo.time),
+                0,
+                mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo.bpm)),
+            )
+        )
     for meter in piece.time_signatures:
-        message = mido.MetaMessage("time_signature", numerator=meter.numerator, denominator=meter.denominator)
+        message = mido.MetaMessage(
+            "time_signature", numerator=meter.numerator, denominator=meter.denominator
+        )
         timed.append((clock.tick(meter.time), 0, message))
     return mido.MidiTrack(_deltas(timed))
 
 
-def _deltas(timed: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> list[mido.Message | mido.MetaMessage]:
+def _deltas(
+    timed: list[tuple[int, int, mido.Message | mido.MetaMessage]],
+) -> list[mido.Message | mido.MetaMessage]:
     """Messages at absolute (tick, rank) → messages with delta times, in order."""
     messages = []
     previous = 0

@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import io
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from midicli.music.piece import Note, Piece
 
@@ -78,7 +78,9 @@ def horizon_notes(notes: Sequence[Note]) -> int:
     return sum(1 for n in notes if abs(n.onset - HORIZON) < INSTANT / 2 + 1e-9)
 
 
-def musicality(piece: Piece, bpm: float, beats_per_bar: int = 4, standard: bool = True) -> Musicality:
+def musicality(
+    piece: Piece, bpm: float, beats_per_bar: int = 4, standard: bool = True
+) -> Musicality:
     """Measure a piece whose beat is ``bpm`` (the declared or estimated tempo); only our
     own figures without ``standard`` (ranking needs no more, and MusPy takes longer)."""
     notes = piece.notes

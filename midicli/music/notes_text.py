@@ -70,9 +70,15 @@ def parse_pitch(word: str) -> int:
         pitch = int(word)
     elif match:
         step, accidental, octave = match.groups()
-        pitch = (int(octave) + 1) * 12 + _STEPS[step.lower()] + {"#": 1, "b": -1}.get(accidental or "", 0)
+        pitch = (
+            (int(octave) + 1) * 12
+            + _STEPS[step.lower()]
+            + {"#": 1, "b": -1}.get(accidental or "", 0)
+        )
     else:
-        raise ValueError(f"cannot read the pitch {word!r}: write a name like C4, F#3, Bb2 or a MIDI number 0–127")
+        raise ValueError(
+            f"cannot read the pitch {word!r}: write a name like C4, F#3, Bb2 or a MIDI number 0–127"
+        )
     if not 0 <= pitch < PITCHES:
         raise ValueError(f"pitch {word} is outside MIDI's range C-1–G9 (0–127)")
     return pitch
@@ -106,8 +112,13 @@ def _bars(meter: Meter, onset: float, duration: float) -> tuple[str, str]:
     bars_done, start, signature = _segment(meter, beat)
     unit = 4.0 / signature.denominator
     bar, beat_in_bar = divmod(round((beat - start) / unit, 3), signature.numerator)
-    bars, beats = divmod(round((meter.beat_at(onset + duration) - beat) / unit, 3), signature.numerator)
-    return f"{bars_done + int(bar) + 1}:{_decimal(beat_in_bar + 1, 3)}", f"{int(bars)}:{_decimal(beats, 3)}"
+    bars, beats = divmod(
+        round((meter.beat_at(onset + duration) - beat) / unit, 3), signature.numerator
+    )
+    return (
+        f"{bars_done + int(bar) + 1}:{_decimal(beat_in_bar + 1, 3)}",
+        f"{int(bars)}:{_decimal(beats, 3)}",
+    )
 
 
 def _note_line(note: Note, meter: Meter, time: str) -> str:
@@ -125,17 +136,32 @@ def to_text(piece: Piece, time: str = "seconds", title: str = "") -> str:
     if time not in TIME_STYLES:
         raise MidicliError(f"time must be one of {', '.join(TIME_STYLES)}, not {time!r}")
     meter = Meter.of(piece)
-    tempos, signatures = (meter.tempos, meter.signatures) if time == "bars" else (piece.tempos, piece.time_signatures)
-    lines = [f"# midicli notes{': ' + title if title else ''} ({len(piece.notes)} notes, {piece.duration:.2f} s)",
-             "# Times in seconds (12.345) or bar:beat (9:3.5; a duration 0:1.5 lasts 1.5 beats).",
-             "# Instruments by General MIDI name, a common word (piano, bass, drums) or number 0–128;",
-             "# pitches as names (C4 is middle C, F#3, Bb2) or numbers 0–127; velocity 1–127.",
-             "# A # at the start of a line or after a space begins a comment."]
+    tempos, signatures = (
+        (meter.tempos, meter.signatures)
+        if time == "bars"
+        else (piece.tempos, piece.time_signatures)
+    )
+    lines = [
+        f"# midicli notes{': ' + title if title else ''} ({len(piece.notes)} notes, {piece.duration:.2f} s)",
+        "# Times in seconds (12.345) or bar:beat (9:3.5; a duration 0:1.5 lasts 1.5 beats).",
+        "# Instruments by General MIDI name, a common word (piano, bass, drums) or number 0–128;",
+        "# pitches as names (C4 is middle C, F#3, Bb2) or numbers 0–127; velocity 1–127.",
+        "# A # at the start of a line or after a space begins a comment.",
+    ]
     if time == "seconds" and not piece.tempos:
         bpm, sig = meter.tempos[0].bpm, meter.signatures[0]
-        lines.append(f"# No tempo declared: bar:beat times use an estimated {_decimal(bpm, 2)} bpm in {sig.numerator}/{sig.denominator}.")
-    lines += [f"tempo {_decimal(t.bpm, 6)}" + (f" at {_decimal(t.time, 6)}" if t.time else "") for t in tempos]
-    lines += [f"meter {s.numerator}/{s.denominator}" + (f" at {_bars(meter, s.time, 0.0)[0]}" if s.time else "") for s in signatures]
+        lines.append(
+            f"# No tempo declared: bar:beat times use an estimated {_decimal(bpm, 2)} bpm in {sig.numerator}/{sig.denominator}."
+        )
+    lines += [
+        f"tempo {_decimal(t.bpm, 6)}" + (f" at {_decimal(t.time, 6)}" if t.time else "")
+        for t in tempos
+    ]
+    lines += [
+        f"meter {s.numerator}/{s.denominator}"
+        + (f" at {_bars(meter, s.time, 0.0)[0]}" if s.time else "")
+        for s in signatures
+    ]
     lines.append(COLUMNS)
     lines += [_note_line(note, meter, time) for note in sorted(piece.notes, key=lambda n: n.onset)]
     return "\n".join(lines) + "\n"
@@ -161,7 +187,9 @@ def _within(value: float, what: str, word: str) -> float:
     """``value`` if finite and at most ``LATEST_SECONDS`` (a 400-digit number is neither)."""
     if not math.isfinite(value) or value > LATEST_SECONDS:
         shown = word if len(word) <= 12 else f"{word[:9]}... ({len(word)} characters)"
-        raise ValueError(f"the {what} {shown} is past {LATEST_SECONDS:g} s, the latest time notes text may give")
+        raise ValueError(
+            f"the {what} {shown} is past {LATEST_SECONDS:g} s, the latest time notes text may give"
+        )
     return value
 
 
@@ -184,9 +212,16 @@ def _tempo(words: list[str]) -> TempoChange:
 def _meter(words: list[str], meter: Meter) -> TimeSignature:
     """A meter change; ``at BAR:BEAT`` counts bars in the meters declared above it."""
     numerator, _, denominator = (words[1] if len(words) > 1 else "").partition("/")
-    if not (numerator.isdigit() and denominator.isdigit() and 1 <= int(numerator) <= 64 and int(denominator) in DENOMINATORS):
+    if not (
+        numerator.isdigit()
+        and denominator.isdigit()
+        and 1 <= int(numerator) <= 64
+        and int(denominator) in DENOMINATORS
+    ):
         shown = words[1] if len(words) > 1 else ""
-        raise ValueError(f"a meter is N/D with N from 1 to 64 and D one of {', '.join(map(str, DENOMINATORS))}, not {shown!r}")
+        raise ValueError(
+            f"a meter is N/D with N from 1 to 64 and D one of {', '.join(map(str, DENOMINATORS))}, not {shown!r}"
+        )
     return TimeSignature(_at(words[2:], meter), int(numerator), int(denominator))
 
 
@@ -221,7 +256,9 @@ def _duration(word: str, onset: float, meter: Meter) -> float:
             seconds = math.inf
         return _within(seconds, "duration", word)
     if not _SECONDS.match(word):
-        raise ValueError(f"cannot read the duration {word!r}: write seconds (0.5) or bars:beats (0:1.5)")
+        raise ValueError(
+            f"cannot read the duration {word!r}: write seconds (0.5) or bars:beats (0:1.5)"
+        )
     return _seconds(word, "duration")
 
 
@@ -252,7 +289,9 @@ def from_text(text: str, grid: Meter | None = None, source: str = "") -> Piece:
     for number, line in enumerate(text.splitlines(), start=1):
         words = _content(line).split()
         if words:
-            lines[words[0].lower() if words[0].lower() in ("tempo", "meter") else "note"].append((number, line, words))
+            lines[words[0].lower() if words[0].lower() in ("tempo", "meter") else "note"].append(
+                (number, line, words)
+            )
 
     grid = grid or Meter.of(Piece())
     tempos: list[TempoChange] = []
@@ -263,8 +302,11 @@ def from_text(text: str, grid: Meter | None = None, source: str = "") -> Piece:
 
     notes: list[Note] = []
     # tempos first, then meters (each placed in the bars of those above it), then notes
-    for kind, found, parse in (("tempo", tempos, lambda w: _tempo(w)), ("meter", signatures, lambda w: _meter(w, meter())),
-                               ("note", notes, lambda w: _note(w, meter()))):
+    for kind, found, parse in (
+        ("tempo", tempos, lambda w: _tempo(w)),
+        ("meter", signatures, lambda w: _meter(w, meter())),
+        ("note", notes, lambda w: _note(w, meter())),
+    ):
         for number, line, words in lines[kind]:
             try:
                 found.append(parse(words))  # type: ignore[arg-type]
@@ -274,8 +316,11 @@ def from_text(text: str, grid: Meter | None = None, source: str = "") -> Piece:
         errors.append(LineError(0, "", "the text holds no notes: a piece needs at least one"))
     if errors:
         raise NotesTextError(sorted(errors, key=lambda e: e.number), source)
-    return Piece(sorted(notes, key=lambda n: n.onset), sorted(tempos, key=lambda t: t.time),
-                 sorted(signatures, key=lambda s: s.time))
+    return Piece(
+        sorted(notes, key=lambda n: n.onset),
+        sorted(tempos, key=lambda t: t.time),
+        sorted(signatures, key=lambda s: s.time),
+    )
 
 
 def keep_exact(edited: Piece, original: Piece, as_written: Piece) -> Piece:
@@ -288,7 +333,9 @@ def keep_exact(edited: Piece, original: Piece, as_written: Piece) -> Piece:
     only what was edited."""
     by_line: defaultdict[Note, deque[Note]] = defaultdict(deque)
     times: dict[tuple[float, float], tuple[float, float]] = {}
-    for exact, written in zip(sorted(original.notes, key=lambda n: n.onset), as_written.notes, strict=True):
+    for exact, written in zip(
+        sorted(original.notes, key=lambda n: n.onset), as_written.notes, strict=True
+    ):
         by_line[written].append(exact)
         times.setdefault((written.onset, written.duration), (exact.onset, exact.duration))
     notes = []
@@ -301,5 +348,9 @@ def keep_exact(edited: Piece, original: Piece, as_written: Piece) -> Piece:
         else:
             notes.append(note)
     tempos = original.tempos if edited.tempos == as_written.tempos else edited.tempos
-    signatures = original.time_signatures if edited.time_signatures == as_written.time_signatures else edited.time_signatures
+    signatures = (
+        original.time_signatures
+        if edited.time_signatures == as_written.time_signatures
+        else edited.time_signatures
+    )
     return Piece(notes, list(tempos), list(signatures))

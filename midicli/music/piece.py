@@ -78,4 +78,6 @@ class Piece:
         return replace(self, notes=list(notes))
 
     def __repr__(self) -> str:
-        return f"Piece({len(self.notes)} notes, {self.duration:.2f} s, instruments={self.instruments})"
+        return (
+            f"Piece({len(self.notes)} notes, {self.duration:.2f} s, instruments={self.instruments})"
+        )

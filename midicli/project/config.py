@@ -26,7 +26,11 @@ HOME_VARIABLE = "MIDICLI_HOME"
 
 _HEADER = "# midicli project settings.\n"
 _OPTIONAL_TEXT = ("model", "soundfont", "adapter")
-_OPTIONAL_NUMBERS = {"best_of": int, "key_lean": float, "instrument_lean": float}  # generation defaults: the command's options override
+_OPTIONAL_NUMBERS = {
+    "best_of": int,
+    "key_lean": float,
+    "instrument_lean": float,
+}  # generation defaults: the command's options override
 KNOWN_KEYS = (*_OPTIONAL_TEXT, *_OPTIONAL_NUMBERS, "engine", "plugins")
 
 
@@ -70,7 +74,9 @@ class ProjectConfig:
         for key, kind in _OPTIONAL_NUMBERS.items():
             if key in data:
                 value = data.pop(key)
-                if isinstance(value, bool) or not isinstance(value, int if kind is int else (int, float)):
+                if isinstance(value, bool) or not isinstance(
+                    value, int if kind is int else (int, float)
+                ):
                     raise ProjectError(f"{path}: '{key}' must be a number, e.g. {key} = {kind(2)}")
                 setattr(config, key, kind(value))
         if "engine" in data:
@@ -78,7 +84,9 @@ class ProjectConfig:
         if "plugins" in data:
             plugins = data.pop("plugins")
             if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
-                raise ProjectError(f"{path}: 'plugins' must be a list of module names or file paths (strings)")
+                raise ProjectError(
+                    f"{path}: 'plugins' must be a list of module names or file paths (strings)"
+                )
             config.plugins = plugins
         config.extra = data
         return config
@@ -86,14 +94,21 @@ class ProjectConfig:
     def to_dict(self) -> dict[str, Any]:
         """The TOML document: unset values are left out (TOML has no null)."""
         data: dict[str, Any] = {"model": self.model, "engine": self.engine, "plugins": self.plugins}
-        data |= {"soundfont": self.soundfont, "adapter": self.adapter, "best_of": self.best_of, "key_lean": self.key_lean,
-                 "instrument_lean": self.instrument_lean}
+        data |= {
+            "soundfont": self.soundfont,
+            "adapter": self.adapter,
+            "best_of": self.best_of,
+            "key_lean": self.key_lean,
+            "instrument_lean": self.instrument_lean,
+        }
         data = {key: value for key, value in data.items() if value is not None}
         return data | self.extra
 
     def likely_typos(self) -> dict[str, str]:
         """Unknown keys that look like a known key misspelt, with the key they resemble."""
-        close = {key: difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.8) for key in self.extra}
+        close = {
+            key: difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.8) for key in self.extra
+        }
         return {key: match[0] for key, match in close.items() if match}
 
     def save(self, path: Path) -> None:

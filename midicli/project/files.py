@@ -76,7 +76,9 @@ def orphans(pieces_dir: Path, referenced: set[Path]) -> list[Path]:
     found: list[Path] = []
     if not pieces_dir.is_dir():
         return found
-    for folder in sorted(p for p in pieces_dir.iterdir() if p.is_dir() and not p.is_symlink()):  # a link leads out
+    for folder in sorted(
+        p for p in pieces_dir.iterdir() if p.is_dir() and not p.is_symlink()
+    ):  # a link leads out
         entries = list(folder.iterdir())
         stray = [
             entry

@@ -37,9 +37,15 @@ def pick(project: Project, ref: str) -> list[PreferenceRecord]:
     """``ref`` is the best of its candidates: preferred over each sibling from the same request."""
     chosen = project.resolve(ref)
     generated_ids(chosen)
-    siblings = [s for s in project.siblings(chosen) if same_context(s, chosen) and s.manifest.get("generated_ids") is not None]
+    siblings = [
+        s
+        for s in project.siblings(chosen)
+        if same_context(s, chosen) and s.manifest.get("generated_ids") is not None
+    ]
     if not siblings:
-        raise TuningError(f"{chosen.ref} has no sibling candidates to be preferred over: use `midicli prefer A B`")
+        raise TuningError(
+            f"{chosen.ref} has no sibling candidates to be preferred over: use `midicli prefer A B`"
+        )
     return project.add_preferences([judgement(chosen, other, "pick") for other in siblings])
 
 

@@ -18,10 +18,20 @@ from typing import Any
 from midicli.defaults import MODEL_PRESETS
 from midicli.errors import ProjectError
 from midicli.music.piece import Piece
+from midicli.project import taste
 from midicli.project.config import CONFIG_NAME, DEFAULT_ENGINE, ProjectConfig, midicli_home
 from midicli.project.files import discard, orphans, write_atomic
-from midicli.project import taste
-from midicli.project.records import NAMING_FREE, NAMING_NUMBERED, OPERATIONS, AdapterRecord, NewPreference, NewVersion, PieceSummary, PreferenceRecord, VersionRecord
+from midicli.project.records import (
+    NAMING_FREE,
+    NAMING_NUMBERED,
+    OPERATIONS,
+    AdapterRecord,
+    NewPreference,
+    NewVersion,
+    PieceSummary,
+    PreferenceRecord,
+    VersionRecord,
+)
 from midicli.project.refs import check_name, clean_name, parse_ref
 from midicli.project.store import DB_NAME, Store
 
@@ -33,7 +43,9 @@ DEFAULT_PROJECT = "default"
 def find_root(start: Path | None = None) -> Path | None:
     """The nearest folder at or above ``start`` holding a ``midicli.toml``, as git finds its repository."""
     start = Path(start or Path.cwd()).expanduser().resolve()
-    return next((folder for folder in (start, *start.parents) if (folder / CONFIG_NAME).is_file()), None)
+    return next(
+        (folder for folder in (start, *start.parents) if (folder / CONFIG_NAME).is_file()), None
+    )
 
 
 def default_root() -> Path:
@@ -78,11 +90,15 @@ class Project:
 
     def version_file(self, record: VersionRecord, relative: str | None = None) -> Path:
         """A file of a stored version (its MIDI unless ``relative`` is given), checked to lie in ``pieces/``."""
-        return self.inside(relative or record.midi_path, self.pieces_dir, f"the database entry of {record.ref}")
+        return self.inside(
+            relative or record.midi_path, self.pieces_dir, f"the database entry of {record.ref}"
+        )
 
     def adapter_dir(self, record: AdapterRecord) -> Path:
         """An adapter's folder, checked to lie in ``adapters/``."""
-        return self.inside(record.path, self.adapters_dir, f"the database entry of adapter {record.name}")
+        return self.inside(
+            record.path, self.adapters_dir, f"the database entry of adapter {record.name}"
+        )
 
     @property
     def is_default(self) -> bool:
@@ -173,9 +189,14 @@ class Project:
             with self._store.transaction():
                 new = self._named(new)
                 numbers = self._numbers(new)
-                fields = [self._fields(item, number, batch) for item, number in zip(new, numbers, strict=True)]
+                fields = [
+                    self._fields(item, number, batch)
+                    for item, number in zip(new, numbers, strict=True)
+                ]
                 for item, row in zip(new, fields, strict=True):
-                    midi = self.inside(row["midi_path"], self.pieces_dir, f"the folder of piece {item.name}")
+                    midi = self.inside(
+                        row["midi_path"], self.pieces_dir, f"the folder of piece {item.name}"
+                    )
                     if not midi.parent.is_dir():
                         made.append(midi.parent)
                         midi.parent.mkdir(parents=True)
@@ -254,7 +275,9 @@ class Project:
             elif item.naming in (NAMING_FREE, NAMING_NUMBERED):
                 item = replace(item, name=_numbered(item.name, 1, taken)[0], naming="exact")
             elif item.naming != "exact":
-                raise ValueError(f"naming must be exact, {NAMING_NUMBERED} or {NAMING_FREE}, not {item.naming!r}")
+                raise ValueError(
+                    f"naming must be exact, {NAMING_NUMBERED} or {NAMING_FREE}, not {item.naming!r}"
+                )
             taken.add(item.name)
             named.append(item)
         return named
@@ -270,7 +293,13 @@ class Project:
         name must be free; a name made from the file's name gets a ``-N`` suffix when taken."""
         source = {"source": str(path.resolve())}
         if name is None:  # chosen as it is stored, under the write lock
-            new = NewVersion(name=clean_name(path.stem), piece=piece, operation="import", manifest=source, naming=NAMING_FREE)
+            new = NewVersion(
+                name=clean_name(path.stem),
+                piece=piece,
+                operation="import",
+                manifest=source,
+                naming=NAMING_FREE,
+            )
         else:
             new = NewVersion(name=name, piece=piece, operation="import", manifest=source)
         [record] = self.add_versions([new])
@@ -315,7 +344,9 @@ class Project:
     def load_tokens(self, record: VersionRecord) -> list[int] | None:
         if record.tokens_path is None:
             return None
-        tokens: list[int] = json.loads(self.version_file(record, record.tokens_path).read_text(encoding="utf-8"))
+        tokens: list[int] = json.loads(
+            self.version_file(record, record.tokens_path).read_text(encoding="utf-8")
+        )
         return tokens
 
     # -- removing ------------------------------------------------------------------
@@ -327,7 +358,9 @@ class Project:
         next open), never a row pointing at a missing file.
         """
         parsed = parse_ref(ref)
-        folder = self.inside(f"{PIECES_DIR}/{parsed.name}", self.pieces_dir, f"the folder of piece {parsed.name}")
+        folder = self.inside(
+            f"{PIECES_DIR}/{parsed.name}", self.pieces_dir, f"the folder of piece {parsed.name}"
+        )
         with self._store.transaction():
             removed = self.history(parsed.name) if parsed.version is None else [self.resolve(ref)]
             if len(removed) == len(self._store.versions_of(parsed.name)):
@@ -335,7 +368,9 @@ class Project:
             else:
                 self._store.delete_version(removed[0].id)
         # vN.* also takes renders made next to the version
-        discard([path for record in removed for path in folder.glob(f"v{record.number}.*")] + [folder])
+        discard(
+            [path for record in removed for path in folder.glob(f"v{record.number}.*")] + [folder]
+        )
         return removed
 
     # -- taste: preferences, ratings and the adapters tuned on them ------------------
@@ -363,12 +398,16 @@ class Project:
         stars = taste.ratings(self._store.db)
         return list(zip(self._store.versions_by_id(list(stars)), stars.values()))
 
-    def rate(self, record: VersionRecord, stars: int, implied: list[NewPreference]) -> list[PreferenceRecord]:
+    def rate(
+        self, record: VersionRecord, stars: int, implied: list[NewPreference]
+    ) -> list[PreferenceRecord]:
         """Give ``record`` 1–5 stars and record the preferences that implies over other
         rated versions; rating it again replaces the old stars and what they implied."""
         created = _now()
         with self._store.transaction():
-            self._check_present([record] + [v for item in implied for v in (item.chosen, item.rejected)])
+            self._check_present(
+                [record] + [v for item in implied for v in (item.chosen, item.rejected)]
+            )
             taste.set_rating(self._store.db, record.id, stars, created)
             ids = [taste.insert_preference(self._store.db, item, created) for item in implied]
         return self._preferences_by_id(ids)
@@ -380,7 +419,9 @@ class Project:
         """The adapter called ``name``; its folder is checked to lie in ``adapters/``."""
         found = taste.adapters(self._store.db, "WHERE name = ?", (name,))
         if not found:
-            raise ProjectError(f"no adapter named '{name}' in this project: see `midicli adapters list`")
+            raise ProjectError(
+                f"no adapter named '{name}' in this project: see `midicli adapters list`"
+            )
         self.adapter_dir(found[0])
         return found[0]
 
@@ -404,7 +445,12 @@ class Project:
         return record
 
     def _preferences_by_id(self, ids: list[int]) -> list[PreferenceRecord]:
-        found = {p.id: p for p in taste.preferences(self._store.db, f"WHERE id IN ({', '.join('?' * len(ids))})", tuple(ids))}
+        found = {
+            p.id: p
+            for p in taste.preferences(
+                self._store.db, f"WHERE id IN ({', '.join('?' * len(ids))})", tuple(ids)
+            )
+        }
         return [found[i] for i in dict.fromkeys(ids)]
 
     def _check_present(self, records: list[VersionRecord]) -> None:

@@ -66,7 +66,9 @@ class NewVersion:
     timings: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     batch: str | None = None
-    naming: str = "exact"  # or NAMING_NUMBERED / NAMING_FREE: the name is a stem, see Project.add_versions
+    naming: str = (
+        "exact"  # or NAMING_NUMBERED / NAMING_FREE: the name is a stem, see Project.add_versions
+    )
 
 
 NAMING_NUMBERED = "numbered"  # stem-1, stem-2, …: the first free one

@@ -17,9 +17,7 @@ MAX_BASE = 48  # leaves room for a "-N" suffix when names are made unique
 FALLBACK_BASE = "piece"
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
-_ALLOWED = (
-    f"use 1–{MAX_NAME} lowercase letters, digits, '-', '_' or '.', starting with a letter or digit (no '/' and no '..')"
-)
+_ALLOWED = f"use 1–{MAX_NAME} lowercase letters, digits, '-', '_' or '.', starting with a letter or digit (no '/' and no '..')"
 
 # Words that say little about the music, left out of names made from descriptions.
 STOP_WORDS = frozenset(
@@ -48,7 +46,9 @@ def format_ref(name: str, version: int) -> str:
 def check_name(name: str) -> str:
     """The name itself if it can name a piece; otherwise a ProjectError saying what can."""
     if any(not character.isprintable() for character in name):  # a newline would cut the message
-        raise ProjectError(f"a piece name cannot hold control characters such as newlines: {name!r}")
+        raise ProjectError(
+            f"a piece name cannot hold control characters such as newlines: {name!r}"
+        )
     if len(name) > MAX_NAME or ".." in name or not _NAME.fullmatch(name):
         raise ProjectError(f"'{name}' cannot name a piece: {_ALLOWED}")
     return name
@@ -61,7 +61,9 @@ def parse_ref(text: str) -> Ref:
     if not at:
         return Ref(name)
     if not version.isdigit() or int(version) < 1:
-        raise ProjectError(f"'{text}' is not a piece reference: write NAME or NAME@N with a version number N ≥ 1")
+        raise ProjectError(
+            f"'{text}' is not a piece reference: write NAME or NAME@N with a version number N ≥ 1"
+        )
     return Ref(name, int(version))
 
 

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from midicli.errors import MidicliError, ProjectError
-from midicli.project.records import ADAPTER_METHODS, OPERATIONS, PREFERENCE_SOURCES, PieceSummary, VersionRecord
+from midicli.project.records import (
+    ADAPTER_METHODS,
+    OPERATIONS,
+    PREFERENCE_SOURCES,
+    PieceSummary,
+    VersionRecord,
+)
 from midicli.project.refs import format_ref
 
 DB_NAME = "midicli.db"
@@ -143,7 +149,11 @@ def m003_preferences_ratings_adapters(db: sqlite3.Connection, root: Path) -> Non
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_pieces_and_versions, m002_version_summary, m003_preferences_ratings_adapters)
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_pieces_and_versions,
+    m002_version_summary,
+    m003_preferences_ratings_adapters,
+)
 
 
 _SELECT_VERSIONS = """
@@ -201,11 +211,14 @@ class Store:
     def _migrate(self, root: Path) -> None:
         if self._pending():
             with self.transaction():
-                self.db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
+                self.db.execute(
+                    "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)"
+                )
                 for migration in self._pending():  # again: another process may have run some
                     migration(self.db, root)
                     self.db.execute(
-                        "INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))", (migration.__name__,)
+                        "INSERT INTO _migrations (name, applied) VALUES (?, datetime('now'))",
+                        (migration.__name__,),
                     )
 
     def _pending(self) -> list[Migration]:
@@ -213,11 +226,15 @@ class Store:
         applied = set(self.applied_migrations())
         if applied - known:
             newest = max(applied - known)
-            raise ProjectError(f"{self.path} was upgraded by a newer midicli ({newest}); upgrade midicli to use it")
+            raise ProjectError(
+                f"{self.path} was upgraded by a newer midicli ({newest}); upgrade midicli to use it"
+            )
         return [m for m in MIGRATIONS if m.__name__ not in applied]
 
     def applied_migrations(self) -> list[str]:
-        exists = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").fetchone()
+        exists = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+        ).fetchone()
         if not exists:
             return []
         return [row[0] for row in self.db.execute("SELECT name FROM _migrations ORDER BY rowid")]
@@ -231,13 +248,17 @@ class Store:
 
     def latest_number(self, name: str) -> int | None:
         row = self.db.execute(
-            "SELECT MAX(v.number) FROM versions v JOIN pieces p ON p.id = v.piece_id WHERE p.name = ?", (name,)
+            "SELECT MAX(v.number) FROM versions v JOIN pieces p ON p.id = v.piece_id WHERE p.name = ?",
+            (name,),
         ).fetchone()
         latest: int | None = row[0]
         return latest
 
     def has_version(self, version_id: int) -> bool:
-        return self.db.execute("SELECT 1 FROM versions WHERE id = ?", (version_id,)).fetchone() is not None
+        return (
+            self.db.execute("SELECT 1 FROM versions WHERE id = ?", (version_id,)).fetchone()
+            is not None
+        )
 
     def version(self, name: str, number: int) -> VersionRecord | None:
         rows = self._versions("WHERE p.name = ? AND v.number = ?", (name, number))
@@ -247,7 +268,10 @@ class Store:
         return self._versions("WHERE p.name = ? ORDER BY v.number", (name,))
 
     def versions_by_id(self, ids: list[int]) -> list[VersionRecord]:
-        found = {r.id: r for r in self._versions(f"WHERE v.id IN ({', '.join('?' * len(ids))})", tuple(ids))}
+        found = {
+            r.id: r
+            for r in self._versions(f"WHERE v.id IN ({', '.join('?' * len(ids))})", tuple(ids))
+        }
         return [found[i] for i in ids]
 
     def batch(self, batch: str) -> list[VersionRecord]:
@@ -294,10 +318,14 @@ class Store:
         """Add version ``number`` of piece ``name`` (creating the piece); returns its id."""
         row = self.db.execute("SELECT id FROM pieces WHERE name = ?", (name,)).fetchone()
         if row is None:
-            piece_id = self.db.execute("INSERT INTO pieces (name, created) VALUES (?, ?)", (name, created)).lastrowid
+            piece_id = self.db.execute(
+                "INSERT INTO pieces (name, created) VALUES (?, ?)", (name, created)
+            ).lastrowid
         else:
             piece_id = row[0]
-        self.db.execute("UPDATE pieces SET last_number = MAX(last_number, ?) WHERE id = ?", (number, piece_id))
+        self.db.execute(
+            "UPDATE pieces SET last_number = MAX(last_number, ?) WHERE id = ?", (number, piece_id)
+        )
         columns = {"piece_id": piece_id, "number": number, "created": created} | fields
         cursor = self.db.execute(
             f"INSERT INTO versions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",

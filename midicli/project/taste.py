@@ -14,14 +14,24 @@ from typing import Any
 from midicli.project.records import AdapterRecord, NewPreference, PreferenceRecord
 
 
-def preferences(db: sqlite3.Connection, where: str = "", args: tuple[Any, ...] = ()) -> list[PreferenceRecord]:
+def preferences(
+    db: sqlite3.Connection, where: str = "", args: tuple[Any, ...] = ()
+) -> list[PreferenceRecord]:
     rows = db.execute(f"SELECT * FROM preferences {where} ORDER BY id", args).fetchall()
     return [
         PreferenceRecord(
-            id=row["id"], chosen=row["chosen_ref"], rejected=row["rejected_ref"], chosen_id=row["chosen_id"],
-            rejected_id=row["rejected_id"], source=row["source"], prompt_ids=json.loads(row["prompt_ids"]),
-            chosen_ids=json.loads(row["chosen_ids"]), rejected_ids=json.loads(row["rejected_ids"]),
-            model=row["model"], model_hash=row["model_hash"], created=row["created"],
+            id=row["id"],
+            chosen=row["chosen_ref"],
+            rejected=row["rejected_ref"],
+            chosen_id=row["chosen_id"],
+            rejected_id=row["rejected_id"],
+            source=row["source"],
+            prompt_ids=json.loads(row["prompt_ids"]),
+            chosen_ids=json.loads(row["chosen_ids"]),
+            rejected_ids=json.loads(row["rejected_ids"]),
+            model=row["model"],
+            model_hash=row["model_hash"],
+            created=row["created"],
         )
         for row in rows
     ]
@@ -32,14 +42,26 @@ def insert_preference(db: sqlite3.Connection, new: NewPreference, created: str) 
     (the latest judgement wins). Returns the preference's id."""
     pair = (new.chosen.id, new.rejected.id)
     db.execute("DELETE FROM preferences WHERE chosen_id = ? AND rejected_id = ?", pair[::-1])
-    found = db.execute("SELECT id FROM preferences WHERE chosen_id = ? AND rejected_id = ?", pair).fetchone()
+    found = db.execute(
+        "SELECT id FROM preferences WHERE chosen_id = ? AND rejected_id = ?", pair
+    ).fetchone()
     if found is not None:
         return int(found[0])
     cursor = db.execute(
         "INSERT INTO preferences (chosen_id, rejected_id, chosen_ref, rejected_ref, source, prompt_ids, chosen_ids,"
         " rejected_ids, model, model_hash, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (*pair, new.chosen.ref, new.rejected.ref, new.source, json.dumps(new.prompt_ids), json.dumps(new.chosen_ids),
-         json.dumps(new.rejected_ids), new.chosen.model, new.chosen.model_hash, created),
+        (
+            *pair,
+            new.chosen.ref,
+            new.rejected.ref,
+            new.source,
+            json.dumps(new.prompt_ids),
+            json.dumps(new.chosen_ids),
+            json.dumps(new.rejected_ids),
+            new.chosen.model,
+            new.chosen.model_hash,
+            created,
+        ),
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
@@ -62,17 +84,26 @@ def set_rating(db: sqlite3.Connection, version_id: int, stars: int, created: str
         (version_id, stars, created),
     )
     db.execute(
-        "DELETE FROM preferences WHERE source = 'rating' AND (chosen_id = ? OR rejected_id = ?)", (version_id, version_id)
+        "DELETE FROM preferences WHERE source = 'rating' AND (chosen_id = ? OR rejected_id = ?)",
+        (version_id, version_id),
     )
 
 
-def adapters(db: sqlite3.Connection, where: str = "", args: tuple[Any, ...] = ()) -> list[AdapterRecord]:
+def adapters(
+    db: sqlite3.Connection, where: str = "", args: tuple[Any, ...] = ()
+) -> list[AdapterRecord]:
     rows = db.execute(f"SELECT * FROM adapters {where} ORDER BY created, name", args).fetchall()
     return [
         AdapterRecord(
-            name=row["name"], path=row["path"], method=row["method"], base_model=row["base_model"],
-            base_hash=row["base_hash"], preference_ids=json.loads(row["preference_ids"]),
-            params=json.loads(row["params"]), metrics=json.loads(row["metrics"]), created=row["created"],
+            name=row["name"],
+            path=row["path"],
+            method=row["method"],
+            base_model=row["base_model"],
+            base_hash=row["base_hash"],
+            preference_ids=json.loads(row["preference_ids"]),
+            params=json.loads(row["params"]),
+            metrics=json.loads(row["metrics"]),
+            created=row["created"],
         )
         for row in rows
     ]
@@ -82,8 +113,17 @@ def insert_adapter(db: sqlite3.Connection, record: AdapterRecord) -> None:
     db.execute(
         "INSERT INTO adapters (name, path, method, base_model, base_hash, preference_ids, params, metrics, created)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (record.name, record.path, record.method, record.base_model, record.base_hash, json.dumps(record.preference_ids),
-         json.dumps(record.params, sort_keys=True), json.dumps(record.metrics, sort_keys=True), record.created),
+        (
+            record.name,
+            record.path,
+            record.method,
+            record.base_model,
+            record.base_hash,
+            json.dumps(record.preference_ids),
+            json.dumps(record.params, sort_keys=True),
+            json.dumps(record.metrics, sort_keys=True),
+            record.created,
+        ),
     )
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,9 @@ def master(
     if not 0 < gain <= MAX_GAIN:
         raise RenderError(f"--gain must be above 0 and at most {MAX_GAIN:g}, got {gain}")
     if not -70 < loudness < 0:
-        raise RenderError(f"--loudness is in LUFS between -70 and 0 (e.g. {defaults.TARGET_LUFS:g}), got {loudness}")
+        raise RenderError(
+            f"--loudness is in LUFS between -70 and 0 (e.g. {defaults.TARGET_LUFS:g}), got {loudness}"
+        )
     audio = synthesize(piece, find_soundfont(soundfont), sample_rate, gain)
     audio = trim_tail(audio, sample_rate, piece.duration)
     return normalize(audio, sample_rate, loudness, defaults.PEAK_CEILING_DB)
@@ -63,11 +66,15 @@ def write_wav(audio: np.ndarray, sample_rate: int, path: Path) -> None:
         file.writeframes(_pcm(audio))
 
 
-def encode(audio: np.ndarray, sample_rate: int, path: Path, fmt: str, title: str | None = None) -> None:
+def encode(
+    audio: np.ndarray, sample_rate: int, path: Path, fmt: str, title: str | None = None
+) -> None:
     """Write ``fmt`` (flac, mp3, ogg) with ffmpeg, the samples piped to its input."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        raise RenderError(f"{fmt} needs ffmpeg: install it (apt-get install ffmpeg) or render --to wav")
+        raise RenderError(
+            f"{fmt} needs ffmpeg: install it (apt-get install ffmpeg) or render --to wav"
+        )
     muxer, encoder, settings = FFMPEG_FORMATS[fmt]
     tags = ("-metadata", f"title={title}") if title else ()
     command = [
@@ -77,7 +84,9 @@ def encode(audio: np.ndarray, sample_rate: int, path: Path, fmt: str, title: str
     ]  # fmt: skip
     result = subprocess.run(command, input=_pcm(audio), capture_output=True, check=False)
     if result.returncode != 0:
-        problem = (result.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+        problem = (result.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[
+            -1
+        ]
         raise RenderError(f"ffmpeg could not write {fmt}: {problem}")
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from midicli import plugins
 from midicli.errors import MidicliError
@@ -63,7 +64,9 @@ def render_piece(piece: Piece, fmt: str, out: Path, **options: Any) -> Path:
         except MidicliError:
             raise
         except Exception as exc:  # a plugin's bug is named, not a traceback
-            raise RenderError(f"the {fmt} renderer ({_origin(render)}) failed: {type(exc).__name__}: {exc}") from exc
+            raise RenderError(
+                f"the {fmt} renderer ({_origin(render)}) failed: {type(exc).__name__}: {exc}"
+            ) from exc
         if not staged.is_file():
             raise RenderError(f"the {fmt} renderer ({_origin(render)}) wrote no file")
         try:
@@ -80,7 +83,9 @@ def default_path(project: Project, record: VersionRecord, fmt: str) -> Path:
     return project.version_file(record).with_suffix(f".{fmt}")
 
 
-def render_version(project: Project, record: VersionRecord, fmt: str, out: Path | None = None, **options: Any) -> Path:
+def render_version(
+    project: Project, record: VersionRecord, fmt: str, out: Path | None = None, **options: Any
+) -> Path:
     """Render a stored version (by default into the project, see ``default_path``).
 
     Adds what the project knows: the version's reference as ``title``, the project's
@@ -91,5 +96,9 @@ def render_version(project: Project, record: VersionRecord, fmt: str, out: Path 
     if options.get("soundfont") is None and project.config.soundfont:
         options["soundfont"] = project.root / Path(project.config.soundfont).expanduser()
     if record.operation == "infill" and {"start", "end"} <= record.params.keys():
-        options.setdefault("highlight", (float(record.params["start"]), float(record.params["end"])))
-    return render_piece(project.load_piece(record), fmt, out or default_path(project, record, fmt), **options)
+        options.setdefault(
+            "highlight", (float(record.params["start"]), float(record.params["end"]))
+        )
+    return render_piece(
+        project.load_piece(record), fmt, out or default_path(project, record, fmt), **options
+    )

@@ -36,7 +36,11 @@ def k_weighting(sample_rate: int) -> list[Biquad]:
     vb = vh**SHELF_BAND_EXPONENT
     a0 = 1 + k / SHELF_Q + k * k
     shelf = (
-        ((vh + vb * k / SHELF_Q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / SHELF_Q + k * k) / a0),
+        (
+            (vh + vb * k / SHELF_Q + k * k) / a0,
+            2 * (k * k - vh) / a0,
+            (vh - vb * k / SHELF_Q + k * k) / a0,
+        ),
         (1.0, 2 * (k * k - 1) / a0, (1 - k / SHELF_Q + k * k) / a0),
     )
     k = math.tan(math.pi * HIGHPASS_HZ / sample_rate)
@@ -62,7 +66,9 @@ def _k_weighted(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     hop = size - taps + 1
     weighted = np.zeros((channels.shape[0], frames + size))
     for start in range(0, frames, hop):
-        weighted[:, start : start + size] += np.fft.irfft(np.fft.rfft(channels[:, start : start + hop], size) * kernel, size)
+        weighted[:, start : start + size] += np.fft.irfft(
+            np.fft.rfft(channels[:, start : start + hop], size) * kernel, size
+        )
     return weighted[:, :frames]
 
 
@@ -74,7 +80,9 @@ def _lufs(power: np.ndarray | float) -> np.ndarray | float:
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     """Gated integrated loudness in LUFS; ``-inf`` for silence."""
     weighted = _k_weighted(audio, sample_rate)
-    energy = np.concatenate([[0.0], np.cumsum(np.einsum("cn,cn->n", weighted, weighted))])  # summed over channels
+    energy = np.concatenate(
+        [[0.0], np.cumsum(np.einsum("cn,cn->n", weighted, weighted))]
+    )  # summed over channels
     block = min(round(BLOCK_SECONDS * sample_rate), len(audio))  # a shorter clip is one block
     if block == 0:
         return -math.inf
@@ -96,7 +104,9 @@ def _frame_peaks(audio: np.ndarray) -> np.ndarray:
 def _sliding_min(values: np.ndarray, radius: int) -> np.ndarray:
     """Minimum over ``[i - radius, i + radius]`` for every i, in linear time (van Herk)."""
     width = 2 * radius + 1
-    padded = np.pad(values, (radius, radius + (-len(values) - 2 * radius) % width), constant_values=np.inf)
+    padded = np.pad(
+        values, (radius, radius + (-len(values) - 2 * radius) % width), constant_values=np.inf
+    )
     blocks = padded.reshape(-1, width)
     forward = np.minimum.accumulate(blocks, axis=1).ravel()
     backward = np.minimum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
@@ -119,10 +129,14 @@ def limit(audio: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray:
     held = np.pad(_sliding_min(needed, radius), radius, mode="edge")
     sums = np.concatenate([[0.0], np.cumsum(held)])
     gain = (sums[2 * radius + 1 :] - sums[: -2 * radius - 1]) / (2 * radius + 1)
-    return np.clip(audio * gain[:, None].astype(audio.dtype), -ceiling, ceiling)  # clip: float rounding only
+    return np.clip(
+        audio * gain[:, None].astype(audio.dtype), -ceiling, ceiling
+    )  # clip: float rounding only
 
 
-def normalize(audio: np.ndarray, sample_rate: int, target_lufs: float, ceiling_db: float) -> np.ndarray:
+def normalize(
+    audio: np.ndarray, sample_rate: int, target_lufs: float, ceiling_db: float
+) -> np.ndarray:
     """Scale to ``target_lufs``, limiting peaks to ``ceiling_db`` dBFS (silence stays silent)."""
     loudness = integrated_loudness(audio, sample_rate)
     if not math.isfinite(loudness):

@@ -36,7 +36,9 @@ def score(piece: Piece, title: str | None = None) -> Any:
         raise RenderError("notation needs music21: pip install 'midicli[render]'") from None
     meter = Meter.of(piece)
     timed = Piece(piece.notes, tempos=list(meter.tempos), time_signatures=list(meter.signatures))
-    result = converter.parseData(midi_bytes(timed), format="midi", quantizePost=True, quarterLengthDivisors=GRID)
+    result = converter.parseData(
+        midi_bytes(timed), format="midi", quantizePost=True, quarterLengthDivisors=GRID
+    )
     programs = {instrument_name(i): i for i in piece.instruments}
     pitched = []
     for part in result.parts:
@@ -70,9 +72,13 @@ def render_musicxml(piece: Piece, out_path: Path, **options: Any) -> None:
 
 def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=ENGRAVE_SECONDS, env=env, check=False)
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=ENGRAVE_SECONDS, env=env, check=False
+        )
     except subprocess.TimeoutExpired:
-        raise RenderError(f"{what} took over {ENGRAVE_SECONDS} s; try a shorter piece or render --to musicxml") from None
+        raise RenderError(
+            f"{what} took over {ENGRAVE_SECONDS} s; try a shorter piece or render --to musicxml"
+        ) from None
     if result.returncode != 0:
         problem = ((result.stderr or result.stdout).strip().splitlines() or ["no message"])[-1]
         raise RenderError(f"{what} failed: {problem}")
@@ -88,9 +94,23 @@ def render_pdf(piece: Piece, out_path: Path, **options: Any) -> None:
         xml = Path(work) / "score.musicxml"
         render_musicxml(piece, xml, **options)
         if musescore is not None:
-            _run([musescore, "-o", str(out_path), str(xml)], "MuseScore", env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+            _run(
+                [musescore, "-o", str(out_path), str(xml)],
+                "MuseScore",
+                env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+            )
             return
         assert lilypond and musicxml2ly
         _run([musicxml2ly, "--output", str(Path(work) / "score.ly"), str(xml)], "musicxml2ly")
-        _run([lilypond, "--pdf", "--silent", "--output", str(Path(work) / "score"), str(Path(work) / "score.ly")], "LilyPond")
+        _run(
+            [
+                lilypond,
+                "--pdf",
+                "--silent",
+                "--output",
+                str(Path(work) / "score"),
+                str(Path(work) / "score.ly"),
+            ],
+            "LilyPond",
+        )
         shutil.move(Path(work) / "score.pdf", out_path)

@@ -99,21 +99,46 @@ def render_png(piece: Piece, out_path: Path, **options: Any) -> None:
 
     for pitch in range(at.low, at.high + 1):
         if pitch % 12 in BLACK_KEYS:
-            draw.rectangle([LEFT, at.y(pitch), right_edge, at.y(pitch) + at.row - 1], fill=BLACK_KEY_ROW)
+            draw.rectangle(
+                [LEFT, at.y(pitch), right_edge, at.y(pitch) + at.row - 1], fill=BLACK_KEY_ROW
+            )
     if highlight:
         start, end = at.x(highlight[0]), at.x(highlight[1])
         draw.rectangle([start, TOP, max(start, end - 1), bottom - 1], fill=HIGHLIGHT)
-        draw.text((start + 3, TOP - 16), f"infill {highlight[0]:g}-{highlight[1]:g} s", fill=TEXT, font=font)
-    step = next((s for s in TICK_STEPS if s * at.plot_width / at.seconds >= MIN_TICK_SPACING), TICK_STEPS[-1])
+        draw.text(
+            (start + 3, TOP - 16),
+            f"infill {highlight[0]:g}-{highlight[1]:g} s",
+            fill=TEXT,
+            font=font,
+        )
+    step = next(
+        (s for s in TICK_STEPS if s * at.plot_width / at.seconds >= MIN_TICK_SPACING),
+        TICK_STEPS[-1],
+    )
     tick = 0.0
     while tick <= at.seconds + 1e-9:
         draw.line([at.x(tick), TOP, at.x(tick), bottom], fill=GRID)
-        draw.text((at.x(tick), bottom + 6), _time_label(tick, at.seconds), fill=TEXT, font=font, anchor="ma")
+        draw.text(
+            (at.x(tick), bottom + 6),
+            _time_label(tick, at.seconds),
+            fill=TEXT,
+            font=font,
+            anchor="ma",
+        )
         tick += step
     for pitch in range(at.low, at.high + 1):
         if pitch % 12 == 0:
-            draw.line([LEFT, at.y(pitch) + at.row - 1, right_edge, at.y(pitch) + at.row - 1], fill=OCTAVE_LINE)
-            draw.text((LEFT - 6, at.y(pitch) + at.row // 2), f"C{pitch // 12 - 1}", fill=TEXT, font=font, anchor="rm")
+            draw.line(
+                [LEFT, at.y(pitch) + at.row - 1, right_edge, at.y(pitch) + at.row - 1],
+                fill=OCTAVE_LINE,
+            )
+            draw.text(
+                (LEFT - 6, at.y(pitch) + at.row // 2),
+                f"C{pitch // 12 - 1}",
+                fill=TEXT,
+                font=font,
+                anchor="rm",
+            )
 
     for note in piece.notes:
         left, top = at.x(note.onset), at.y(note.pitch)
@@ -126,6 +151,14 @@ def render_png(piece: Piece, out_path: Path, **options: Any) -> None:
     draw.text((right_edge, 8), summary, fill=TEXT, font=font, anchor="ra")
     for n, (colour, name) in enumerate(legend):
         y = TOP + n * LEGEND_ROW
-        draw.rectangle([right_edge + RIGHT, y, right_edge + RIGHT + SWATCH - 1, y + SWATCH - 1], fill=colour)
-        draw.text((right_edge + RIGHT + SWATCH + 6, y + SWATCH // 2), name, fill=TEXT, font=font, anchor="lm")
+        draw.rectangle(
+            [right_edge + RIGHT, y, right_edge + RIGHT + SWATCH - 1, y + SWATCH - 1], fill=colour
+        )
+        draw.text(
+            (right_edge + RIGHT + SWATCH + 6, y + SWATCH // 2),
+            name,
+            fill=TEXT,
+            font=font,
+            anchor="lm",
+        )
     image.save(out_path, format="PNG")

@@ -34,7 +34,9 @@ def find_soundfont(chosen: str | Path | None = None) -> Path:
     if chosen is not None:
         path = Path(chosen).expanduser()
         if not path.is_file():
-            raise RenderError(f"no soundfont at {path}: give an existing .sf2 file, or leave it unset to use the system's")
+            raise RenderError(
+                f"no soundfont at {path}: give an existing .sf2 file, or leave it unset to use the system's"
+            )
         return path
     for folder in soundfont_folders():
         if folder.is_dir():

@@ -48,7 +48,9 @@ def channels(instruments: list[int]) -> dict[int, int]:
     return {i: DRUM_CHANNEL if i == DRUMS else next(melodic) for i in instruments}
 
 
-def _events(piece: Piece, channel_of: dict[int, int], sample_rate: int) -> list[tuple[int, int, int, int, int]]:
+def _events(
+    piece: Piece, channel_of: dict[int, int], sample_rate: int
+) -> list[tuple[int, int, int, int, int]]:
     """(frame, kind, channel, pitch, velocity) in time order, kind 0 = off before 1 = on,
     so a note repeated at the instant the previous one ends is struck again. A note
     lasts at least one frame: released at its own onset it would never be released."""
@@ -71,17 +73,26 @@ def synthesize(piece: Piece, soundfont: Path, sample_rate: int, gain: float) -> 
         synth.setting("synth.dynamic-sample-loading", 1)  # load only the samples this piece plays
         font = synth.sfload(str(soundfont))
         if font < 0:
-            raise RenderError(f"{soundfont} is not a soundfont FluidSynth can read: give an .sf2 file")
+            raise RenderError(
+                f"{soundfont} is not a soundfont FluidSynth can read: give an .sf2 file"
+            )
         channel_of = channels(piece.instruments)
         for instrument, channel in channel_of.items():
             bank, program = (DRUM_BANK, 0) if instrument == DRUMS else (0, instrument)
             # a soundfont without this preset plays its first one rather than nothing
-            if synth.program_select(channel, font, bank, program) < 0 and synth.program_select(channel, font, 0, 0) < 0:
-                raise RenderError(f"{soundfont} has no General MIDI presets (not even bank 0, program 0)")
+            if (
+                synth.program_select(channel, font, bank, program) < 0
+                and synth.program_select(channel, font, 0, 0) < 0
+            ):
+                raise RenderError(
+                    f"{soundfont} has no General MIDI presets (not even bank 0, program 0)"
+                )
         chunks: list[np.ndarray] = []
         done = 0
         sounding: dict[tuple[int, int], int] = defaultdict(int)
-        for frame, group in groupby(_events(piece, channel_of, sample_rate), key=lambda event: event[0]):
+        for frame, group in groupby(
+            _events(piece, channel_of, sample_rate), key=lambda event: event[0]
+        ):
             if frame > done:
                 chunks.append(synth.get_samples(frame - done))
                 done = frame

@@ -128,11 +128,23 @@ Command = (Compose | Continue | Infill | Again | Keep | Prefer | Undo | Redo | O
 
 # name -> (usage, what it does); the order is the order of `help`
 USAGE: dict[str, tuple[str, str]] = {
-    "compose": ("compose [-n N] [-e] TEXT", "new pieces from a description (-e: write it in $EDITOR)"),
-    "continue": ("continue [-n N] [-e] [SECONDS|BARSb] [TEXT]", "extend the current version (default 20 s)"),
-    "infill": ("infill [-n N] [-e] START END [TEXT]", "rewrite START–END of the current version (12.5, 9b, 9:3)"),
+    "compose": (
+        "compose [-n N] [-e] TEXT",
+        "new pieces from a description (-e: write it in $EDITOR)",
+    ),
+    "continue": (
+        "continue [-n N] [-e] [SECONDS|BARSb] [TEXT]",
+        "extend the current version (default 20 s)",
+    ),
+    "infill": (
+        "infill [-n N] [-e] START END [TEXT]",
+        "rewrite START–END of the current version (12.5, 9b, 9:3)",
+    ),
     "again": ("again [N]", "ask the last request again (N candidates), with a new seed"),
-    "keep": ("keep K  (or pick K)", "make candidate K current; records that it beat the other candidates"),
+    "keep": (
+        "keep K  (or pick K)",
+        "make candidate K current; records that it beat the other candidates",
+    ),
     "prefer": ("prefer A B", "record that A is better than B (candidate numbers or NAME@N)"),
     "undo": ("undo", "go back to the previous current version and candidates (nothing is deleted)"),
     "redo": ("redo", "go forward again after undo"),
@@ -140,11 +152,23 @@ USAGE: dict[str, tuple[str, str]] = {
     "list": ("list", "the pieces of the project"),
     "history": ("history [NAME]", "every version of the current piece (or NAME)"),
     "show": ("show [REF]", "the current version (or REF): how it was made, a sketch of it"),
-    "render": ("render [FORMAT]", "render the current version: wav (default), flac, mp3, png, musicxml…"),
+    "render": (
+        "render [FORMAT]",
+        "render the current version: wav (default), flac, mp3, png, musicxml…",
+    ),
     "play": ("play", "render the current version as audio and play it"),
-    "edit": ("edit [seconds|bars]", "edit the current version's notes as text in $EDITOR; saving makes a new version"),
-    "model": ("model [NAME]", "the model in use, or switch to another (a preset, hub id or folder)"),
-    "adapter": ("adapter [NAME|none]", "the tuned adapter in use, or switch (none: the base model)"),
+    "edit": (
+        "edit [seconds|bars]",
+        "edit the current version's notes as text in $EDITOR; saving makes a new version",
+    ),
+    "model": (
+        "model [NAME]",
+        "the model in use, or switch to another (a preset, hub id or folder)",
+    ),
+    "adapter": (
+        "adapter [NAME|none]",
+        "the tuned adapter in use, or switch (none: the base model)",
+    ),
     "help": ("help", "this list"),
     "quit": ("quit", "leave the studio (Ctrl-D too); Ctrl-C cancels a running generation"),
 }
@@ -182,7 +206,9 @@ def _options(name: str, rest: str) -> tuple[int | None, bool, str]:
         elif word == "-n":
             count, rest = _split(after)
             if not count.isdigit() or int(count) < 1:
-                raise StudioSyntaxError(f"-n takes a number of candidates, 1 or more (usage: {USAGE[name][0]})")
+                raise StudioSyntaxError(
+                    f"-n takes a number of candidates, 1 or more (usage: {USAGE[name][0]})"
+                )
             n = int(count)
         else:
             return n, edit, rest
@@ -235,16 +261,32 @@ def parse(line: str) -> Command | None:
             raise _usage(name)
         return Prefer(*words)
     if name == "redo" and rest.strip():
-        raise StudioSyntaxError(f"redo takes nothing (it undoes an undo); to ask the model again use `again {rest.strip()}`")
+        raise StudioSyntaxError(
+            f"redo takes nothing (it undoes an undo); to ask the model again use `again {rest.strip()}`"
+        )
     if name == "edit":
         time = _one(name, rest) or "seconds"
         if time not in TIME_STYLES:
             raise _usage(name)
         return Edit(time)
-    single = {"open": Open, "history": History, "show": Show, "render": Render, "model": Model, "adapter": Adapter}
+    single = {
+        "open": Open,
+        "history": History,
+        "show": Show,
+        "render": Render,
+        "model": Model,
+        "adapter": Adapter,
+    }
     if name in single:
         return single[name](_one(name, rest, required=name == "open"))  # type: ignore[operator]
-    plain = {"undo": Undo, "redo": Redo, "list": ListPieces, "play": Play, "help": Help, "quit": Quit}
+    plain = {
+        "undo": Undo,
+        "redo": Redo,
+        "list": ListPieces,
+        "play": Play,
+        "help": Help,
+        "quit": Quit,
+    }
     if name in plain:
         if rest.strip():
             raise _usage(name)

@@ -11,8 +11,8 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from midicli.errors import MidicliError
 from midicli.music.meter import Meter
@@ -53,9 +53,13 @@ def open_editor(text: str, name: str) -> str | None:
         try:
             status = subprocess.run([*command, str(path)]).returncode
         except OSError as error:
-            raise EditorError(f"cannot run the editor {command[0]!r}: {error.strerror or error}; set $EDITOR") from None
+            raise EditorError(
+                f"cannot run the editor {command[0]!r}: {error.strerror or error}; set $EDITOR"
+            ) from None
         if status != 0:
-            raise EditorError(f"the editor {command[0]!r} exited with status {status}: nothing changed")
+            raise EditorError(
+                f"the editor {command[0]!r} exited with status {status}: nothing changed"
+            )
         saved = path.read_text(encoding="utf-8")
         return None if saved == text and path.stat().st_mtime_ns == written else saved
 
@@ -65,7 +69,9 @@ def mark_errors(text: str, error: NotesTextError) -> str:
     reasons: dict[int, list[str]] = {}
     for item in error.errors:
         reasons.setdefault(item.number, []).append(item.reason)
-    top = [f"{MARK} {len(error.errors)} problem(s), marked with {MARK} lines: fix them and save, or quit without saving to cancel."]
+    top = [
+        f"{MARK} {len(error.errors)} problem(s), marked with {MARK} lines: fix them and save, or quit without saving to cancel."
+    ]
     top += [f"{MARK} error: {reason}" for reason in reasons.get(0, [])]
     lines = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -78,7 +84,9 @@ def unmarked(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith(MARK)) + "\n"
 
 
-def edit_notes(project: Project, record: VersionRecord, time: str = "seconds", editor: Editor = open_editor) -> VersionRecord | None:
+def edit_notes(
+    project: Project, record: VersionRecord, time: str = "seconds", editor: Editor = open_editor
+) -> VersionRecord | None:
     """Open the version's notes as text; a saved change becomes a new "edit" version.
 
     Returns None when nothing changed (quit without saving, or only comments edited)."""
@@ -98,10 +106,21 @@ def edit_notes(project: Project, record: VersionRecord, time: str = "seconds", e
             text = mark_errors(saved, error)
             continue
         piece = keep_exact(edited, original, as_written)
-        if piece == Piece(sorted(original.notes, key=lambda n: n.onset), original.tempos, original.time_signatures):
+        if piece == Piece(
+            sorted(original.notes, key=lambda n: n.onset), original.tempos, original.time_signatures
+        ):
             return None
         [created] = project.add_versions(
-            [NewVersion(name=record.piece, piece=piece, operation="edit", parent=record, text=record.text, params={"time": time})]
+            [
+                NewVersion(
+                    name=record.piece,
+                    piece=piece,
+                    operation="edit",
+                    parent=record,
+                    text=record.text,
+                    params={"time": time},
+                )
+            ]
         )
         return created
 
@@ -111,7 +130,9 @@ def import_notes(project: Project, path: Path, name: str | None = None) -> Versi
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise MidicliError(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+        raise MidicliError(
+            f"cannot read {path}: {getattr(error, 'strerror', None) or error}"
+        ) from None
     return project.import_piece(from_text(text, source=path.name), path, name)
 
 
@@ -125,5 +146,7 @@ def edit_description(text: str = "", editor: Editor = open_editor) -> str | None
     saved = editor(template, "description.txt")
     if saved is None:
         return None
-    words = " ".join(line for line in saved.splitlines() if not line.lstrip().startswith("#")).split()
+    words = " ".join(
+        line for line in saved.splitlines() if not line.lstrip().startswith("#")
+    ).split()
     return " ".join(words) or None

@@ -9,7 +9,7 @@ prompt (generation stores nothing until it is complete); Ctrl-D or ``quit`` leav
 from __future__ import annotations
 
 import sys
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from rich.console import Console
 
@@ -33,8 +33,11 @@ REF_COMMANDS = {"open", "show", "history", "prefer", "keep", "pick"}
 def run(studio: Studio, console: Console, interactive: bool) -> None:
     """Read and run commands until ``quit`` or end of input."""
     read = _prompt_reader(studio) if interactive else _line_reader(console)
-    console.print(f"midicli studio in {studio.project.root} — [bold]help[/bold] lists the commands, "
-                  "Ctrl-C cancels, Ctrl-D leaves.", highlight=False)
+    console.print(
+        f"midicli studio in {studio.project.root} — [bold]help[/bold] lists the commands, "
+        "Ctrl-C cancels, Ctrl-D leaves.",
+        highlight=False,
+    )
     if studio.step.current is not None:
         _show_version(studio, console, studio.step.current)
     while True:
@@ -78,8 +81,11 @@ def _prompt_reader(studio: Studio) -> Callable[[str], str]:
 
     home = midicli_home()
     home.mkdir(parents=True, exist_ok=True)
-    session: PromptSession[str] = PromptSession(history=FileHistory(str(home / HISTORY_FILE)),
-                                                completer=_completer(studio), complete_while_typing=False)
+    session: PromptSession[str] = PromptSession(
+        history=FileHistory(str(home / HISTORY_FILE)),
+        completer=_completer(studio),
+        complete_while_typing=False,
+    )
     return session.prompt
 
 
@@ -127,7 +133,9 @@ def _run(studio: Studio, console: Console, command: c.Command) -> None:
         case c.Compose(text, n, edit):
             words = _words(studio, text, edit)
             if words is None:
-                raise MidicliError('say what to compose: compose a calm piano waltz (or compose -e to write it in $EDITOR)')
+                raise MidicliError(
+                    "say what to compose: compose a calm piano waltz (or compose -e to write it in $EDITOR)"
+                )
             _generated(studio, console, lambda p: studio.compose(words, n, p), n)
         case c.Continue(seconds, text, n, edit):
             words = _words(studio, text, edit)
@@ -139,11 +147,15 @@ def _run(studio: Studio, console: Console, command: c.Command) -> None:
             _generated(studio, console, lambda p: studio.again(n, p), n)
         case c.Keep(k):
             for p in studio.keep(k):
-                console.print(f"Recorded #{p.id}: [bold]{p.chosen}[/bold] over {p.rejected}", highlight=False)
+                console.print(
+                    f"Recorded #{p.id}: [bold]{p.chosen}[/bold] over {p.rejected}", highlight=False
+                )
             console.print(f"Current: [bold]{studio.current.ref}[/bold]", highlight=False)
         case c.Prefer(better, worse):
             p = studio.prefer(better, worse)
-            console.print(f"Recorded #{p.id}: [bold]{p.chosen}[/bold] over {p.rejected}", highlight=False)
+            console.print(
+                f"Recorded #{p.id}: [bold]{p.chosen}[/bold] over {p.rejected}", highlight=False
+            )
         case c.Undo():
             _moved(studio, console, studio.undo())
         case c.Redo():
@@ -151,8 +163,19 @@ def _run(studio: Studio, console: Console, command: c.Command) -> None:
         case c.Open(ref):
             _show_version(studio, console, studio.open(ref).current)  # type: ignore[arg-type]
         case c.ListPieces():
-            rows = [(s.name, s.versions, f"@{s.latest} {s.operation}", f"{s.duration or 0:.1f}", s.notes) for s in studio.project.pieces()]
-            print_table(None, _kept("piece", "versions", "latest", "seconds", "notes"), rows, to=console)
+            rows = [
+                (
+                    s.name,
+                    s.versions,
+                    f"@{s.latest} {s.operation}",
+                    f"{s.duration or 0:.1f}",
+                    s.notes,
+                )
+                for s in studio.project.pieces()
+            ]
+            print_table(
+                None, _kept("piece", "versions", "latest", "seconds", "notes"), rows, to=console
+            )
         case c.History(name):
             _history(studio, console, name or studio.current.piece)
         case c.Show(ref):
@@ -179,7 +202,9 @@ def _run(studio: Studio, console: Console, command: c.Command) -> None:
                 console.print("No changes: nothing stored.")
             else:
                 studio.edited(record)
-                console.print(f"Saved [bold]{record.ref}[/bold] ({record.notes} notes)", highlight=False)
+                console.print(
+                    f"Saved [bold]{record.ref}[/bold] ({record.notes} notes)", highlight=False
+                )
         case c.Model(name):
             if name:
                 studio.use_model(name)
@@ -189,9 +214,13 @@ def _run(studio: Studio, console: Console, command: c.Command) -> None:
                 studio.use_adapter(name)
             _model(studio, console)
         case c.Help():
-            print_table(None, [Col("command", "keep"), Col("what it does")], c.USAGE.values(), to=console)
-            console.print("Times: seconds (12.5), bars (9b) or bar:beat (9:3). Candidates are numbered as shown after "
-                          "each generation. `undo`/`redo` move between what you had on screen; nothing is ever deleted.")
+            print_table(
+                None, [Col("command", "keep"), Col("what it does")], c.USAGE.values(), to=console
+            )
+            console.print(
+                "Times: seconds (12.5), bars (9b) or bar:beat (9:3). Candidates are numbered as shown after "
+                "each generation. `undo`/`redo` move between what you had on screen; nothing is ever deleted."
+            )
 
 
 def _model(studio: Studio, console: Console) -> None:
@@ -209,11 +238,15 @@ def _words(studio: Studio, text: str | None, edit: bool) -> str | None:
     return words
 
 
-def _generated(studio: Studio, console: Console, ask: Callable[..., list[Created]], n: int | None) -> None:
+def _generated(
+    studio: Studio, console: Console, ask: Callable[..., list[Created]], n: int | None
+) -> None:
     if not studio.engine_loaded:
         with console.status(f"Loading {studio.model_description()}…"):
             studio.engine()
-    with generation_progress(n or studio.settings.n, studio.settings.max_tokens, to=console) as progress:
+    with generation_progress(
+        n or studio.settings.n, studio.settings.max_tokens, to=console
+    ) as progress:
         created = ask(progress)
     new = {item.record.id: len(item.candidate.notes) for item in created}
     _candidates(studio, console, new)
@@ -226,36 +259,72 @@ def _candidates(studio: Studio, console: Console, new: dict[int, int] | None = N
     window = step.window
     lines = sketches(pieces, window, width=max(8, min(40, console.width - 66)))
     span = f"{window[0]:.1f}–{window[1]:.1f} s" if window else "whole piece"
-    rows = [(f"{CURRENT if r.id == getattr(step.current, 'id', None) else ''}{i}", r.ref, f"{r.duration or 0:.1f}", r.notes,
-             *([new.get(r.id, 0)] if new else []), instruments_text(r.instruments, 2), line)
-            for i, (r, line) in enumerate(zip(step.candidates, lines), start=1)]
-    columns = [*_kept("#", "version", "s", "notes", *(["new"] if new else [])), Col("instruments", "cut", drop=2),
-               Col("sketch", "keep", drop=1)]  # on a narrow terminal the instruments go first, then the sketch
+    rows = [
+        (
+            f"{CURRENT if r.id == getattr(step.current, 'id', None) else ''}{i}",
+            r.ref,
+            f"{r.duration or 0:.1f}",
+            r.notes,
+            *([new.get(r.id, 0)] if new else []),
+            instruments_text(r.instruments, 2),
+            line,
+        )
+        for i, (r, line) in enumerate(zip(step.candidates, lines), start=1)
+    ]
+    columns = [
+        *_kept("#", "version", "s", "notes", *(["new"] if new else [])),
+        Col("instruments", "cut", drop=2),
+        Col("sketch", "keep", drop=1),
+    ]  # on a narrow terminal the instruments go first, then the sketch
     print_table(None, columns, rows, to=console)
-    console.print(f"Sketches: {span}. `keep K` chooses one, `again` asks again, `undo` goes back.", style="dim", highlight=False)
+    console.print(
+        f"Sketches: {span}. `keep K` chooses one, `again` asks again, `undo` goes back.",
+        style="dim",
+        highlight=False,
+    )
 
 
 def _moved(studio: Studio, console: Console, step: Step) -> None:
     if step.candidates:
         _candidates(studio, console)
-    console.print(f"Current: [bold]{step.current.ref if step.current else 'none'}[/bold]", highlight=False)
+    console.print(
+        f"Current: [bold]{step.current.ref if step.current else 'none'}[/bold]", highlight=False
+    )
 
 
 def _show_version(studio: Studio, console: Console, record: VersionRecord) -> None:
     piece = studio.project.load_piece(record)
     [line] = sketches([piece])
-    fields = [("operation", record.operation), ("parent", record.parent or "—"), ("text", record.text or "—"),
-              ("length", f"{piece.duration:.2f} s, {len(piece.notes)} notes"), ("instruments", instruments_text(record.instruments, 4)),
-              ("sketch", line)]
+    fields = [
+        ("operation", record.operation),
+        ("parent", record.parent or "—"),
+        ("text", record.text or "—"),
+        ("length", f"{piece.duration:.2f} s, {len(piece.notes)} notes"),
+        ("instruments", instruments_text(record.instruments, 4)),
+        ("sketch", line),
+    ]
     print_table(record.ref, [Col(""), Col("")], fields, to=console)
 
 
 def _history(studio: Studio, console: Console, name: str) -> None:
     records = studio.project.history(studio.project.resolve(name).piece)
     current = getattr(studio.step.current, "id", None)
-    print_table(name, [*_kept("version", "operation", "parent"), Col("text"), *_kept("seconds", "notes")],
-                [(f"{CURRENT if r.id == current else ''}@{r.number}", r.operation, r.parent or "—", r.text or "",
-                  f"{r.duration or 0:.1f}", r.notes) for r in records], to=console)
+    print_table(
+        name,
+        [*_kept("version", "operation", "parent"), Col("text"), *_kept("seconds", "notes")],
+        [
+            (
+                f"{CURRENT if r.id == current else ''}@{r.number}",
+                r.operation,
+                r.parent or "—",
+                r.text or "",
+                f"{r.duration or 0:.1f}",
+                r.notes,
+            )
+            for r in records
+        ],
+        to=console,
+    )
 
 
 def _kept(*headers: str) -> list[Col]:

@@ -28,7 +28,9 @@ def play(path: Path) -> None:
     player = find_player()
     if player is None:
         names = ", ".join(p[0] for p in PLAYERS)
-        raise MidicliError(f"no audio player found (looked for {names}): `render` writes the file to open yourself")
+        raise MidicliError(
+            f"no audio player found (looked for {names}): `render` writes the file to open yourself"
+        )
     status = subprocess.run([*player, str(path)]).returncode
     if status != 0:
         raise MidicliError(f"{player[0]} could not play {path.name} (exit status {status})")

@@ -119,7 +119,10 @@ class Studio:
             return self.project.resolve(which)
         candidates = self.step.candidates
         if not 1 <= int(which) <= len(candidates):
-            raise StudioError(f"there is no candidate {which}: " + (f"choose 1–{len(candidates)}" if candidates else "generate some first"))
+            raise StudioError(
+                f"there is no candidate {which}: "
+                + (f"choose 1–{len(candidates)}" if candidates else "generate some first")
+            )
         return candidates[int(which) - 1]
 
     # -- the engine ------------------------------------------------------------------
@@ -157,49 +160,88 @@ class Studio:
     def _sampling(self, n: int | None) -> SamplingParams:
         seed = None if self.settings.seed is None else self.settings.seed + self.requests_made
         s = self.settings
-        return operations.check_sampling(SamplingParams(n or s.n, s.temperature, s.top_p, s.max_tokens, seed))
+        return operations.check_sampling(
+            SamplingParams(n or s.n, s.temperature, s.top_p, s.max_tokens, seed)
+        )
 
-    def compose(self, text: str, n: int | None = None, progress: CandidateProgress | None = None) -> list[operations.Created]:
+    def compose(
+        self, text: str, n: int | None = None, progress: CandidateProgress | None = None
+    ) -> list[operations.Created]:
         return self.ask(Ask("compose", text), n, progress)
 
-    def continue_(self, seconds: str | None, text: str | None, n: int | None = None,
-                  progress: CandidateProgress | None = None) -> list[operations.Created]:
+    def continue_(
+        self,
+        seconds: str | None,
+        text: str | None,
+        n: int | None = None,
+        progress: CandidateProgress | None = None,
+    ) -> list[operations.Created]:
         record = self.current
         piece = self.project.load_piece(record)
         length = parse_length(seconds or DEFAULT_CONTINUE, piece, piece.duration)
         return self.ask(Ask("continue", text, record.ref, seconds=length), n, progress)
 
-    def infill(self, start: str, end: str, text: str | None, n: int | None = None,
-               progress: CandidateProgress | None = None) -> list[operations.Created]:
+    def infill(
+        self,
+        start: str,
+        end: str,
+        text: str | None,
+        n: int | None = None,
+        progress: CandidateProgress | None = None,
+    ) -> list[operations.Created]:
         record = self.current
         piece = self.project.load_piece(record)
         begin, finish = parse_time(start, piece), parse_time(end, piece)
         operations.check_range(piece, begin, finish)
         return self.ask(Ask("infill", text, record.ref, start=begin, end=finish), n, progress)
 
-    def again(self, n: int | None = None, progress: CandidateProgress | None = None) -> list[operations.Created]:
+    def again(
+        self, n: int | None = None, progress: CandidateProgress | None = None
+    ) -> list[operations.Created]:
         if self.request is None:
             raise StudioError("nothing to ask again yet: compose, continue or infill first")
         return self.ask(self.request, n, progress)
 
-    def ask(self, request: Ask, n: int | None = None, progress: CandidateProgress | None = None) -> list[operations.Created]:
+    def ask(
+        self, request: Ask, n: int | None = None, progress: CandidateProgress | None = None
+    ) -> list[operations.Created]:
         """Run a request; its candidates become the new step, the first one current.
         Interrupted (Ctrl-C), it stores nothing and the studio stays where it was."""
         sampling = self._sampling(n)
         limits = Constraints(max_onsets_per_instant=self.settings.max_simultaneous)
         engine = self.engine()
         if request.operation == "compose":
-            created = operations.compose(self.project, engine, request.text or "", sampling, limits, progress)
+            created = operations.compose(
+                self.project, engine, request.text or "", sampling, limits, progress
+            )
             window = None
         elif request.operation == "continue":
             assert request.ref is not None and request.seconds is not None
-            created = operations.continue_piece(self.project, engine, request.ref, request.seconds, request.text, sampling, limits, progress)
+            created = operations.continue_piece(
+                self.project,
+                engine,
+                request.ref,
+                request.seconds,
+                request.text,
+                sampling,
+                limits,
+                progress,
+            )
             start = float(created[0].record.params["from"])
             window = (start, start + request.seconds)
         else:
             assert request.ref is not None and request.start is not None and request.end is not None
-            created = operations.infill(self.project, engine, request.ref, request.start, request.end, request.text,
-                                        sampling, constraints=limits, progress=progress)
+            created = operations.infill(
+                self.project,
+                engine,
+                request.ref,
+                request.start,
+                request.end,
+                request.text,
+                sampling,
+                constraints=limits,
+                progress=progress,
+            )
             window = (request.start, request.end)
         self.requests_made += 1
         self.request = request
@@ -214,14 +256,17 @@ class Studio:
         """Candidate ``k`` becomes current; with other candidates on screen, the choice is
         recorded as preferred over each of them."""
         chosen = self.candidate(str(k))
-        recorded = preferences.pick(self.project, chosen.ref) if len(self.step.candidates) > 1 else []
+        recorded = (
+            preferences.pick(self.project, chosen.ref) if len(self.step.candidates) > 1 else []
+        )
         self._move(replace(self.step, current=chosen))
         return recorded
 
     def prefer(self, better: str, worse: str) -> PreferenceRecord:
-        return preferences.prefer(self.project, self.candidate(better).ref, self.candidate(worse).ref)
+        return preferences.prefer(
+            self.project, self.candidate(better).ref, self.candidate(worse).ref
+        )
 
     def edited(self, record: VersionRecord) -> Step:
         """A version made outside generation (an edit) becomes current."""
         return self._move(Step(record))
-

@@ -14,10 +14,17 @@ DRUMS_ONLY = "·"
 WIDTH = 32
 
 
-def sketches(pieces: list[Piece], window: tuple[float, float] | None = None, width: int = WIDTH) -> list[str]:
+def sketches(
+    pieces: list[Piece], window: tuple[float, float] | None = None, width: int = WIDTH
+) -> list[str]:
     """One line per piece over ``window`` (start, end seconds; default: the longest piece)."""
     start, end = window or (0.0, max((p.duration for p in pieces), default=0.0))
-    melodic = [n.pitch for p in pieces for n in p.notes if not n.is_drum and n.end > start and n.onset < end]
+    melodic = [
+        n.pitch
+        for p in pieces
+        for n in p.notes
+        if not n.is_drum and n.end > start and n.onset < end
+    ]
     low, high = min(melodic, default=0), max(melodic, default=0)
     step = (end - start) / width if end > start else 0.0
     lines = []
@@ -25,7 +32,9 @@ def sketches(pieces: list[Piece], window: tuple[float, float] | None = None, wid
         columns = []
         for column in range(width):
             left, right = start + column * step, start + (column + 1) * step
-            sounding = [n for n in piece.notes if n.onset < right and (n.end > left or n.onset >= left)]
+            sounding = [
+                n for n in piece.notes if n.onset < right and (n.end > left or n.onset >= left)
+            ]
             pitches = [n.pitch for n in sounding if not n.is_drum]
             if pitches:
                 share = (max(pitches) - low) / (high - low) if high > low else 0.5

@@ -36,9 +36,21 @@ if TYPE_CHECKING:
     from midicli.tokenizers.amt_generation import Grammar, GrammarSpec
 
 __all__ = [
-    "AmtTokenizer", "Window", "anticipate", "events_to_notes", "kind", "notes_to_events",
-    "shift", "split", "to_controls", "to_events", "validate", "window", "window_notes",
-    "windows", "from_windows",
+    "AmtTokenizer",
+    "Window",
+    "anticipate",
+    "events_to_notes",
+    "kind",
+    "notes_to_events",
+    "shift",
+    "split",
+    "to_controls",
+    "to_events",
+    "validate",
+    "window",
+    "window_notes",
+    "windows",
+    "from_windows",
 ]
 
 DEFAULT_VELOCITY = 72  # what the reference decoder writes
@@ -59,13 +71,21 @@ def notes_to_events(notes: Iterable[Note], start: float = 0.0) -> list[int]:
     for number, note in enumerate(notes):
         time = _ticks(note.onset) - origin
         if not 0 <= time < MAX_TIME:
-            where = f", {time / TIME_RESOLUTION:.2f} s from the window start {start:.2f} s" if origin else ""
+            where = (
+                f", {time / TIME_RESOLUTION:.2f} s from the window start {start:.2f} s"
+                if origin
+                else ""
+            )
             raise BadTokensError(
                 f"note {number} starts at {note.onset:.2f} s{where}: AMT arrival times reach only 0–99.99 s; "
                 f"split longer pieces into windows (amt.windows)"
             )
         duration = _ticks(note.duration)
-        if duration < 0 or not 0 <= note.pitch < MAX_PITCH or not 0 <= note.instrument < MAX_INSTRUMENT:
+        if (
+            duration < 0
+            or not 0 <= note.pitch < MAX_PITCH
+            or not 0 <= note.instrument < MAX_INSTRUMENT
+        ):
             raise BadTokensError(f"note {number} cannot be encoded: {note!r}")
         events += [
             TIME_OFFSET + time,
@@ -85,7 +105,9 @@ def events_to_notes(tokens: Sequence[int], *, controls: bool = False) -> list[No
     notes: list[Note] = []
     for index in range(start, len(tokens), 3):
         is_control = check_note(tokens, index, allow_controls=controls)
-        time, duration, note = (t - CONTROL_OFFSET if is_control else t for t in tokens[index : index + 3])
+        time, duration, note = (
+            t - CONTROL_OFFSET if is_control else t for t in tokens[index : index + 3]
+        )
         if note == REST:
             continue
         instrument, pitch = divmod(note - NOTE_OFFSET, MAX_PITCH)
@@ -125,7 +147,9 @@ def to_events(controls: Sequence[int]) -> list[int]:
     return [token - CONTROL_OFFSET for token in controls]
 
 
-def anticipate(events: Sequence[int], controls: Sequence[int], delta: int = DELTA) -> tuple[list[int], list[int]]:
+def anticipate(
+    events: Sequence[int], controls: Sequence[int], delta: int = DELTA
+) -> tuple[list[int], list[int]]:
     """Interleave controls into events as the AMT reference (and so MIDI-LLM) does.
 
     Walk the events in order with ``event_time`` = time of the last event emitted
@@ -186,7 +210,9 @@ def window(notes: Iterable[Note], start: float, end: float | None = None) -> Win
     timed from ``start``; ``start`` is rounded to 10 ms."""
     first = _ticks(start)
     last = None if end is None else _ticks(end)
-    chosen = [n for n in notes if first <= _ticks(n.onset) and (last is None or _ticks(n.onset) < last)]
+    chosen = [
+        n for n in notes if first <= _ticks(n.onset) and (last is None or _ticks(n.onset) < last)
+    ]
     return Window(first / TIME_RESOLUTION, notes_to_events(chosen, first / TIME_RESOLUTION))
 
 
@@ -207,7 +233,10 @@ def windows(notes: Sequence[Note], length_s: float = WINDOW_SECONDS) -> list[Win
 def window_notes(part: Window) -> list[Note]:
     """The notes of a window at their absolute times."""
     origin = _ticks(part.start)
-    return [replace(n, onset=(origin + _ticks(n.onset)) / TIME_RESOLUTION) for n in events_to_notes(part.events)]
+    return [
+        replace(n, onset=(origin + _ticks(n.onset)) / TIME_RESOLUTION)
+        for n in events_to_notes(part.events)
+    ]
 
 
 def from_windows(parts: Iterable[Window]) -> list[Note]:

@@ -94,15 +94,27 @@ class GrammarSpec:
             raise ValueError("max_instruments and max_onsets_per_instant must be >= 1, delta >= 0")
         caps = self.max_onsets_per_instrument
         if caps is not None and (len(caps) != MAX_INSTRUMENT or min(caps) < 1):
-            raise ValueError(f"max_onsets_per_instrument needs {MAX_INSTRUMENT} values of at least 1")
+            raise ValueError(
+                f"max_onsets_per_instrument needs {MAX_INSTRUMENT} values of at least 1"
+            )
         if self.max_gap is not None and not 0 <= self.fill_slack <= self.max_gap:
-            raise ValueError(f"need 0 <= fill_slack <= max_gap, got {self.fill_slack} and {self.max_gap}")
+            raise ValueError(
+                f"need 0 <= fill_slack <= max_gap, got {self.fill_slack} and {self.max_gap}"
+            )
         if self.pitch_bias is not None and len(self.pitch_bias) != 12:
-            raise ValueError(f"pitch_bias needs 12 values (one per pitch class), got {len(self.pitch_bias)}")
+            raise ValueError(
+                f"pitch_bias needs 12 values (one per pitch class), got {len(self.pitch_bias)}"
+            )
         if self.instrument_bias is not None and len(self.instrument_bias) != MAX_INSTRUMENT:
-            raise ValueError(f"instrument_bias needs {MAX_INSTRUMENT} values, got {len(self.instrument_bias)}")
-        if self.instruments is not None and not all(0 <= i < MAX_INSTRUMENT for i in self.instruments):
-            raise ValueError(f"instruments must be in 0..{MAX_INSTRUMENT - 1}: {sorted(self.instruments)}")
+            raise ValueError(
+                f"instrument_bias needs {MAX_INSTRUMENT} values, got {len(self.instrument_bias)}"
+            )
+        if self.instruments is not None and not all(
+            0 <= i < MAX_INSTRUMENT for i in self.instruments
+        ):
+            raise ValueError(
+                f"instruments must be in 0..{MAX_INSTRUMENT - 1}: {sorted(self.instruments)}"
+            )
         if len(self.controls) % 3:
             raise ValueError(f"controls must be whole triplets, got {len(self.controls)} tokens")
         cursor = Cursor()
@@ -111,7 +123,9 @@ class GrammarSpec:
             if why is None and not cursor.control:
                 why = "an event where only controls may stand"
             if why is not None:
-                raise ValueError(f"controls must be (ATIME, ADUR, ANOTE) triplets in time order: token {index}: {why}")
+                raise ValueError(
+                    f"controls must be (ATIME, ADUR, ANOTE) triplets in time order: token {index}: {why}"
+                )
 
     def start(self) -> Grammar:
         """The grammar of one new sequence under this spec."""
@@ -135,7 +149,9 @@ class Grammar(TokenGrammar):
         self._instant: dict[int, set[int]] = {}  # instrument -> NOTE tokens begun at _event_time
         self._next_control = 0  # index in spec.controls of the next token to inject
         self._instruments = {_instrument(t - CONTROL_OFFSET) for t in spec.controls[2::3]}
-        self._reach = spec.min_time  # latest end of the notes so far (and of the controls chained to them)
+        self._reach = (
+            spec.min_time
+        )  # latest end of the notes so far (and of the controls chained to them)
         self._control_spans = _spans(spec.controls)  # (onset, end) of known future notes, by onset
         self._chained = 0  # how many of them _reach already covers
         self._stop = MAX_TIME - 1 if spec.stop_time is None else min(spec.stop_time, MAX_TIME - 1)
@@ -204,7 +220,9 @@ class Grammar(TokenGrammar):
         for index, token in enumerate(history):
             slot, why = self._slot, self._cursor.take(token)
             if why is not None:
-                raise ValueError(f"history token {token} at index {index} breaks the note triplets: {why}")
+                raise ValueError(
+                    f"history token {token} at index {index} breaks the note triplets: {why}"
+                )
             if not self._cursor.control:
                 self._take_event(token, slot)
             elif slot == _NOTE:
@@ -237,7 +255,11 @@ class Grammar(TokenGrammar):
 
     def _settle(self) -> None:
         """Finish when no TIME is left to take (the last instant full)."""
-        if self._slot == _TIME and self._pending_control() is None and self._time_floor() >= MAX_TIME:
+        if (
+            self._slot == _TIME
+            and self._pending_control() is None
+            and self._time_floor() >= MAX_TIME
+        ):
             self.finished = True
 
     def _pending_control(self) -> int | None:
@@ -277,7 +299,10 @@ class Grammar(TokenGrammar):
             choices: Iterable[int] = range(MAX_INSTRUMENT) if allow is None else allow
             if len(self._instruments) >= self.spec.max_instruments:
                 choices = self._instruments.intersection(choices)
-            blocks = [(NOTE_OFFSET + i * MAX_PITCH, NOTE_OFFSET + (i + 1) * MAX_PITCH) for i in sorted(choices)]
+            blocks = [
+                (NOTE_OFFSET + i * MAX_PITCH, NOTE_OFFSET + (i + 1) * MAX_PITCH)
+                for i in sorted(choices)
+            ]
             self._band_ranges = _merge(blocks)
         return self._band_ranges
 
@@ -288,7 +313,12 @@ class Grammar(TokenGrammar):
             holes: list[Range] = []
             for instrument, begun in self._instant.items():
                 if caps is not None and len(begun) >= caps[instrument]:
-                    holes.append((NOTE_OFFSET + instrument * MAX_PITCH, NOTE_OFFSET + (instrument + 1) * MAX_PITCH))
+                    holes.append(
+                        (
+                            NOTE_OFFSET + instrument * MAX_PITCH,
+                            NOTE_OFFSET + (instrument + 1) * MAX_PITCH,
+                        )
+                    )
                 else:
                     holes += [(t, t + 1) for t in begun]
             self._note_ranges = _subtract(self._band(), sorted(holes))

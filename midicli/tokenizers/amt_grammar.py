@@ -32,10 +32,17 @@ Range = tuple[int, int]
 # The grammar's alphabet, one statement for this validator and for the generation
 # grammar (``amt_generation``): the blocks of a (TIME, DUR, NOTE|REST) event and of
 # an (ATIME, ADUR, ANOTE) control, in triplet order.
-EVENT_BLOCKS: tuple[Range, ...] = ((TIME_OFFSET, DUR_OFFSET), (DUR_OFFSET, NOTE_OFFSET), (NOTE_OFFSET, REST))
-CONTROL_BLOCKS: tuple[Range, ...] = tuple((a + CONTROL_OFFSET, b + CONTROL_OFFSET) for a, b in EVENT_BLOCKS)
+EVENT_BLOCKS: tuple[Range, ...] = (
+    (TIME_OFFSET, DUR_OFFSET),
+    (DUR_OFFSET, NOTE_OFFSET),
+    (NOTE_OFFSET, REST),
+)
+CONTROL_BLOCKS: tuple[Range, ...] = tuple(
+    (a + CONTROL_OFFSET, b + CONTROL_OFFSET) for a, b in EVENT_BLOCKS
+)
 _RANGES = {  # inclusive, for messages
-    name: (start, end - 1) for name, (start, end) in zip(EVENT_KINDS + CONTROL_KINDS, EVENT_BLOCKS + CONTROL_BLOCKS)
+    name: (start, end - 1)
+    for name, (start, end) in zip(EVENT_KINDS + CONTROL_KINDS, EVENT_BLOCKS + CONTROL_BLOCKS)
 }
 _POSITIONS = ("time", "duration", "instrument and pitch")
 
@@ -73,7 +80,9 @@ def check_length(tokens: Sequence[int], *, specials: bool = True) -> int:
     if extra:
         last = len(tokens) - extra
         raise _fail(
-            last, tokens[last], f"the last note is cut short: {len(tokens) - start} music tokens is not a multiple of 3"
+            last,
+            tokens[last],
+            f"the last note is cut short: {len(tokens) - start} music tokens is not a multiple of 3",
         )
     return start
 
@@ -100,8 +109,14 @@ class Cursor:
             elif found == "TIME":
                 control = False
             else:
-                wanted = _describe("TIME") + (f" or {_describe('ATIME')}" if self.allow_controls else "")
-                why = "controls are not allowed here" if found == "ATIME" else f"got {_article(found)} {found} token"
+                wanted = _describe("TIME") + (
+                    f" or {_describe('ATIME')}" if self.allow_controls else ""
+                )
+                why = (
+                    "controls are not allowed here"
+                    if found == "ATIME"
+                    else f"got {_article(found)} {found} token"
+                )
                 return f"expected {wanted} at position 0 of a note, {why}"
             time = token - (ATIME_OFFSET if control else TIME_OFFSET)
             if self.ordered and time < self._times[control]:
@@ -133,7 +148,9 @@ def check_note(tokens: Sequence[int], index: int, *, allow_controls: bool) -> bo
     return cursor.control
 
 
-def validate(tokens: Sequence[int], *, allow_controls: bool = True, allow_specials: bool = True) -> None:
+def validate(
+    tokens: Sequence[int], *, allow_controls: bool = True, allow_specials: bool = True
+) -> None:
     """Raise BadTokensError naming the first token that breaks the grammar: an optional
     AUTOREGRESS/ANTICIPATE first (ANTICIPATE when controls follow), then what
     :class:`Cursor` reads, in whole triplets."""
@@ -155,4 +172,8 @@ def validate(tokens: Sequence[int], *, allow_controls: bool = True, allow_specia
         if why is not None:
             raise _fail(index, tokens[index], why)
         if cursor.control and cursor.slot == 1 and tokens[0] == AUTOREGRESS:
-            raise _fail(index, tokens[index], "a control after AUTOREGRESS: sequences with controls start with ANTICIPATE")
+            raise _fail(
+                index,
+                tokens[index],
+                "a control after AUTOREGRESS: sequences with controls start with ANTICIPATE",
+            )

@@ -42,7 +42,9 @@ BuildProgress = Callable[[int, int, str], None]
 class BuildSettings:
     """How pieces become sequences; recorded in the manifest."""
 
-    chunk_tokens: int = 2040  # music tokens a chunk may hold: leave room for the caption in the context
+    chunk_tokens: int = (
+        2040  # music tokens a chunk may hold: leave room for the caption in the context
+    )
     min_notes: int = 8  # shorter chunks (stray tails) are left out
     copies: int = 3  # sequences per chunk: the plain one and copies - 1 augmented for infilling
     validation: float = 0.05  # shares of the pieces held out
@@ -51,11 +53,17 @@ class BuildSettings:
 
     def checked(self) -> BuildSettings:
         if self.chunk_tokens < 3:
-            raise TrainingError(f"--chunk-tokens must hold at least one note (3 tokens), got {self.chunk_tokens}")
+            raise TrainingError(
+                f"--chunk-tokens must hold at least one note (3 tokens), got {self.chunk_tokens}"
+            )
         if self.min_notes < 1 or self.copies < 1:
             raise TrainingError("--min-notes and --augment must be at least 1")
-        if not (0 <= self.validation < 1 and 0 <= self.test < 1 and self.validation + self.test < 1):
-            raise TrainingError("--validation and --test are shares of the pieces: each from 0 to below 1, together below 1")
+        if not (
+            0 <= self.validation < 1 and 0 <= self.test < 1 and self.validation + self.test < 1
+        ):
+            raise TrainingError(
+                "--validation and --test are shares of the pieces: each from 0 to below 1, together below 1"
+            )
         return self
 
 
@@ -85,7 +93,9 @@ def build(
     settings = settings.checked()
     out = Path(out)
     if out.exists() and not force:
-        raise TrainingError(f"{out} exists already: choose another folder, or pass --force to replace it")
+        raise TrainingError(
+            f"{out} exists already: choose another folder, or pass --force to replace it"
+        )
     split_of = assign_splits([s.name for s in listing.sources], settings.validation, settings.test)
     staging = out.parent / f".{out.name}.building"
     shutil.rmtree(staging, ignore_errors=True)
@@ -95,7 +105,9 @@ def build(
         manifest = _manifest(listing, settings, pieces, skipped)
         if not manifest["splits"]["train"]["sequences"]:
             reasons = "; ".join(f"{s['name']}: {s['reason']}" for s in skipped[:3])
-            raise TrainingError(f"no piece gave a training sequence ({len(skipped)} skipped{': ' + reasons if reasons else ''})")
+            raise TrainingError(
+                f"no piece gave a training sequence ({len(skipped)} skipped{': ' + reasons if reasons else ''})"
+            )
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         _swap(staging, out)
     finally:
@@ -104,7 +116,11 @@ def build(
 
 
 def _write(
-    sources: list[Source], split_of: dict[str, str], settings: BuildSettings, folder: Path, progress: BuildProgress | None
+    sources: list[Source],
+    split_of: dict[str, str],
+    settings: BuildSettings,
+    folder: Path,
+    progress: BuildProgress | None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     pieces: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
@@ -121,10 +137,14 @@ def _write(
                 continue
             found = chunks(piece.notes, settings.chunk_tokens, settings.min_notes)
             if not found:
-                skipped.append({"name": source.name, "reason": f"fewer than {settings.min_notes} notes"})
+                skipped.append(
+                    {"name": source.name, "reason": f"fewer than {settings.min_notes} notes"}
+                )
                 continue
             split = split_of[source.name]
-            pieces.append(_write_piece(source, piece, found, split, settings, folder, files[split], done))
+            pieces.append(
+                _write_piece(source, piece, found, split, settings, folder, files[split], done)
+            )
         if progress is not None:
             progress(len(sources), len(sources), "")
     finally:
@@ -133,12 +153,22 @@ def _write(
     return pieces, skipped
 
 
-def _write_piece(source: Source, piece: Piece, found: list[Chunk], split: str, settings: BuildSettings, folder: Path,
-                 file: TextIO, number: int) -> dict[str, Any]:
+def _write_piece(
+    source: Source,
+    piece: Piece,
+    found: list[Chunk],
+    split: str,
+    settings: BuildSettings,
+    folder: Path,
+    file: TextIO,
+    number: int,
+) -> dict[str, Any]:
     """Write a piece's sequences; returns its manifest entry. Test rows are the plain
     sequences only, each with its chunk as a reference MIDI file (what ``eval`` scores
     a model's music against)."""
-    rng = random.Random(f"{settings.seed}:{source.name}")  # a piece's sequences do not depend on the others
+    rng = random.Random(
+        f"{settings.seed}:{source.name}"
+    )  # a piece's sequences do not depend on the others
     first_caption = ""
     count = tokens = 0
     for index, chunk in enumerate(found):
@@ -155,8 +185,15 @@ def _write_piece(source: Source, piece: Piece, found: list[Chunk], split: str, s
             file.write(json.dumps(row, separators=(",", ":")) + "\n")
             count += 1
             tokens += len(sequence.music)
-    return {"name": source.name, "split": split, "caption": first_caption, "captioned": "user" if source.caption else "measured",
-            "chunks": len(found), "sequences": count, "music_tokens": tokens}
+    return {
+        "name": source.name,
+        "split": split,
+        "caption": first_caption,
+        "captioned": "user" if source.caption else "measured",
+        "chunks": len(found),
+        "sequences": count,
+        "music_tokens": tokens,
+    }
 
 
 def excerpt(piece: Piece, chunk: Chunk) -> Piece:
@@ -182,10 +219,16 @@ def _measured_caption(piece: Piece, genre_words: tuple[str, ...]) -> str:
 
 
 def _manifest(
-    listing: Listing, settings: BuildSettings, pieces: list[dict[str, Any]], skipped: list[dict[str, str]]
+    listing: Listing,
+    settings: BuildSettings,
+    pieces: list[dict[str, Any]],
+    skipped: list[dict[str, str]],
 ) -> dict[str, Any]:
     splits = {
-        split: {key: sum(p[key] for p in pieces if p["split"] == split) for key in ("chunks", "sequences", "music_tokens")}
+        split: {
+            key: sum(p[key] for p in pieces if p["split"] == split)
+            for key in ("chunks", "sequences", "music_tokens")
+        }
         | {"pieces": sum(p["split"] == split for p in pieces)}
         for split in SPLITS
     }
@@ -215,10 +258,14 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     """A dataset's manifest, or a TrainingError saying how to make one."""
     path = Path(folder) / MANIFEST
     if not path.is_file():
-        raise TrainingError(f"{folder} is not a dataset (no {MANIFEST}): make one with `midicli dataset build`")
+        raise TrainingError(
+            f"{folder} is not a dataset (no {MANIFEST}): make one with `midicli dataset build`"
+        )
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT:
-        raise TrainingError(f"{folder} was built by another midicli version: rebuild it with `midicli dataset build`")
+        raise TrainingError(
+            f"{folder} was built by another midicli version: rebuild it with `midicli dataset build`"
+        )
     return manifest
 
 

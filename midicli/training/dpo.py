@@ -55,15 +55,21 @@ class TuneSettings:
 
     def checked(self) -> TuneSettings:
         if self.method not in ADAPTER_METHODS:
-            raise TuningError(f"the tuning method must be one of {', '.join(ADAPTER_METHODS)}, not {self.method!r}")
+            raise TuningError(
+                f"the tuning method must be one of {', '.join(ADAPTER_METHODS)}, not {self.method!r}"
+            )
         for name in ("beta", "epochs", "batch_size", "max_length", "lora_rank", "lora_alpha"):
             if not getattr(self, name) > 0:
-                raise TuningError(f"--{name.replace('_', '-')} must be above 0, got {getattr(self, name)}")
+                raise TuningError(
+                    f"--{name.replace('_', '-')} must be above 0, got {getattr(self, name)}"
+                )
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise TuningError(f"--learning-rate must be above 0, got {self.learning_rate}")
         if not 0 <= self.holdout < 1:
             raise TuningError(f"--holdout must be at least 0 and below 1, got {self.holdout}")
-        return replace(self, learning_rate=self.learning_rate or DEFAULT_LEARNING_RATES[self.method])
+        return replace(
+            self, learning_rate=self.learning_rate or DEFAULT_LEARNING_RATES[self.method]
+        )
 
 
 @dataclass(frozen=True)
@@ -97,14 +103,20 @@ def tune(
     _check_free(project, name)
     base = model or project.config.model
     if not base:
-        raise ModelError("no model to tune: pass --model or set the project's with `midicli init --model`")
+        raise ModelError(
+            "no model to tune: pass --model or set the project's with `midicli init --model`"
+        )
     run = run_dir(project.adapters_dir / name)
     if restart:
         shutil.rmtree(run, ignore_errors=True)
-    plan = _plan(project, name, run, base, model_hash(base), settings)  # before loading: a run without data fails fast
+    plan = _plan(
+        project, name, run, base, model_hash(base), settings
+    )  # before loading: a run without data fails fast
     report(TrainEvent("loading"))
     # full tuning keeps float32 master weights: a bf16 weight cannot take a 1e-6 step
-    loaded = load_model(base, device=device, dtype=dtype or ("float32" if settings.method == "full" else None))
+    loaded = load_model(
+        base, device=device, dtype=dtype or ("float32" if settings.method == "full" else None)
+    )
     pairs = _pairs(project, plan, loaded.text_vocab_size)
     train, held = split(pairs, settings.holdout, settings.seed)
     report(TrainEvent("measuring"))
@@ -113,9 +125,16 @@ def tune(
     report(TrainEvent("measuring", trainer.state.global_step, trainer.state.max_steps))
     after = preference_metrics(trainer.model, held, settings.beta, trainer.args.device)
     report(TrainEvent("saving", trainer.state.global_step, trainer.state.max_steps))
-    metrics = {"before": before, "after": after, "train_pairs": len(train), "held_out_pairs": len(held),
-               "steps": trainer.state.global_step, "train_loss": _last(logged(trainer.state.log_history, "loss")),
-               "train_seconds": round(seconds, 1), "resumed_at": resumed_at}
+    metrics = {
+        "before": before,
+        "after": after,
+        "train_pairs": len(train),
+        "held_out_pairs": len(held),
+        "steps": trainer.state.global_step,
+        "train_loss": _last(logged(trainer.state.log_history, "loss")),
+        "train_seconds": round(seconds, 1),
+        "resumed_at": resumed_at,
+    }
     return _save(project, name, trainer, plan, metrics, run)
 
 
@@ -124,10 +143,14 @@ def _check_free(project: Project, name: str) -> None:
     if name == NO_ADAPTER:
         raise TuningError(f"'{NO_ADAPTER}' means no adapter: choose another name")
     if any(a.name == name for a in project.adapters()):
-        raise TuningError(f"an adapter named '{name}' exists already: choose another name or `midicli adapters rm {name}`")
+        raise TuningError(
+            f"an adapter named '{name}' exists already: choose another name or `midicli adapters rm {name}`"
+        )
 
 
-def _plan(project: Project, name: str, run: Path, base: str, base_hash: str, settings: TuneSettings) -> Plan:
+def _plan(
+    project: Project, name: str, run: Path, base: str, base_hash: str, settings: TuneSettings
+) -> Plan:
     """The interrupted run's plan, if it matches these settings; else a new one over
     every usable preference."""
     wanted = asdict(settings)
@@ -143,7 +166,9 @@ def _plan(project: Project, name: str, run: Path, base: str, base_hash: str, set
                 "run it with the same options to resume, or pass --restart to start over"
             )
         return plan
-    selection = select(project.preferences(), base_hash, 0, settings.max_length)  # ids only: no vocabulary offset
+    selection = select(
+        project.preferences(), base_hash, 0, settings.max_length
+    )  # ids only: no vocabulary offset
     if len(selection.pairs) < MIN_PAIRS:
         left_out = f" ({selection.describe()} left out)" if selection.left_out else ""
         raise TuningError(
@@ -158,11 +183,15 @@ def _plan(project: Project, name: str, run: Path, base: str, base_hash: str, set
 def _pairs(project: Project, plan: Plan, text_vocab_size: int) -> list[Pair]:
     chosen = [p for p in project.preferences() if p.id in set(plan.preference_ids)]
     if len(chosen) < len(plan.preference_ids):
-        raise TuningError("preferences of the interrupted run were removed since: pass --restart to start over")
+        raise TuningError(
+            "preferences of the interrupted run were removed since: pass --restart to start over"
+        )
     return select(chosen, plan.base_hash, text_vocab_size, plan.settings["max_length"]).pairs
 
 
-def _train(loaded: Any, train: list[Pair], plan: Plan, run: Path, save_steps: int, report: TrainProgress) -> tuple[Any, int, float]:
+def _train(
+    loaded: Any, train: list[Pair], plan: Plan, run: Path, save_steps: int, report: TrainProgress
+) -> tuple[Any, int, float]:
     """Train from the last checkpoint in ``run`` (if any); returns the trainer, the step
     it resumed at and the seconds spent."""
     from midicli.training.dpo_trainer import build_trainer
@@ -173,15 +202,23 @@ def _train(loaded: Any, train: list[Pair], plan: Plan, run: Path, save_steps: in
     return train_from_checkpoint(run, build, report)
 
 
-def _save(project: Project, name: str, trainer: Any, plan: Plan, metrics: dict[str, Any], run: Path) -> AdapterRecord:
+def _save(
+    project: Project, name: str, trainer: Any, plan: Plan, metrics: dict[str, Any], run: Path
+) -> AdapterRecord:
     """Weights to ``adapters/NAME`` (written aside, then renamed), then the registry row."""
     final = project.adapters_dir / name
     staging = saving_folder(final)
     trainer.save_model(str(staging))
     record = AdapterRecord(
-        name=name, path=final.relative_to(project.root).as_posix(), method=plan.settings["method"],
-        base_model=plan.base_model, base_hash=plan.base_hash, preference_ids=plan.preference_ids,
-        params=plan.settings, metrics=metrics, created=datetime.now(UTC).isoformat(timespec="seconds"),
+        name=name,
+        path=final.relative_to(project.root).as_posix(),
+        method=plan.settings["method"],
+        base_model=plan.base_model,
+        base_hash=plan.base_hash,
+        preference_ids=plan.preference_ids,
+        params=plan.settings,
+        metrics=metrics,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     if not trainer.is_world_process_zero():
         return record

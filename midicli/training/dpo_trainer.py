@@ -21,7 +21,9 @@ class TokenDPOTrainer(DPOTrainer):
     collator consumes), so preparation passes it through and training sees exactly
     the ids the model wrote."""
 
-    def _prepare_dataset(self, dataset: Dataset, processing_class: Any, args: DPOConfig, dataset_name: str) -> Dataset:
+    def _prepare_dataset(
+        self, dataset: Dataset, processing_class: Any, args: DPOConfig, dataset_name: str
+    ) -> Dataset:
         return dataset
 
 
@@ -47,7 +49,8 @@ def build_trainer(
         save_steps=save_steps,
         save_total_limit=1,
         logging_steps=1,
-        gradient_checkpointing=loaded.device.type == "cuda",  # memory matters there; on a CPU it only costs time
+        gradient_checkpointing=loaded.device.type
+        == "cuda",  # memory matters there; on a CPU it only costs time
         **device_arguments(loaded.device),
     )
     peft_config = None
@@ -55,7 +58,10 @@ def build_trainer(
         from peft import LoraConfig
 
         peft_config = LoraConfig(
-            r=settings["lora_rank"], lora_alpha=settings["lora_alpha"], target_modules="all-linear", task_type="CAUSAL_LM"
+            r=settings["lora_rank"],
+            lora_alpha=settings["lora_alpha"],
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
         )
     trainer = TokenDPOTrainer(
         model=loaded.model,

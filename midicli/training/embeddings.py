@@ -15,7 +15,6 @@ already points where D's notes are. Training moves them all from there.
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 import torch
@@ -39,7 +38,9 @@ from midicli.tokenizers.vocab import (
 _KINDS = ("time", "duration", "note", "control time", "control duration", "control note")
 
 
-def music_embeddings(hidden: int, std: float, generator: torch.Generator, pitch_classes: torch.Tensor) -> torch.Tensor:
+def music_embeddings(
+    hidden: int, std: float, generator: torch.Generator, pitch_classes: torch.Tensor
+) -> torch.Tensor:
     """The ``MUSIC_VOCAB_SIZE`` × ``hidden`` starting rows (each entry of about ``std``):
     the token's kind, its musical value and a little noise of its own; ``pitch_classes``
     holds the 12 shared pitch-class rows."""
@@ -60,18 +61,24 @@ def music_embeddings(hidden: int, std: float, generator: torch.Generator, pitch_
     durations = smooth(MAX_DUR, 4, 4 * MAX_DUR)
     by_pitch = pitch_classes.repeat(MAX_PITCH // 12 + 1, 1)[:MAX_PITCH]
     # pitch class weighs most: it is what a key, a chord and a transposition are made of
-    pitched = noise(MAX_INSTRUMENT)[:, None] + (1.5 * by_pitch + smooth(MAX_PITCH, 12, 4 * MAX_PITCH))[None]
+    pitched = (
+        noise(MAX_INSTRUMENT)[:, None]
+        + (1.5 * by_pitch + smooth(MAX_PITCH, 12, 4 * MAX_PITCH))[None]
+    )
     pitched[DRUMS] = 2 * noise(MAX_PITCH)  # a drum's "pitch" is a sound of its own, not a height
     notes = pitched.reshape(-1, hidden)
 
     rows = noise(MUSIC_VOCAB_SIZE)  # separators, rest and mode tokens stay plain noise
     for offset, kind_name, values in (
-        (TIME_OFFSET, "time", times), (DUR_OFFSET, "duration", durations), (NOTE_OFFSET, "note", notes),
-        (ATIME_OFFSET, "control time", times), (ADUR_OFFSET, "control duration", durations),
+        (TIME_OFFSET, "time", times),
+        (DUR_OFFSET, "duration", durations),
+        (NOTE_OFFSET, "note", notes),
+        (ATIME_OFFSET, "control time", times),
+        (ADUR_OFFSET, "control duration", durations),
         (ANOTE_OFFSET, "control note", notes),
     ):
         block = kind[kind_name] + values + 0.5 * noise(len(values))
-        rows[offset:offset + len(values)] = block / block.std()
+        rows[offset : offset + len(values)] = block / block.std()
     return rows * std
 
 
@@ -87,7 +94,9 @@ def note_names(tokenizer: Any) -> dict[int, int]:
     return names
 
 
-def start_music_rows(model: torch.nn.Module, tokenizer: Any, text_vocab_size: int, seed: int) -> None:
+def start_music_rows(
+    model: torch.nn.Module, tokenizer: Any, text_vocab_size: int, seed: int
+) -> None:
     """Give a new model's music rows (tied in and out), and its note-name words, their
     music-aware start."""
     embedding = model.get_input_embeddings().weight
@@ -96,7 +105,9 @@ def start_music_rows(model: torch.nn.Module, tokenizer: Any, text_vocab_size: in
     pitch_classes = torch.randn(12, hidden, generator=generator)
     named = torch.randn(hidden, generator=generator)  # what every note name shares
     with torch.no_grad():
-        embedding[text_vocab_size:text_vocab_size + MUSIC_VOCAB_SIZE] = music_embeddings(hidden, std, generator, pitch_classes)
+        embedding[text_vocab_size : text_vocab_size + MUSIC_VOCAB_SIZE] = music_embeddings(
+            hidden, std, generator, pitch_classes
+        )
         for token_id, found in note_names(tokenizer).items():
             row = embedding[token_id] / std + named + 1.5 * pitch_classes[found]
             embedding[token_id] = row / row.std() * std

@@ -29,7 +29,16 @@ from midicli.training import TrainingError
 CHOIR, ORGAN, PIANO, STRINGS, VOICE = 52, 19, 0, 48, 53
 STRING_QUARTET = (40, 40, 41, 42)
 WIND_QUARTET = (73, 68, 71, 70)  # flute, oboe, clarinet, bassoon
-FIDDLE, FLUTE, WHISTLE, ACCORDION, RECORDER, CLARINET, BAGPIPE, VIOLIN = 110, 73, 78, 21, 74, 71, 109, 40
+FIDDLE, FLUTE, WHISTLE, ACCORDION, RECORDER, CLARINET, BAGPIPE, VIOLIN = (
+    110,
+    73,
+    78,
+    21,
+    74,
+    71,
+    109,
+    40,
+)
 
 
 @dataclass(frozen=True)
@@ -44,34 +53,115 @@ class Collection:
 
 
 _FREE = "public domain, no terms noted"
-COLLECTIONS: dict[str, Collection] = {c.name: c for c in (
-    Collection("bach", "Bach chorales", ("baroque chorale",),
-               ((CHOIR,), (ORGAN,), (PIANO,), STRING_QUARTET, WIND_QUARTET), _FREE),
-    Collection("palestrina", "Palestrina masses and motets", ("sacred renaissance",),
-               ((CHOIR,), (ORGAN,), (STRINGS,)), "© John Miller encodings, Humdrum licence"),
-    Collection("monteverdi", "Monteverdi madrigals", ("renaissance madrigal",),
-               ((CHOIR,), (VOICE,), (VIOLIN, VIOLIN, 41, 41, 42)), _FREE),
-    Collection("trecento", "Italian trecento songs", ("medieval",),
-               ((RECORDER, 41, 42), (VOICE,), (CHOIR,)), "encodings marked ©"),
-    Collection("essenFolksong", "Essen folk songs", ("folk",),
-               ((FLUTE,), (PIANO,), (CLARINET,), (ACCORDION,)), "non-commercial use only"),
-    Collection("oneills1850", "O'Neill's Music of Ireland", ("Irish folk",),
-               ((FIDDLE,), (FLUTE,), (WHISTLE,), (ACCORDION,)), _FREE),
-    Collection("ryansMammoth", "Ryan's Mammoth Collection", ("folk dance",),
-               ((FIDDLE,), (VIOLIN,), (FLUTE,), (ACCORDION,)), _FREE),
-    Collection("airdsAirs", "Aird's Scottish airs", ("Scottish folk",),
-               ((FIDDLE,), (FLUTE,), (BAGPIPE,)), _FREE),
-    Collection("beethoven", "Beethoven string quartets", ("classical",), (STRING_QUARTET,), _FREE),
-    Collection("haydn", "Haydn string quartets", ("classical",), (STRING_QUARTET,), _FREE),
-    Collection("mozart", "Mozart quartets and a piano sonata", ("classical",), (STRING_QUARTET,), _FREE),
-    Collection("joplin", "Joplin's Maple Leaf Rag", ("ragtime",), ((PIANO,),), _FREE),
-    Collection("chopin", "a Chopin mazurka", ("romantic",), ((PIANO,),), _FREE),
-)}
+COLLECTIONS: dict[str, Collection] = {
+    c.name: c
+    for c in (
+        Collection(
+            "bach",
+            "Bach chorales",
+            ("baroque chorale",),
+            ((CHOIR,), (ORGAN,), (PIANO,), STRING_QUARTET, WIND_QUARTET),
+            _FREE,
+        ),
+        Collection(
+            "palestrina",
+            "Palestrina masses and motets",
+            ("sacred renaissance",),
+            ((CHOIR,), (ORGAN,), (STRINGS,)),
+            "© John Miller encodings, Humdrum licence",
+        ),
+        Collection(
+            "monteverdi",
+            "Monteverdi madrigals",
+            ("renaissance madrigal",),
+            ((CHOIR,), (VOICE,), (VIOLIN, VIOLIN, 41, 41, 42)),
+            _FREE,
+        ),
+        Collection(
+            "trecento",
+            "Italian trecento songs",
+            ("medieval",),
+            ((RECORDER, 41, 42), (VOICE,), (CHOIR,)),
+            "encodings marked ©",
+        ),
+        Collection(
+            "essenFolksong",
+            "Essen folk songs",
+            ("folk",),
+            ((FLUTE,), (PIANO,), (CLARINET,), (ACCORDION,)),
+            "non-commercial use only",
+        ),
+        Collection(
+            "oneills1850",
+            "O'Neill's Music of Ireland",
+            ("Irish folk",),
+            ((FIDDLE,), (FLUTE,), (WHISTLE,), (ACCORDION,)),
+            _FREE,
+        ),
+        Collection(
+            "ryansMammoth",
+            "Ryan's Mammoth Collection",
+            ("folk dance",),
+            ((FIDDLE,), (VIOLIN,), (FLUTE,), (ACCORDION,)),
+            _FREE,
+        ),
+        Collection(
+            "airdsAirs",
+            "Aird's Scottish airs",
+            ("Scottish folk",),
+            ((FIDDLE,), (FLUTE,), (BAGPIPE,)),
+            _FREE,
+        ),
+        Collection(
+            "beethoven", "Beethoven string quartets", ("classical",), (STRING_QUARTET,), _FREE
+        ),
+        Collection("haydn", "Haydn string quartets", ("classical",), (STRING_QUARTET,), _FREE),
+        Collection(
+            "mozart", "Mozart quartets and a piano sonata", ("classical",), (STRING_QUARTET,), _FREE
+        ),
+        Collection("joplin", "Joplin's Maple Leaf Rag", ("ragtime",), ((PIANO,),), _FREE),
+        Collection("chopin", "a Chopin mazurka", ("romantic",), ((PIANO,),), _FREE),
+    )
+}
 
-_SUFFIXES = (".mxl", ".musicxml", ".xml", ".krn", ".abc")  # the first wins when a work comes in several
-_VOICES = {"soprano", "alto", "tenor", "bass", "basso", "bassus", "canto", "cantus", "quinto", "quintus", "sesto",
-           "sextus", "altus", "superius", "discantus", "contratenor", "tenore", "voice", "vox", "triplum", "motetus"}
-_ALIASES = {"violoncello": 42, "violone": 43, "cembalo": 6, "corno": 60, "oboe d'amore": 68, "fagotto": 70}
+_SUFFIXES = (
+    ".mxl",
+    ".musicxml",
+    ".xml",
+    ".krn",
+    ".abc",
+)  # the first wins when a work comes in several
+_VOICES = {
+    "soprano",
+    "alto",
+    "tenor",
+    "bass",
+    "basso",
+    "bassus",
+    "canto",
+    "cantus",
+    "quinto",
+    "quintus",
+    "sesto",
+    "sextus",
+    "altus",
+    "superius",
+    "discantus",
+    "contratenor",
+    "tenore",
+    "voice",
+    "vox",
+    "triplum",
+    "motetus",
+}
+_ALIASES = {
+    "violoncello": 42,
+    "violone": 43,
+    "cembalo": 6,
+    "corno": 60,
+    "oboe d'amore": 68,
+    "fagotto": 70,
+}
 _TUNE = re.compile(r"^X:\s*(\d+)", re.MULTILINE)
 
 
@@ -86,7 +176,9 @@ class Work:
     @property
     def name(self) -> str:
         """E.g. ``bach/bwv66.6`` or ``oneills1850/0001-0050#12``: unique and stable."""
-        return _relative(self.path).with_suffix("").as_posix() + (f"#{self.number}" if self.number is not None else "")
+        return _relative(self.path).with_suffix("").as_posix() + (
+            f"#{self.number}" if self.number is not None else ""
+        )
 
 
 def check_collections(names: list[str] | None) -> list[Collection]:
@@ -95,7 +187,9 @@ def check_collections(names: list[str] | None) -> list[Collection]:
         return list(COLLECTIONS.values())
     unknown = [name for name in names if name not in COLLECTIONS]
     if unknown:
-        raise TrainingError(f"no music21 collection {', '.join(unknown)}: use one of {', '.join(COLLECTIONS)}")
+        raise TrainingError(
+            f"no music21 collection {', '.join(unknown)}: use one of {', '.join(COLLECTIONS)}"
+        )
     return [COLLECTIONS[name] for name in dict.fromkeys(names)]
 
 
@@ -116,7 +210,11 @@ def render(work: Work) -> Piece:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "work.mid"
         try:
-            score = corpus.parse(work.path, number=work.number) if work.number is not None else corpus.parse(work.path)
+            score = (
+                corpus.parse(work.path, number=work.number)
+                if work.number is not None
+                else corpus.parse(work.path)
+            )
             _orchestrate(score, work)
             _tidy(score)
             score.write("midi", fp=path)
@@ -152,12 +250,18 @@ def _tidy(score: Any) -> None:
             measure.leftBarline = None
         if isinstance(measure.rightBarline, bar.Repeat):
             measure.rightBarline = None
-    for mark in list(score.recurse().getElementsByClass((repeat.RepeatExpression, spanner.RepeatBracket))):
+    for mark in list(
+        score.recurse().getElementsByClass((repeat.RepeatExpression, spanner.RepeatBracket))
+    ):
         mark.activeSite.remove(mark)
     for bracket in list(score.spannerBundle.getByClass(spanner.RepeatBracket)):
         score.spannerBundle.remove(bracket)
     seen: set[int] = set()
-    for context in list(score.recurse().getElementsByClass((meter.TimeSignature, key.KeySignature, tempo.MetronomeMark))):
+    for context in list(
+        score.recurse().getElementsByClass(
+            (meter.TimeSignature, key.KeySignature, tempo.MetronomeMark)
+        )
+    ):
         if id(context) in seen:
             context.activeSite.replace(context, copy.deepcopy(context))
         seen.add(id(context))
@@ -167,7 +271,10 @@ def _programs(work: Work, part_names: list[str | None]) -> list[int]:
     """A GM program per part: the instrument its name gives, else the ensemble's for its place."""
     ensembles = COLLECTIONS[work.collection].ensembles
     ensemble = ensembles[int(hashlib.sha256(work.name.encode()).hexdigest(), 16) % len(ensembles)]
-    return [_named_program(name) or ensemble[min(index, len(ensemble) - 1)] for index, name in enumerate(part_names)]
+    return [
+        _named_program(name) or ensemble[min(index, len(ensemble) - 1)]
+        for index, name in enumerate(part_names)
+    ]
 
 
 def _named_program(name: str | None) -> int | None:
@@ -201,7 +308,11 @@ def _collection_works(name: str) -> list[Work]:
     files: dict[Path, Path] = {}  # one file per work: the preferred format of each stem
     for path in _corpus()[1]:
         relative = _relative(path)
-        if relative.parts[0] != name or path.suffix not in _SUFFIXES or path.name.startswith("test"):
+        if (
+            relative.parts[0] != name
+            or path.suffix not in _SUFFIXES
+            or path.name.startswith("test")
+        ):
             continue
         stem = relative.with_suffix("")
         if stem not in files or _SUFFIXES.index(path.suffix) < _SUFFIXES.index(files[stem].suffix):
@@ -210,7 +321,9 @@ def _collection_works(name: str) -> list[Work]:
     for stem in sorted(files):
         path = files[stem]
         tunes = _tunes(path) if path.suffix == ".abc" else []
-        found += [Work(name, path, number) for number in tunes] if len(tunes) > 1 else [Work(name, path)]
+        found += (
+            [Work(name, path, number) for number in tunes] if len(tunes) > 1 else [Work(name, path)]
+        )
     return found
 
 

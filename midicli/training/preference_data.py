@@ -29,7 +29,11 @@ class Pair:
     versions: tuple[str, str]  # chosen and rejected refs: what ties pairs together in the split
 
     def row(self) -> dict[str, list[int]]:
-        return {"prompt_ids": self.prompt_ids, "chosen_ids": self.chosen_ids, "rejected_ids": self.rejected_ids}
+        return {
+            "prompt_ids": self.prompt_ids,
+            "chosen_ids": self.chosen_ids,
+            "rejected_ids": self.rejected_ids,
+        }
 
 
 @dataclass
@@ -44,7 +48,9 @@ class Selection:
         return ", ".join(f"{count} {reason}" for reason, count in self.left_out.items())
 
 
-def select(preferences: list[PreferenceRecord], model_hash: str, text_vocab_size: int, max_length: int) -> Selection:
+def select(
+    preferences: list[PreferenceRecord], model_hash: str, text_vocab_size: int, max_length: int
+) -> Selection:
     """Preferences recorded on the model being tuned, whose prompt leaves room for
     music within ``max_length`` and whose two sides differ."""
     selection = Selection([])
@@ -56,7 +62,9 @@ def select(preferences: list[PreferenceRecord], model_hash: str, text_vocab_size
         elif p.chosen_ids == p.rejected_ids:
             selection.left_out["with identical sides"] += 1
         else:
-            music = [[text_vocab_size + token for token in ids] for ids in (p.chosen_ids, p.rejected_ids)]
+            music = [
+                [text_vocab_size + token for token in ids] for ids in (p.chosen_ids, p.rejected_ids)
+            ]
             selection.pairs.append(Pair(p.id, list(p.prompt_ids), *music, (p.chosen, p.rejected)))
     return selection
 

@@ -17,7 +17,9 @@ if TYPE_CHECKING:  # torch loads only when a model is measured, not with every c
     import torch
 
 
-def sequence_logprob(model: Any, prompt: list[int], completion: list[int], device: torch.device) -> float:
+def sequence_logprob(
+    model: Any, prompt: list[int], completion: list[int], device: torch.device
+) -> float:
     """log π(completion | prompt), with logits kept only where completion ids are predicted."""
     import torch
 
@@ -27,7 +29,9 @@ def sequence_logprob(model: Any, prompt: list[int], completion: list[int], devic
     return float(torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None]).sum())
 
 
-def preference_metrics(model: Any, pairs: list[Pair], beta: float, device: torch.device) -> dict[str, Any] | None:
+def preference_metrics(
+    model: Any, pairs: list[Pair], beta: float, device: torch.device
+) -> dict[str, Any] | None:
     """``accuracy`` and ``margin`` over ``pairs`` (None without pairs), one sequence at a
     time so that a long completion over a large vocabulary still fits in memory."""
     import torch

@@ -47,7 +47,18 @@ from midicli.training.settings import Start, TrainSettings
 from midicli.training.sources import Listing, from_folder, from_music21
 from midicli.training.train import RECORD_FILE, train
 
-_DATASET_KEYS = {"source", "collections", "limit", "captions", "chunk_tokens", "min_notes", "augment", "validation", "test", "seed"}
+_DATASET_KEYS = {
+    "source",
+    "collections",
+    "limit",
+    "captions",
+    "chunk_tokens",
+    "min_notes",
+    "augment",
+    "validation",
+    "test",
+    "seed",
+}
 _MODEL_KEYS = {f.name for f in fields(Shape)} | {"size", "from", "method", "lora_rank"}
 
 
@@ -82,7 +93,9 @@ def load_recipe(path: Path) -> Recipe:
         raise TrainingError(f"no recipe file {path}") from None
     except tomllib.TOMLDecodeError as e:
         raise TrainingError(f"{path.name} is not valid TOML: {e}") from None
-    dataset, model, settings, finish, keys = (_table(text, name, path) for name in ("dataset", "model", "train", "finish", "keys"))
+    dataset, model, settings, finish, keys = (
+        _table(text, name, path) for name in ("dataset", "model", "train", "finish", "keys")
+    )
     _known(dataset, _DATASET_KEYS, "dataset", path)
     _known(model, _MODEL_KEYS, "model", path)
     _known(settings, {f.name for f in fields(TrainSettings)}, "train", path)
@@ -92,8 +105,13 @@ def load_recipe(path: Path) -> Recipe:
     source = str(dataset.get("source", "music21"))
     if source != "music21":
         source = str((path.parent / source).resolve())
-    build_settings = BuildSettings(**{("copies" if k == "augment" else k): v for k, v in dataset.items()
-                                      if k not in {"source", "collections", "limit", "captions"}})
+    build_settings = BuildSettings(
+        **{
+            ("copies" if k == "augment" else k): v
+            for k, v in dataset.items()
+            if k not in {"source", "collections", "limit", "captions"}
+        }
+    )
     captions = dataset.get("captions")
     start = _start(model, path)
     try:
@@ -145,17 +163,36 @@ def run_recipe(
             trained = run / "trained"
             if not (trained / RECORD_FILE).is_file():
                 _passes(recipe, data, trained, run, settings, finish, device, train_progress)
-            record = teach_keys(trained, data, out, recipe.keys, _pass_folder(run, "keys"), device, train_progress)
+            record = teach_keys(
+                trained, data, out, recipe.keys, _pass_folder(run, "keys"), device, train_progress
+            )
     shutil.rmtree(run, ignore_errors=True)
     return record
 
 
-def _passes(recipe: Recipe, data: Path, out: Path, run: Path, settings: TrainSettings, finish: TrainSettings | None,
-            device: str | None, progress: TrainProgress | None) -> dict[str, Any]:
+def _passes(
+    recipe: Recipe,
+    data: Path,
+    out: Path,
+    run: Path,
+    settings: TrainSettings,
+    finish: TrainSettings | None,
+    device: str | None,
+    progress: TrainProgress | None,
+) -> dict[str, Any]:
     """The recipe's next-token training into ``out``: its first pass, and its [finish]
     from the first pass's model (kept in the run folder until the finish is written)."""
     if finish is None:
-        return train(data, out, recipe.start, settings, _pass_folder(run, "first"), device, progress, about={"recipe": recipe.text})
+        return train(
+            data,
+            out,
+            recipe.start,
+            settings,
+            _pass_folder(run, "first"),
+            device,
+            progress,
+            about={"recipe": recipe.text},
+        )
     first = run / "first"
     if not (first / RECORD_FILE).is_file():
         train(data, first, recipe.start, settings, _pass_folder(run, "first"), device, progress)
@@ -165,9 +202,23 @@ def _passes(recipe: Recipe, data: Path, out: Path, run: Path, settings: TrainSet
         if progress is not None:
             progress(replace(event, stage="finishing") if event.stage == "training" else event)
 
-    about = {"recipe": recipe.text, "start": earlier["start"],
-             "first": {key: earlier[key] for key in ("settings", "metrics", "stopped") if key in earlier}}
-    return train(data, out, Start(model=str(first)), finish, _pass_folder(run, "finish"), device, finishing, about=about)
+    about = {
+        "recipe": recipe.text,
+        "start": earlier["start"],
+        "first": {
+            key: earlier[key] for key in ("settings", "metrics", "stopped") if key in earlier
+        },
+    }
+    return train(
+        data,
+        out,
+        Start(model=str(first)),
+        finish,
+        _pass_folder(run, "finish"),
+        device,
+        finishing,
+        about=about,
+    )
 
 
 def _pass_folder(run: Path, name: str) -> Path:
@@ -188,7 +239,9 @@ def _known(table: dict[str, Any], keys: set[str], name: str, path: Path) -> None
     unknown = sorted(set(table) - keys)
     if unknown:
         where = f"[{name}]" if name else "the top level"
-        raise TrainingError(f"{path.name}: unknown key {', '.join(unknown)} in {where}; known: {', '.join(sorted(keys))}")
+        raise TrainingError(
+            f"{path.name}: unknown key {', '.join(unknown)} in {where}; known: {', '.join(sorted(keys))}"
+        )
 
 
 def _start(model: dict[str, Any], path: Path) -> Start:
@@ -202,7 +255,13 @@ def _start(model: dict[str, Any], path: Path) -> Start:
         return Start(shape=SHAPES[model["size"]], method=method)
     shape_keys = {f.name for f in fields(Shape)}
     try:
-        return Start(shape=Shape(**{k: v for k, v in model.items() if k in shape_keys}), method=method)
+        return Start(
+            shape=Shape(**{k: v for k, v in model.items() if k in shape_keys}), method=method
+        )
     except TypeError:
-        missing = sorted(f.name for f in fields(Shape) if f.default is MISSING and f.name not in model)
-        raise TrainingError(f"{path.name}: [model] needs from, size, or the shape ({', '.join(missing)} missing)") from None
+        missing = sorted(
+            f.name for f in fields(Shape) if f.default is MISSING and f.name not in model
+        )
+        raise TrainingError(
+            f"{path.name}: [model] needs from, size, or the shape ({', '.join(missing)} missing)"
+        ) from None

@@ -13,11 +13,11 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from midicli.project.files import apply_umask
 from midicli.training import TrainingError
@@ -59,11 +59,15 @@ def run_folder(out: Path, resume: bool = False, restart: bool = False) -> Iterat
     before it has anything to resume from (a checkpoint, a built dataset) leaves nothing."""
     out, run = Path(out), run_dir(out)
     if out.exists():
-        raise TrainingError(f"{out} exists already: choose another folder for the model, or remove it")
+        raise TrainingError(
+            f"{out} exists already: choose another folder for the model, or remove it"
+        )
     if restart:
         shutil.rmtree(run, ignore_errors=True)
     elif run.exists() and not resume:
-        raise TrainingError(f"an interrupted run into {out} exists: pass --resume to go on from where it stopped, or --restart")
+        raise TrainingError(
+            f"an interrupted run into {out} exists: pass --resume to go on from where it stopped, or --restart"
+        )
     elif resume and not run.exists():
         raise TrainingError(f"there is no interrupted run into {out} to resume")
     run.mkdir(parents=True, exist_ok=True)
@@ -97,8 +101,12 @@ def changed(saved: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     return sorted(key for key in set(saved) | set(wanted) if saved.get(key) != wanted.get(key))
 
 
-def train_from_checkpoint(checkpoints: Path, build: Callable[[StepReport], Any], report: TrainProgress,
-                          stage: str = "training") -> tuple[Any, int, float]:
+def train_from_checkpoint(
+    checkpoints: Path,
+    build: Callable[[StepReport], Any],
+    report: TrainProgress,
+    stage: str = "training",
+) -> tuple[Any, int, float]:
     """Build the Trainer (``build`` gets what hands its logged steps on as ``stage``
     events) and train it from the last checkpoint in ``checkpoints``, if any; returns
     the trainer, the step it resumed at and the seconds spent."""
@@ -107,7 +115,9 @@ def train_from_checkpoint(checkpoints: Path, build: Callable[[StepReport], Any],
     checkpoint = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
     resumed_at = int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0
 
-    def step(done: int, total: int, epoch: float, loss: float | None, eval_loss: float | None) -> None:
+    def step(
+        done: int, total: int, epoch: float, loss: float | None, eval_loss: float | None
+    ) -> None:
         report(TrainEvent(stage, done, total, epoch, loss, eval_loss, resumed_at))
 
     trainer = build(step)

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 from midicli.music.piece import Note
 from midicli.tokenizers import amt
-from midicli.tokenizers.vocab import ANTICIPATE, AUTOREGRESS, DELTA_SECONDS, MAX_TIME, TIME_RESOLUTION
+from midicli.tokenizers.vocab import (
+    ANTICIPATE,
+    AUTOREGRESS,
+    DELTA_SECONDS,
+    MAX_TIME,
+    TIME_RESOLUTION,
+)
 
 PLAIN, SPAN, INSTRUMENT = "plain", "span", "instrument"
 
@@ -75,8 +81,12 @@ def encode(chunk: Chunk, controlled: Set[int] = frozenset()) -> list[int]:
     drops what falls past the end of a context: where the chunk ends, no event follows
     that they could be placed after.
     """
-    events = amt.notes_to_events([n for i, n in enumerate(chunk.notes) if i not in controlled], chunk.start)
-    controls = amt.to_controls(amt.notes_to_events([n for i, n in enumerate(chunk.notes) if i in controlled], chunk.start))
+    events = amt.notes_to_events(
+        [n for i, n in enumerate(chunk.notes) if i not in controlled], chunk.start
+    )
+    controls = amt.to_controls(
+        amt.notes_to_events([n for i, n in enumerate(chunk.notes) if i in controlled], chunk.start)
+    )
     music, leftover = amt.anticipate(events, controls)
     placed = len(controls) - len(leftover)
     return [ANTICIPATE if placed else AUTOREGRESS, *music]
@@ -113,4 +123,3 @@ def sequences(chunk: Chunk, copies: int, rng: random.Random) -> list[TokenSequen
         else:
             found.append(TokenSequence(SPAN, encode(chunk, span_controls(chunk, rng))))
     return found
-

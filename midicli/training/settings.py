@@ -33,13 +33,19 @@ class Start:
 
     def checked(self) -> Start:
         if (self.shape is None) == (self.model is None):
-            raise TrainingError("train a new model (--size or a recipe's [model] shape) or start from one (--from MODEL), not both")
+            raise TrainingError(
+                "train a new model (--size or a recipe's [model] shape) or start from one (--from MODEL), not both"
+            )
         if self.method not in METHODS:
-            raise TrainingError(f"the method must be one of {', '.join(METHODS)}, not {self.method!r}")
+            raise TrainingError(
+                f"the method must be one of {', '.join(METHODS)}, not {self.method!r}"
+            )
         if self.shape is not None and self.method != "full":
             raise TrainingError("a new model trains all its weights: --lora needs --from MODEL")
         if self.shape is not None and self.shape.hidden % self.shape.heads:
-            raise TrainingError(f"hidden size {self.shape.hidden} must be a multiple of the {self.shape.heads} heads")
+            raise TrainingError(
+                f"hidden size {self.shape.hidden} must be a multiple of the {self.shape.heads} heads"
+            )
         return self
 
 
@@ -65,19 +71,35 @@ class TrainSettings:
     seed: int = 0
 
     def checked(self, start: Start) -> TrainSettings:
-        for name in ("epochs", "batch_size", "gradient_accumulation", "max_length", "eval_steps", "save_steps", "logging_steps"):
+        for name in (
+            "epochs",
+            "batch_size",
+            "gradient_accumulation",
+            "max_length",
+            "eval_steps",
+            "save_steps",
+            "logging_steps",
+        ):
             if not getattr(self, name) > 0:
-                raise TrainingError(f"--{name.replace('_', '-')} must be above 0, got {getattr(self, name)}")
+                raise TrainingError(
+                    f"--{name.replace('_', '-')} must be above 0, got {getattr(self, name)}"
+                )
         if not 0 <= self.transpose <= 12:
-            raise TrainingError(f"--transpose is a number of semitones from 0 to 12, got {self.transpose}")
+            raise TrainingError(
+                f"--transpose is a number of semitones from 0 to 12, got {self.transpose}"
+            )
         if self.openings < 0:
-            raise TrainingError(f"--openings is a number of extra draws, at least 0, got {self.openings}")
+            raise TrainingError(
+                f"--openings is a number of extra draws, at least 0, got {self.openings}"
+            )
         if self.opening_notes < 1:
             raise TrainingError(f"--opening-notes must be above 0, got {self.opening_notes}")
         if not self.whole and not self.openings:
             raise TrainingError("--openings-only draws the openings: give --openings 1 or more")
         if self.max_steps < 0 or not 0 <= self.warmup < 1 or self.weight_decay < 0:
-            raise TrainingError("--max-steps and --weight-decay must be at least 0, --warmup from 0 to below 1")
+            raise TrainingError(
+                "--max-steps and --weight-decay must be at least 0, --warmup from 0 to below 1"
+            )
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise TrainingError(f"--learning-rate must be above 0, got {self.learning_rate}")
         return replace(self, learning_rate=self.learning_rate or DEFAULT_LEARNING_RATES[start.kind])

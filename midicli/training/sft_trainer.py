@@ -3,8 +3,9 @@ when a run starts: needs the ``train`` extra)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import datasets
 import torch
@@ -22,14 +23,18 @@ datasets.logging.set_verbosity_error()
 _COLUMNS = ["input_ids", "labels"]
 
 
-def encoded(path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], cache: Path) -> Dataset | None:
+def encoded(
+    path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], cache: Path
+) -> Dataset | None:
     """A split file's rows encoded by ``encode`` into a memory-mapped Arrow dataset (so a
     big dataset never sits in memory as Python lists), keeping the rows it ``learns``
     from; None for an empty split."""
     if not path.is_file() or path.stat().st_size == 0:
         return None
     rows = Dataset.from_json(str(path), cache_dir=str(cache))
-    return rows.map(encode, remove_columns=rows.column_names).filter(lambda learns: learns, input_columns="learns")
+    return rows.map(encode, remove_columns=rows.column_names).filter(
+        lambda learns: learns, input_columns="learns"
+    )
 
 
 class Drawn(torch.utils.data.Dataset):
@@ -39,8 +44,16 @@ class Drawn(torch.utils.data.Dataset):
     draws the shifts, so a resumed run, whose generator state the Trainer restores, goes
     on alike."""
 
-    def __init__(self, path: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], settings: TrainSettings, cache: Path) -> None:
-        rows = Dataset.from_json(str(path), cache_dir=str(cache)).select_columns(["caption", "music"])
+    def __init__(
+        self,
+        path: Path,
+        encode: Callable[[dict[str, Any]], dict[str, Any]],
+        settings: TrainSettings,
+        cache: Path,
+    ) -> None:
+        rows = Dataset.from_json(str(path), cache_dir=str(cache)).select_columns(
+            ["caption", "music"]
+        )
         self.rows = rows.filter(lambda row: encode(row)["learns"])
         self.encode = encode
         self.semitones = settings.transpose
@@ -67,7 +80,9 @@ def opening(row: dict[str, Any], notes: int) -> dict[str, Any]:
     """The row cut to its first ``notes`` notes: the caption decides how a piece begins
     (its key, its instruments), and only there; later notes can follow the music before
     them. A short copy makes that lesson cheap to draw often."""
-    return row | {"music": row["music"][: 1 + 3 * notes]}  # the mode token, then (time, duration, note)s
+    return row | {
+        "music": row["music"][: 1 + 3 * notes]
+    }  # the mode token, then (time, duration, note)s
 
 
 class _LearnedLogits(Trainer):
@@ -75,19 +90,30 @@ class _LearnedLogits(Trainer):
     learned: a prompt's positions never need their 56,000-way logits, and they are most
     of an opening's tokens (the projection is most of a small model's work)."""
 
-    def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
-                     num_items_in_batch: Any = None) -> Any:
+    def compute_loss(
+        self,
+        model: Any,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
         causal = self.accelerator.unwrap_model(model)
-        if hasattr(causal, "get_base_model"):  # a LoRA run: the adapter's layers sit inside the base model
+        if hasattr(
+            causal, "get_base_model"
+        ):  # a LoRA run: the adapter's layers sit inside the base model
             causal = causal.get_base_model()
         with self.accelerator.autocast():
-            hidden = causal.model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).last_hidden_state
+            hidden = causal.model(
+                input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
+            ).last_hidden_state
         targets = inputs["labels"][:, 1:]
         learned = targets != IGNORE
         logits = causal.lm_head(hidden[:, :-1][learned]).float()
         loss = torch.nn.functional.cross_entropy(logits, targets[learned], reduction="sum")
         # over the whole accumulated batch when the Trainer counted it (it then does not divide again), else the mean
-        loss = loss / (num_items_in_batch if num_items_in_batch is not None else learned.sum().clamp(min=1))
+        loss = loss / (
+            num_items_in_batch if num_items_in_batch is not None else learned.sum().clamp(min=1)
+        )
         return (loss, {"loss": loss}) if return_outputs else loss
 
 
@@ -103,7 +129,9 @@ def build_trainer(
 ) -> Trainer:
     """A Trainer over the ``input_ids`` and ``labels`` of the rows, padded per batch; it
     logs, evaluates (from step 0) and keeps checkpoints every so many steps."""
-    if tokenizer.pad_token is None:  # Llama 3's tokenizer has none; padded positions are masked anyway
+    if (
+        tokenizer.pad_token is None
+    ):  # Llama 3's tokenizer has none; padded positions are masked anyway
         tokenizer.pad_token = tokenizer.eos_token
     evaluate = validation is not None and len(validation) > 0
     args = TrainingArguments(

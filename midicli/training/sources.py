@@ -16,7 +16,10 @@ from midicli.music.piece import Piece
 from midicli.training import TrainingError
 
 MIDI_SUFFIXES = (".mid", ".midi")
-SIDECARS = ("captions.jsonl", "captions.csv")  # looked for in the folder when no --captions is given
+SIDECARS = (
+    "captions.jsonl",
+    "captions.csv",
+)  # looked for in the folder when no --captions is given
 FILE_KEYS = ("file", "path", "location", "name")  # MidiCaps names its files "location"
 CAPTION_KEYS = ("caption", "text", "description")
 
@@ -47,7 +50,9 @@ def from_folder(folder: Path, captions: Path | None = None, limit: int | None = 
     folder = Path(folder)
     if not folder.is_dir():
         raise TrainingError(f"no folder {folder}: give the folder of MIDI files to learn from")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file())[:limit]
+    files = sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()
+    )[:limit]
     if not files:
         raise TrainingError(f"no MIDI files (*.mid, *.midi) under {folder}")
     if captions is None:
@@ -62,7 +67,11 @@ def from_folder(folder: Path, captions: Path | None = None, limit: int | None = 
         if entry is not None:
             matched.add(entry)
         sources.append(Source(relative, partial(read_midi, path), table[entry] if entry else None))
-    origin = {"kind": "folder", "path": str(folder.resolve()), "captions": str(captions) if captions else None}
+    origin = {
+        "kind": "folder",
+        "path": str(folder.resolve()),
+        "captions": str(captions) if captions else None,
+    }
     return Listing(sources, origin, sorted(set(table) - matched))
 
 
@@ -72,9 +81,14 @@ def from_music21(collections: list[str] | None = None, limit: int | None = None)
     from midicli.training.music21_corpus import COLLECTIONS, render, works
 
     chosen = works(collections, limit)
-    sources = [Source(w.name, partial(render, w), None, COLLECTIONS[w.collection].genre_words) for w in chosen]
+    sources = [
+        Source(w.name, partial(render, w), None, COLLECTIONS[w.collection].genre_words)
+        for w in chosen
+    ]
     rights = {c: COLLECTIONS[c].rights for c in dict.fromkeys(w.collection for w in chosen)}
-    return Listing(sources, {"kind": "music21", "collections": list(rights), "limit": limit, "rights": rights})
+    return Listing(
+        sources, {"kind": "music21", "collections": list(rights), "limit": limit, "rights": rights}
+    )
 
 
 def read_captions(path: Path) -> dict[str, str]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from midicli.generation.prompt import build_prompt, system_prompt, text_ids
 from midicli.tokenizers.vocab import ANTICIPATE
@@ -66,8 +67,14 @@ def train(
         raise TrainingError(
             f"no training sequence has room for music after its caption within --max-length {settings.max_length}: raise it"
         )
-    drawn = _drawn(dataset, run, encode, settings) if settings.transpose or settings.openings else rows["train"]
-    trainer, resumed_at, seconds = _train(model, tokenizer, drawn, rows["validation"], plan, run, target, report)
+    drawn = (
+        _drawn(dataset, run, encode, settings)
+        if settings.transpose or settings.openings
+        else rows["train"]
+    )
+    trainer, resumed_at, seconds = _train(
+        model, tokenizer, drawn, rows["validation"], plan, run, target, report
+    )
     report(TrainEvent("saving", trainer.state.global_step, trainer.state.max_steps))
     record = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -81,22 +88,35 @@ def train(
     return record
 
 
-def _plan(run: Path, start: Start, settings: TrainSettings, manifest: dict[str, Any]) -> dict[str, Any]:
+def _plan(
+    run: Path, start: Start, settings: TrainSettings, manifest: dict[str, Any]
+) -> dict[str, Any]:
     """The run's plan: written when it begins, compared when it resumes."""
-    wanted = {"start": asdict(start), "settings": asdict(settings),
-              "dataset": {key: manifest[key] for key in ("created", "source", "settings")}}
+    wanted = {
+        "start": asdict(start),
+        "settings": asdict(settings),
+        "dataset": {key: manifest[key] for key in ("created", "source", "settings")},
+    }
     plan = saved_plan(run)
     if plan is None:
         write_plan(run, wanted)
         return wanted
-    moved = sorted(f"{part}.{key}" for part in ("start", "settings", "dataset") for key in changed(plan[part], wanted[part]))
+    moved = sorted(
+        f"{part}.{key}"
+        for part in ("start", "settings", "dataset")
+        for key in changed(plan[part], wanted[part])
+    )
     if moved:
-        raise TrainingError(f"the interrupted run used other settings ({', '.join(moved)}): "
-                            "pass the same ones to resume, or --restart to start over")
+        raise TrainingError(
+            f"the interrupted run used other settings ({', '.join(moved)}): "
+            "pass the same ones to resume, or --restart to start over"
+        )
     return plan
 
 
-def _starting_model(start: Start, run: Path, dataset: Path, seed: int, device: Any) -> tuple[Any, Any, int]:
+def _starting_model(
+    start: Start, run: Path, dataset: Path, seed: int, device: Any
+) -> tuple[Any, Any, int]:
     """(model in float32, text tokenizer, text vocabulary size)."""
     import torch
 
@@ -104,13 +124,19 @@ def _starting_model(start: Start, run: Path, dataset: Path, seed: int, device: A
 
     quiet_transformers()
     if start.model is not None:
-        loaded = load_model(start.model, device=device, dtype="float32")  # master weights that can take small steps
+        loaded = load_model(
+            start.model, device=device, dtype="float32"
+        )  # master weights that can take small steps
         model = loaded.model
         if start.method == "lora":
             from peft import LoraConfig, get_peft_model
 
-            config = LoraConfig(r=start.lora_rank, lora_alpha=2 * start.lora_rank, target_modules="all-linear",
-                                task_type="CAUSAL_LM")
+            config = LoraConfig(
+                r=start.lora_rank,
+                lora_alpha=2 * start.lora_rank,
+                target_modules="all-linear",
+                task_type="CAUSAL_LM",
+            )
             model = get_peft_model(model, config)
         return model, loaded.tokenizer, loaded.text_vocab_size
     from transformers import AutoTokenizer, LlamaForCausalLM
@@ -123,16 +149,22 @@ def _starting_model(start: Start, run: Path, dataset: Path, seed: int, device: A
         tokenizer = AutoTokenizer.from_pretrained(saved)
     else:
         captions = sorted({row["caption"] for row in read_split(dataset, "train")})
-        tokenizer = build_text_tokenizer([system_prompt(), *captions], vocab_size=start.shape.text_vocab)
+        tokenizer = build_text_tokenizer(
+            [system_prompt(), *captions], vocab_size=start.shape.text_vocab
+        )
         tokenizer.save_pretrained(saved)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = LlamaForCausalLM._from_config(scaffold_config(start.shape, tokenizer), dtype=torch.float32)
+        model = LlamaForCausalLM._from_config(
+            scaffold_config(start.shape, tokenizer), dtype=torch.float32
+        )
     start_music_rows(model, tokenizer, start.shape.text_vocab, seed)
     return model, tokenizer, start.shape.text_vocab
 
 
-def _encoder(tokenizer: Any, text_vocab_size: int, max_length: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+def _encoder(
+    tokenizer: Any, text_vocab_size: int, max_length: int
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Row → MIDI-LLM sequence (caption prompt, mode token, music) cut to ``max_length``.
     Only the music is learned, as the prompt is always given; ``learns`` is false when
     the caption leaves no room for music."""
@@ -143,20 +175,35 @@ def _encoder(tokenizer: Any, text_vocab_size: int, max_length: int) -> Callable[
         ids = build_prompt(text, text_vocab_size, music[1:], anticipate=music[0] == ANTICIPATE)
         given = len(text) + 1
         labels = [IGNORE] * given + ids[given:]
-        return {"input_ids": ids[:max_length], "labels": labels[:max_length], "length": min(len(ids), max_length),
-                "cut": len(ids) > max_length, "learns": given < max_length}
+        return {
+            "input_ids": ids[:max_length],
+            "labels": labels[:max_length],
+            "length": min(len(ids), max_length),
+            "cut": len(ids) > max_length,
+            "learns": given < max_length,
+        }
 
     return encode
 
 
-def _sequences(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+def _sequences(
+    dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
     """The train and validation splits encoded (None for an empty split)."""
     from midicli.training.sft_trainer import encoded
 
-    return {split: encoded(dataset / f"{split}.jsonl", encode, run / "cache") for split in ("train", "validation")}
+    return {
+        split: encoded(dataset / f"{split}.jsonl", encode, run / "cache")
+        for split in ("train", "validation")
+    }
 
 
-def _drawn(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict[str, Any]], settings: TrainSettings) -> Any:
+def _drawn(
+    dataset: Path,
+    run: Path,
+    encode: Callable[[dict[str, Any]], dict[str, Any]],
+    settings: TrainSettings,
+) -> Any:
     """The train split drawn in random transpositions (see ``training.transpose``) and
     with extra openings."""
     from midicli.training.sft_trainer import Drawn
@@ -164,30 +211,53 @@ def _drawn(dataset: Path, run: Path, encode: Callable[[dict[str, Any]], dict[str
     return Drawn(dataset / "train.jsonl", encode, settings, run / "cache")
 
 
-def _train(model: Any, tokenizer: Any, train: Any, validation: Any, plan: dict[str, Any], run: Path, device: Any,
-           report: TrainProgress) -> tuple[Any, int, float]:
+def _train(
+    model: Any,
+    tokenizer: Any,
+    train: Any,
+    validation: Any,
+    plan: dict[str, Any],
+    run: Path,
+    device: Any,
+    report: TrainProgress,
+) -> tuple[Any, int, float]:
     """Train from the last checkpoint in ``run`` (if any), then measure the final
     weights' validation loss; returns the trainer, the step it resumed at and the
     seconds spent training."""
     from midicli.training.sft_trainer import build_trainer
 
     def build(step: StepReport) -> Any:
-        return build_trainer(model, tokenizer, train, validation, plan["settings"], run / "checkpoints", device, step)
+        return build_trainer(
+            model, tokenizer, train, validation, plan["settings"], run / "checkpoints", device, step
+        )
 
     trainer, resumed_at, seconds = train_from_checkpoint(run / "checkpoints", build, report)
     step_now = trainer.state.global_step
-    if trainer.eval_dataset is not None and not any("eval_loss" in e and e["step"] == step_now for e in trainer.state.log_history):
+    if trainer.eval_dataset is not None and not any(
+        "eval_loss" in e and e["step"] == step_now for e in trainer.state.log_history
+    ):
         trainer.evaluate()  # the validation loss of the final weights
     return trainer, resumed_at, seconds
 
 
 def _metrics(trainer: Any, rows: dict[str, Any], resumed_at: int, seconds: float) -> dict[str, Any]:
-    losses, evals = logged(trainer.state.log_history, "loss"), logged(trainer.state.log_history, "eval_loss")
+    losses, evals = (
+        logged(trainer.state.log_history, "loss"),
+        logged(trainer.state.log_history, "eval_loss"),
+    )
     return {
         "steps": trainer.state.global_step,
-        "train_loss": {"first": _round(losses[0]) if losses else None, "last": _round(losses[-1]) if losses else None},
-        "validation_loss": {"start": _round(evals[0]) if evals else None, "end": _round(evals[-1]) if evals else None},
-        "sequences": {split: len(found) if found is not None else 0 for split, found in rows.items()},
+        "train_loss": {
+            "first": _round(losses[0]) if losses else None,
+            "last": _round(losses[-1]) if losses else None,
+        },
+        "validation_loss": {
+            "start": _round(evals[0]) if evals else None,
+            "end": _round(evals[-1]) if evals else None,
+        },
+        "sequences": {
+            split: len(found) if found is not None else 0 for split, found in rows.items()
+        },
         "cut_sequences": sum(sum(found["cut"]) for found in rows.values() if found is not None),
         "tokens": sum(rows["train"]["length"]),
         "train_seconds": round(seconds, 1),
@@ -199,7 +269,9 @@ def _round(value: float) -> float:
     return round(float(value), 4)
 
 
-def _save(trainer: Any, tokenizer: Any, start: Start, record: dict[str, Any], out: Path, run: Path) -> None:
+def _save(
+    trainer: Any, tokenizer: Any, start: Start, record: dict[str, Any], out: Path, run: Path
+) -> None:
     """The trained model written to ``out`` (see ``save_model``); then the run folder goes."""
     if not trainer.is_world_process_zero():
         return

@@ -15,8 +15,12 @@ from midicli.training.run import StepReport
 def device_arguments(device: torch.device) -> dict[str, Any]:
     """Training arguments for ``device``: bfloat16 mixed precision on a GPU that has it,
     and no progress bars or logging services of the library's own."""
-    return {"use_cpu": device.type == "cpu", "bf16": device.type == "cuda" and torch.cuda.is_bf16_supported(),
-            "report_to": "none", "disable_tqdm": True}
+    return {
+        "use_cpu": device.type == "cpu",
+        "bf16": device.type == "cuda" and torch.cuda.is_bf16_supported(),
+        "report_to": "none",
+        "disable_tqdm": True,
+    }
 
 
 def report_steps(trainer: Trainer, report: StepReport | None) -> None:
@@ -32,8 +36,15 @@ class _Reporter(TrainerCallback):
     def __init__(self, report: StepReport) -> None:
         self.report = report
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **_: Any) -> None:
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **_: Any
+    ) -> None:
         if logs and ("loss" in logs or "eval_loss" in logs):
             loss, eval_loss = logs.get("loss"), logs.get("eval_loss")
-            self.report(state.global_step, state.max_steps, float(state.epoch or 0.0),
-                        None if loss is None else float(loss), None if eval_loss is None else float(eval_loss))
+            self.report(
+                state.global_step,
+                state.max_steps,
+                float(state.epoch or 0.0),
+                None if loss is None else float(loss),
+                None if eval_loss is None else float(eval_loss),
+            )

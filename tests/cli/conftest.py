@@ -22,7 +22,9 @@ class Cli:
     def __call__(self, *args: str, ok: bool = True) -> Any:
         result = self.runner.invoke(app, ["-C", str(self.root), *args])
         if ok:
-            assert result.exit_code == 0, f"midicli {' '.join(args)} failed: {result.output}{result.exception!r}"
+            assert result.exit_code == 0, (
+                f"midicli {' '.join(args)} failed: {result.output}{result.exception!r}"
+            )
         return result
 
     def json(self, *args: str) -> Any:
@@ -31,7 +33,9 @@ class Cli:
     def fails(self, *args: str) -> str:
         """The one-line error of a command that must fail with exit code 2."""
         result = self(*args, ok=False)
-        assert result.exit_code == 2, f"expected exit 2, got {result.exit_code}: {result.output}{result.exception!r}"
+        assert result.exit_code == 2, (
+            f"expected exit 2, got {result.exit_code}: {result.output}{result.exception!r}"
+        )
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
         assert "Traceback" not in result.output

@@ -18,10 +18,20 @@ def checks(cli) -> dict[str, dict]:
 
 def test_this_machine_has_what_setup_installs(cli) -> None:
     found = checks(cli)
-    for part in ("engine: transformers", "soundfont", "FluidSynth", "ffmpeg", "music21", "PDF engraver"):
+    for part in (
+        "engine: transformers",
+        "soundfont",
+        "FluidSynth",
+        "ffmpeg",
+        "music21",
+        "PDF engraver",
+    ):
         assert found[part]["status"] == "ok", found[part]
     assert Path(found["soundfont"]["found"]).suffix in (".sf2", ".sf3")
-    assert found["model: mini"] == found["model: mini"] | {"status": "ok", "found": f"offline: {MINI_MODEL_DIR}"}
+    assert found["model: mini"] == found["model: mini"] | {
+        "status": "ok",
+        "found": f"offline: {MINI_MODEL_DIR}",
+    }
     assert found["GPU"]["status"] in ("ok", "optional")
 
 
@@ -39,18 +49,31 @@ def test_tools_missing_from_path_are_named_with_the_command_that_installs_them(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     found = checks(cli)
-    assert found["ffmpeg"] == found["ffmpeg"] | {"status": "missing", "fix": "apt-get install ffmpeg (or render --to wav)"}
-    assert found["PDF engraver"]["status"] == "missing" and "apt-get install lilypond" in found["PDF engraver"]["fix"]
+    assert found["ffmpeg"] == found["ffmpeg"] | {
+        "status": "missing",
+        "fix": "apt-get install ffmpeg (or render --to wav)",
+    }
+    assert (
+        found["PDF engraver"]["status"] == "missing"
+        and "apt-get install lilypond" in found["PDF engraver"]["fix"]
+    )
     table = cli("doctor").stdout
     assert "missing" in table and "apt-get install ffmpeg" in table
 
 
-def test_a_hub_model_not_downloaded_says_how_to_get_it(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hub_model_not_downloaded_says_how_to_get_it(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     found = checks(cli)
     assert found["model cache"]["found"] == str(tmp_path / "empty-cache")
     assert found["model: midi-llm"] | {"needed_for": ""} == {
-        "part": "model: midi-llm", "ok": False, "found": "not downloaded", "optional": False,
-        "fix": "hf download slseanwu/MIDI-LLM_Llama-3.2-1B", "status": "missing", "needed_for": "",
+        "part": "model: midi-llm",
+        "ok": False,
+        "found": "not downloaded",
+        "optional": False,
+        "fix": "hf download slseanwu/MIDI-LLM_Llama-3.2-1B",
+        "status": "missing",
+        "needed_for": "",
     }
     assert found["model: mini"]["status"] == "ok"  # bundled: always offline

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import AMT_FIXTURES, files_under
 
 from midicli.music.midi_io import read_midi
 from midicli.music.notes_text import from_text, parse_pitch
-from support import AMT_FIXTURES, files_under
 
 EDITOR_HEAD = """\
 import pathlib, sys
@@ -36,7 +36,9 @@ def editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
 
     use.seen = lambda call: (tmp_path / f"editor.seen{call}").read_text()  # type: ignore[attr-defined]
-    use.calls = lambda: int((tmp_path / "editor.calls").read_text()) if (tmp_path / "editor.calls").exists() else 0  # type: ignore[attr-defined]
+    use.calls = lambda: (
+        int((tmp_path / "editor.calls").read_text()) if (tmp_path / "editor.calls").exists() else 0
+    )  # type: ignore[attr-defined]
     return use
 
 
@@ -55,18 +57,28 @@ path.write_text("\\n".join(lines) + "\\n")
 """
 
 
-def test_changing_a_pitch_in_the_editor_makes_a_version_with_exactly_that_change(chorale, editor) -> None:
+def test_changing_a_pitch_in_the_editor_makes_a_version_with_exactly_that_change(
+    chorale, editor
+) -> None:
     editor(FIRST_NOTE_TO_C2)
     out = chorale.json("edit", "chorale")
     assert out["created"] == ["chorale@2"]
     history = chorale.json("history", "chorale")
-    assert [(v["ref"], v["operation"], v["parent"]) for v in history] == [("chorale@1", "import", None), ("chorale@2", "edit", "chorale@1")]
+    assert [(v["ref"], v["operation"], v["parent"]) for v in history] == [
+        ("chorale@1", "import", None),
+        ("chorale@2", "edit", "chorale@1"),
+    ]
     before = read_midi(chorale.root / history[0]["midi"]).notes
     after = read_midi(chorale.root / history[1]["midi"]).notes
     changed = [(a, b) for a, b in zip(before, after) if a != b]
     assert len(before) == len(after) and len(changed) == 1
-    (old, new), = changed
-    assert new.pitch == parse_pitch("C2") and (old.onset, old.duration, old.instrument, old.velocity) == (new.onset, new.duration, new.instrument, new.velocity)
+    ((old, new),) = changed
+    assert new.pitch == parse_pitch("C2") and (
+        old.onset,
+        old.duration,
+        old.instrument,
+        old.velocity,
+    ) == (new.onset, new.duration, new.instrument, new.velocity)
     assert "chorale@1" in editor.seen(1) and "Acoustic Grand Piano" in editor.seen(1)
 
 
@@ -101,7 +113,9 @@ else:
     assert editor.calls() == 2
     marked = editor.seen(2).splitlines()
     bad = marked.index("0.5  0.25  Pianoo  C4  80")
-    assert marked[bad - 1].startswith("#! error") and "unknown instrument 'Pianoo'" in marked[bad - 1]
+    assert (
+        marked[bad - 1].startswith("#! error") and "unknown instrument 'Pianoo'" in marked[bad - 1]
+    )
     assert marked[0].startswith("#! 1 problem")
     piece = read_midi(chorale.root / chorale.json("show", "chorale@2")["midi"])
     assert len(piece.notes) == 164  # the added note, nothing else
@@ -132,7 +146,9 @@ def test_export_to_notes_and_import_back(chorale, tmp_path: Path, time: str) -> 
     assert created == ["chorale-1@1"]  # named from the file, made unique
     original = read_midi(chorale.root / chorale.json("show", "chorale")["midi"]).notes
     back = read_midi(chorale.root / chorale.json("show", "chorale-1")["midi"]).notes
-    assert [(n.pitch, n.instrument, n.velocity) for n in back] == [(n.pitch, n.instrument, n.velocity) for n in original]
+    assert [(n.pitch, n.instrument, n.velocity) for n in back] == [
+        (n.pitch, n.instrument, n.velocity) for n in original
+    ]
     assert max(abs(a.onset - b.onset) for a, b in zip(back, original)) < 0.002
 
 
@@ -143,9 +159,15 @@ def test_export_notes_to_standard_output(chorale) -> None:
 
 @pytest.mark.parametrize(
     ("line", "reason"),
-    [("0 1 kazooo C4 80", "unknown instrument"), ("0 -1 piano C4 80", "must not be negative"), ("@@@ garbage", "expected onset, duration, instrument, pitch and velocity")],
+    [
+        ("0 1 kazooo C4 80", "unknown instrument"),
+        ("0 -1 piano C4 80", "must not be negative"),
+        ("@@@ garbage", "expected onset, duration, instrument, pitch and velocity"),
+    ],
 )
-def test_importing_bad_notes_text_names_the_line_and_stores_nothing(chorale, tmp_path: Path, line: str, reason: str) -> None:
+def test_importing_bad_notes_text_names_the_line_and_stores_nothing(
+    chorale, tmp_path: Path, line: str, reason: str
+) -> None:
     bad = tmp_path / "bad.notes"
     bad.write_text(f"tempo 100\n0 1 piano C4 80\n{line}\n")
     before = files_under(chorale.root)
@@ -158,12 +180,25 @@ def test_compose_description_written_in_the_editor(cli, editor, tiny_model_dir: 
     editor("""
 path.write_text("A slow, sad cello solo\\nwith a long rubato ending\\n# (this comment is ignored)\\n")
 """)
-    out = cli.json("compose", "-e", "-n", "1", "--max-tokens", "30", "--seed", "1", "--model", str(tiny_model_dir))
+    out = cli.json(
+        "compose",
+        "-e",
+        "-n",
+        "1",
+        "--max-tokens",
+        "30",
+        "--seed",
+        "1",
+        "--model",
+        str(tiny_model_dir),
+    )
     assert out["candidates"][0]["text"] == "A slow, sad cello solo with a long rubato ending"
     assert out["created"] == ["slow-sad-cello-1@1"]
 
 
-def test_compose_editor_quit_without_saving_composes_nothing(cli, editor, tiny_model_dir: Path) -> None:
+def test_compose_editor_quit_without_saving_composes_nothing(
+    cli, editor, tiny_model_dir: Path
+) -> None:
     editor("")
     assert "nothing composed" in cli.fails("compose", "-e", "--model", str(tiny_model_dir))
     assert json.loads(cli("list", "--json").stdout) == []

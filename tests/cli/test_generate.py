@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import AMT_FIXTURES, files_under
 
 from midicli.defaults import MINI_MODEL_DIR
 from midicli.project import Project
-from support import AMT_FIXTURES, files_under
 
 
 @pytest.fixture
@@ -24,15 +24,22 @@ def test_compose_prints_the_created_references_as_json(studio) -> None:
     out = cli.json("compose", "A calm piano waltz", "-n", "2", *model)
     assert out["created"] == ["calm-piano-waltz-1@1", "calm-piano-waltz-2@1"]
     assert [c["ref"] for c in out["candidates"]] == out["created"]
-    assert all(c["notes"] > 0 and c["operation"] == "compose" and c["seed"] == 1 for c in out["candidates"])
+    assert all(
+        c["notes"] > 0 and c["operation"] == "compose" and c["seed"] == 1 for c in out["candidates"]
+    )
     table = cli("compose", "A calm piano waltz", "-n", "1", *model).stdout
     assert "calm-piano-waltz-3@1" in table and "score" in table and "tok/s" in table
 
 
 def test_continue_and_infill_add_versions_to_the_piece(studio) -> None:
     cli, model = studio
-    assert cli.json("continue", "chorale", "--seconds", "80", "-n", "2", *model)["created"] == ["chorale@2", "chorale@3"]
-    assert cli.json("infill", "chorale@1", "--start", "2b", "--end", "4b", *model)["created"] == ["chorale@4"]
+    assert cli.json("continue", "chorale", "--seconds", "80", "-n", "2", *model)["created"] == [
+        "chorale@2",
+        "chorale@3",
+    ]
+    assert cli.json("infill", "chorale@1", "--start", "2b", "--end", "4b", *model)["created"] == [
+        "chorale@4"
+    ]
     history = cli.json("history", "chorale")
     assert [(v["ref"], v["operation"], v["parent"]) for v in history] == [
         ("chorale@1", "import", None),
@@ -47,14 +54,26 @@ def test_continue_and_infill_add_versions_to_the_piece(studio) -> None:
     [
         (["infill", "chorale", "--start", "8", "--end", "4"], "start < end"),
         (["infill", "chorale", "--start", "30", "--end", "40"], "after the piece ends"),
-        (["infill", "chorale", "--start", "1", "--end", "4", "--instrument", "kazoo orchestra"], "kazoo"),
+        (
+            ["infill", "chorale", "--start", "1", "--end", "4", "--instrument", "kazoo orchestra"],
+            "kazoo",
+        ),
         (["compose", "waltz", "--instruments", "piano,theremin-ish"], "theremin"),
         (["compose", "waltz", "-n", "0"], "at least 1"),
         (["continue", "chorale", "--seconds", "-3"], "length"),
         (["infill", "chorale", "--start", "bar nine", "--end", "4"], "bar nine"),
         (["continue", "nothing-here"], "no piece named"),
     ],
-    ids=["start after end", "outside the piece", "unknown instrument", "unknown allow-list", "n < 1", "negative length", "bad time", "missing piece"],
+    ids=[
+        "start after end",
+        "outside the piece",
+        "unknown instrument",
+        "unknown allow-list",
+        "n < 1",
+        "negative length",
+        "bad time",
+        "missing piece",
+    ],
 )
 def test_bad_requests_are_one_line_and_write_nothing(studio, args: list[str], words: str) -> None:
     cli, model = studio
@@ -77,7 +96,14 @@ def test_a_project_without_a_model_composes_with_the_default_one(studio) -> None
     with Project.open(cli.root) as project:
         project.config.model = None
         project.save_config()
-    (ref,) = cli.json("compose", "A baroque chorale piece featuring church organ.", "-n", "1", "--max-tokens", "30")["created"]
+    (ref,) = cli.json(
+        "compose",
+        "A baroque chorale piece featuring church organ.",
+        "-n",
+        "1",
+        "--max-tokens",
+        "30",
+    )["created"]
     assert cli.json("show", ref)["model"] == str(MINI_MODEL_DIR)  # no GPU here: the bundled mini
 
 
@@ -85,13 +111,22 @@ def test_a_prompts_file_composes_every_line(studio, tmp_path: Path) -> None:
     cli, model = studio
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("A slow organ chorale\n\nFast jazz drums\n")
-    created = cli.json("compose", "--prompts-file", str(prompts), "-n", "2", "--dtype", "float32", *model)["created"]
-    assert created == ["slow-organ-chorale-1@1", "slow-organ-chorale-2@1", "fast-jazz-drums-1@1", "fast-jazz-drums-2@1"]
+    created = cli.json(
+        "compose", "--prompts-file", str(prompts), "-n", "2", "--dtype", "float32", *model
+    )["created"]
+    assert created == [
+        "slow-organ-chorale-1@1",
+        "slow-organ-chorale-2@1",
+        "fast-jazz-drums-1@1",
+        "fast-jazz-drums-2@1",
+    ]
 
 
 def test_compose_can_render_every_candidate(studio) -> None:
     cli, model = studio
-    created = cli.json("compose", "A sad cello solo", "-n", "2", "--render", "wav", *model)["created"]
+    created = cli.json("compose", "A sad cello solo", "-n", "2", "--render", "wav", *model)[
+        "created"
+    ]
     for ref in created:
         name, version = ref.split("@")
         wav = cli.root / "pieces" / name / f"v{version}.wav"
@@ -100,11 +135,15 @@ def test_compose_can_render_every_candidate(studio) -> None:
 
 def test_a_quantized_model_composes_and_the_version_records_its_precision(studio) -> None:
     cli, model = studio
-    (ref,) = cli.json("compose", "A calm piano waltz", "-n", "1", "--quantize", "int8", *model)["created"]
+    (ref,) = cli.json("compose", "A calm piano waltz", "-n", "1", "--quantize", "int8", *model)[
+        "created"
+    ]
     (plain,) = cli.json("compose", "A calm piano waltz", "-n", "1", *model)["created"]
     with Project.open(cli.root) as project:
         assert project.resolve(ref).manifest["precision"] == "int8 weights, bfloat16"
-        assert project.resolve(plain).manifest["precision"] == "float32"  # tiny: auto leaves small models alone
+        assert (
+            project.resolve(plain).manifest["precision"] == "float32"
+        )  # tiny: auto leaves small models alone
 
 
 def test_an_unknown_quantization_is_one_line_and_writes_nothing(studio) -> None:

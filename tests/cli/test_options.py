@@ -8,7 +8,9 @@ from typer.testing import CliRunner
 from midicli.cli.main import app
 
 
-@pytest.mark.parametrize("command", [[], ["compose"], ["rm"], ["prefs", "rm"], ["model", "scaffold"]])
+@pytest.mark.parametrize(
+    "command", [[], ["compose"], ["rm"], ["prefs", "rm"], ["model", "scaffold"]]
+)
 def test_flags_in_help_show_no_bool_type(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, "--help"], terminal_width=100)
     assert result.exit_code == 0
@@ -31,7 +33,23 @@ def test_a_generation_option_reads_the_same_in_every_command_that_takes_it() -> 
     for name in ("compose", "continue", "infill", "studio", "eval", "tune"):
         for param in group.commands[name].params:
             helps.setdefault(param.name, set()).add(getattr(param, "help", None))
-    shared = ("temperature", "top_p", "max_tokens", "best_of", "key_lean", "instrument_lean", "max_simultaneous",
-              "model", "engine", "device", "dtype", "url", "fp8", "gpu_memory_utilization", "quantize", "adapter")
+    shared = (
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "best_of",
+        "key_lean",
+        "instrument_lean",
+        "max_simultaneous",
+        "model",
+        "engine",
+        "device",
+        "dtype",
+        "url",
+        "fp8",
+        "gpu_memory_utilization",
+        "quantize",
+        "adapter",
+    )
     assert {name: texts for name, texts in helps.items() if name in shared and len(texts) > 1} == {}
     assert set(shared) <= helps.keys()

@@ -7,20 +7,23 @@ from pathlib import Path
 
 import mido
 import pytest
+from support import FIXTURE_MIDIS, files_under
 from typer.testing import CliRunner
 
 from midicli.cli.main import app
 from midicli.music.midi_io import read_midi
 from midicli.project.files import FILE_MODE
-from support import FIXTURE_MIDIS, files_under
 
 
 def same_notes(a, b, tolerance: float = 0.0105) -> bool:
     key = lambda n: (round(n.onset, 2), n.pitch, n.instrument)  # noqa: E731
     a, b = sorted(a, key=key), sorted(b, key=key)
     return len(a) == len(b) and all(
-        x.pitch == y.pitch and x.instrument == y.instrument and abs(x.onset - y.onset) <= tolerance
-        and abs(x.duration - y.duration) <= tolerance for x, y in zip(a, b)
+        x.pitch == y.pitch
+        and x.instrument == y.instrument
+        and abs(x.onset - y.onset) <= tolerance
+        and abs(x.duration - y.duration) <= tolerance
+        for x, y in zip(a, b)
     )
 
 
@@ -60,7 +63,10 @@ def test_rm_asks_for_confirmation_then_removes(cli) -> None:
 
 def test_rm_says_a_bare_name_removes_every_version_and_offers_one_version(cli) -> None:
     help_text = " ".join(cli("rm", "--help").stdout.replace("│", " ").split())
-    assert "NAME removes the whole piece, every version" in help_text and "NAME@N removes version N only" in help_text
+    assert (
+        "NAME removes the whole piece, every version" in help_text
+        and "NAME@N removes version N only" in help_text
+    )
     assert "latest version" not in help_text
     cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
     assert "chorale and all its versions (rm chorale@N removes one)" in cli.fails("rm", "chorale")
@@ -78,7 +84,11 @@ def _bad_midis(tmp_path: Path) -> dict[str, Path]:
     truncated.write_bytes(FIXTURE_MIDIS[0].read_bytes()[:300])
     silent = tmp_path / "silent.mid"
     song = mido.MidiFile()
-    song.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000), mido.Message("program_change", program=3)]))
+    song.tracks.append(
+        mido.MidiTrack(
+            [mido.MetaMessage("set_tempo", tempo=500000), mido.Message("program_change", program=3)]
+        )
+    )
     song.save(silent)
     return {"not midi": text, "truncated": truncated, "no notes": silent}
 
@@ -100,16 +110,24 @@ def test_piece_names_that_could_escape_or_confuse_are_refused(cli, name: str) ->
     assert files_under(cli.root) == before
 
 
-@pytest.mark.parametrize(("ref", "words"), [("ghost", "no piece named 'ghost'"), ("chorale@7", "no version 7")])
+@pytest.mark.parametrize(
+    ("ref", "words"), [("ghost", "no piece named 'ghost'"), ("chorale@7", "no version 7")]
+)
 def test_missing_pieces_and_versions_are_named(cli, ref: str, words: str) -> None:
     cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
-    for command in (["show", ref], ["export", ref, "x.mid"], ["history", ref.split("@")[0]] if "@" not in ref else ["show", ref]):
+    for command in (
+        ["show", ref],
+        ["export", ref, "x.mid"],
+        ["history", ref.split("@")[0]] if "@" not in ref else ["show", ref],
+    ):
         assert words in cli.fails(*command)
 
 
 def test_export_to_an_unwritable_place_is_one_line(cli, tmp_path: Path) -> None:
     cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
-    assert "cannot write" in cli.fails("export", "chorale", str(tmp_path / "no" / "such" / "dir" / "x.mid"))
+    assert "cannot write" in cli.fails(
+        "export", "chorale", str(tmp_path / "no" / "such" / "dir" / "x.mid")
+    )
 
 
 def test_outside_any_project_reading_commands_say_how_to_start(tmp_path: Path, monkeypatch) -> None:
@@ -120,7 +138,9 @@ def test_outside_any_project_reading_commands_say_how_to_start(tmp_path: Path, m
     assert files_under(tmp_path) == []
 
 
-def test_outside_any_project_import_uses_the_default_project(tmp_path: Path, monkeypatch, midicli_home: Path) -> None:
+def test_outside_any_project_import_uses_the_default_project(
+    tmp_path: Path, monkeypatch, midicli_home: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, ["import", str(FIXTURE_MIDIS[0])])
     assert result.exit_code == 0, result.output
@@ -143,9 +163,15 @@ def test_database_paths_out_of_the_project_are_refused(cli, tmp_path: Path) -> N
     cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
     with sqlite3.connect(cli.root / "midicli.db") as db:
         db.execute("UPDATE versions SET midi_path = ?", (str(victim / "v1.mid"),))
-    for command in (["export", "chorale", str(tmp_path / "out.mid")], ["render", "chorale", "--to", "png"]):
+    for command in (
+        ["export", "chorale", str(tmp_path / "out.mid")],
+        ["render", "chorale", "--to", "png"],
+    ):
         assert "outside" in cli.fails(*command)
-    assert sorted(p.name for p in victim.iterdir()) == ["v1.mid"] and not (tmp_path / "out.mid").exists()
+    assert (
+        sorted(p.name for p in victim.iterdir()) == ["v1.mid"]
+        and not (tmp_path / "out.mid").exists()
+    )
 
 
 def test_a_piece_folder_linked_out_of_the_project_is_not_emptied(cli, tmp_path: Path) -> None:
@@ -168,7 +194,9 @@ def test_a_piece_folder_linked_out_of_the_project_is_not_emptied(cli, tmp_path: 
 def test_show_says_which_range_an_infill_rewrote(cli, tiny_model_dir: Path) -> None:
     cli("import", str(FIXTURE_MIDIS[0]), "--name", "chorale")
     model = ["--model", str(tiny_model_dir), "--max-tokens", "30", "--seed", "1"]
-    [ref] = cli.json("infill", "chorale", "--start", "2", "--end", "4.5", "--instrument", "0", *model)["created"]
+    [ref] = cli.json(
+        "infill", "chorale", "--start", "2", "--end", "4.5", "--instrument", "0", *model
+    )["created"]
     shown = cli("show", ref).stdout
     assert "rewrote" in shown and "2.00–4.50 s, Acoustic Grand Piano only" in shown
     assert "rewrote" not in cli("show", "chorale@1").stdout
@@ -178,5 +206,7 @@ def test_a_misspelt_setting_in_midicli_toml_is_pointed_out(cli) -> None:
     config = cli.root / "midicli.toml"
     config.write_text(config.read_text() + 'modle = "midi-llm"\n[my_plugin]\nvoice = "alto"\n')
     listed = cli("list")
-    assert "'modle' is not a midicli setting (kept as it is); did you mean 'model'?" in listed.stderr
+    assert (
+        "'modle' is not a midicli setting (kept as it is); did you mean 'model'?" in listed.stderr
+    )
     assert "my_plugin" not in listed.stderr

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from support import AMT_FIXTURES
 
 
@@ -14,7 +13,10 @@ from support import AMT_FIXTURES
 def takes(cli, tiny_model_dir: Path):
     """Three candidates of one request and one of another, composed by the tiny model."""
     model = ["--model", str(tiny_model_dir), "--max-tokens", "30", "--seed", "1"]
-    long = ["--seconds", "99"]  # a span the 30 first tokens cannot fill: each first round is 30 tokens
+    long = [
+        "--seconds",
+        "99",
+    ]  # a span the 30 first tokens cannot fill: each first round is 30 tokens
     refs = cli.json("compose", "A calm piano waltz", "-n", "3", *model, *long)["created"]
     other = cli.json("compose", "Upbeat jazz trio", "-n", "1", *model, *long)["created"]
     return cli, refs, other[0]
@@ -23,7 +25,10 @@ def takes(cli, tiny_model_dir: Path):
 def test_pick_records_the_best_over_its_siblings_and_prefs_lists_them(takes) -> None:
     cli, (best, second, third), _ = takes
     recorded = cli.json("pick", best)["recorded"]
-    assert [(p["chosen"], p["rejected"], p["source"]) for p in recorded] == [(best, second, "pick"), (best, third, "pick")]
+    assert [(p["chosen"], p["rejected"], p["source"]) for p in recorded] == [
+        (best, second, "pick"),
+        (best, third, "pick"),
+    ]
     assert all(p["prompt_tokens"] > 0 and p["chosen_tokens"] == 30 for p in recorded)
     listed = cli.json("prefs")
     assert [p["id"] for p in listed] == [p["id"] for p in recorded]
@@ -50,7 +55,10 @@ def test_rate_turns_stars_into_preferences(takes) -> None:
 def test_a_first_rating_says_it_was_recorded_and_waits_for_the_next(takes) -> None:
     cli, (a, b, _), _ = takes
     first = cli("rate", a, "4")
-    assert f"Rated {a} 4 of 5" in first.stdout and "another version from the same prompt" in first.stdout
+    assert (
+        f"Rated {a} 4 of 5" in first.stdout
+        and "another version from the same prompt" in first.stdout
+    )
     assert "Nothing new" not in first.output
     assert f"Recorded #1: {b} over {a}" in cli("rate", b, "5").stdout
 

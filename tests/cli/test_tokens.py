@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from support import AMT_FIXTURES, FIXTURE_MIDIS
 
 from midicli.music.midi_io import read_midi
 from midicli.project.files import FILE_MODE
 from midicli.tokenizers.vocab import MAX_TIME
-from support import AMT_FIXTURES, FIXTURE_MIDIS
 
 
 @pytest.mark.parametrize("midi", FIXTURE_MIDIS, ids=lambda p: p.stem)
@@ -37,11 +37,17 @@ def test_a_long_piece_goes_through_windows_and_back(cli, tmp_path: Path) -> None
 
 def test_detokenize_writes_the_notes_of_the_tokens(cli, tmp_path: Path) -> None:
     tokens = tmp_path / "three.json"
-    tokens.write_text(json.dumps([0, 10050, 11060, 50, 10050, 11064, 100, 10100, 11000 + 128 * 128 + 36]))
+    tokens.write_text(
+        json.dumps([0, 10050, 11060, 50, 10050, 11064, 100, 10100, 11000 + 128 * 128 + 36])
+    )
     cli("detokenize", str(tokens), "-o", str(tmp_path / "three.mid"))
     notes = read_midi(tmp_path / "three.mid").notes
     assert (tmp_path / "three.mid").stat().st_mode & 0o777 == FILE_MODE != 0o600
-    assert [(n.onset, n.pitch, n.instrument) for n in notes] == [(0.0, 60, 0), (0.5, 64, 0), (1.0, 36, 128)]
+    assert [(n.onset, n.pitch, n.instrument) for n in notes] == [
+        (0.0, 60, 0),
+        (0.5, 64, 0),
+        (1.0, 36, 128),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -55,9 +61,19 @@ def test_detokenize_writes_the_notes_of_the_tokens(cli, tmp_path: Path) -> None:
         ("{not json", "not JSON"),
         ('["a", "b", "c"]', "integer"),
     ],
-    ids=["empty", "wrong length", "out of range", "time goes back", "misordered", "not json", "not ints"],
+    ids=[
+        "empty",
+        "wrong length",
+        "out of range",
+        "time goes back",
+        "misordered",
+        "not json",
+        "not ints",
+    ],
 )
-def test_broken_token_files_are_refused_in_one_line(cli, tmp_path: Path, content: str, words: str) -> None:
+def test_broken_token_files_are_refused_in_one_line(
+    cli, tmp_path: Path, content: str, words: str
+) -> None:
     tokens = tmp_path / "bad.json"
     tokens.write_text(content)
     assert words in cli.fails("detokenize", str(tokens), "-o", str(tmp_path / "out.mid"))

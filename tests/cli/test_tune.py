@@ -20,7 +20,9 @@ def judged(cli, tiny_model_dir: Path):
         project.save_config()
 
     def judge(seed: int) -> list[str]:
-        refs = cli.json("compose", "A calm piano waltz", "-n", "3", "--max-tokens", "30", "--seed", str(seed))["created"]
+        refs = cli.json(
+            "compose", "A calm piano waltz", "-n", "3", "--max-tokens", "30", "--seed", str(seed)
+        )["created"]
         cli("pick", refs[0])
         return refs
 
@@ -39,9 +41,17 @@ def test_a_tuned_adapter_is_used_by_name_or_by_default_and_recorded(judged) -> N
     cli, judge = judged
     judge(1), judge(2)
     adapter = cli.json("tune", "warm", "--epochs", "1", "--holdout", "0.5", "--max-length", "256")
-    assert (adapter["name"], adapter["method"], adapter["path"]) == ("warm", "lora", "adapters/warm")
+    assert (adapter["name"], adapter["method"], adapter["path"]) == (
+        "warm",
+        "lora",
+        "adapters/warm",
+    )
     assert len(adapter["preferences"]) == 4 and adapter["params"]["beta"] == 0.1
-    assert adapter["metrics"]["held_out_pairs"] == 2 and set(adapter["metrics"]["before"]) == {"pairs", "accuracy", "margin"}
+    assert adapter["metrics"]["held_out_pairs"] == 2 and set(adapter["metrics"]["before"]) == {
+        "pairs",
+        "accuracy",
+        "margin",
+    }
     assert (cli.root / "adapters" / "warm" / "adapter_config.json").is_file()
     assert [a["name"] for a in cli.json("adapters", "list")] == ["warm"]
     assert "exists already" in cli.fails("tune", "warm")
@@ -65,17 +75,25 @@ def _tampered_adapter(cli, path: str) -> None:
     from midicli.project.records import AdapterRecord
 
     with Project.open(cli.root) as project:
-        project.register_adapter(AdapterRecord("evil", path, "lora", "some/model", "0" * 12, [], {}, {}, "2026-01-01"))
+        project.register_adapter(
+            AdapterRecord("evil", path, "lora", "some/model", "0" * 12, [], {}, {}, "2026-01-01")
+        )
 
 
 @pytest.mark.parametrize("path", ["../victim", "adapters/../../victim", "adapters"])
-def test_an_adapter_row_pointing_out_of_the_adapters_folder_is_never_used_or_deleted(cli, path: str) -> None:
+def test_an_adapter_row_pointing_out_of_the_adapters_folder_is_never_used_or_deleted(
+    cli, path: str
+) -> None:
     victim = cli.root.parent / "victim"
     victim.mkdir()
     (victim / "precious.txt").write_text("keep me")
     (cli.root / "adapters").mkdir(exist_ok=True)
     _tampered_adapter(cli, path)
-    for command in (["adapters", "rm", "evil"], ["adapters", "use", "evil"], ["compose", "x", "--adapter", "evil"]):
+    for command in (
+        ["adapters", "rm", "evil"],
+        ["adapters", "use", "evil"],
+        ["compose", "x", "--adapter", "evil"],
+    ):
         assert "outside" in cli.fails(*command)
     assert (victim / "precious.txt").read_text() == "keep me" and (cli.root / "adapters").is_dir()
 
@@ -97,21 +115,40 @@ def _adapter_for(cli, base: Path, weights: str = "adapter_model.safetensors") ->
     (folder / "adapter_config.json").write_text("{}")
     (folder / weights).write_bytes(b"\0" * 16)
     with Project.open(cli.root) as project:
-        project.register_adapter(AdapterRecord("warm", "adapters/warm", "lora", str(base), model_hash(base), [], {}, {}, "2026-01-01"))
+        project.register_adapter(
+            AdapterRecord(
+                "warm",
+                "adapters/warm",
+                "lora",
+                str(base),
+                model_hash(base),
+                [],
+                {},
+                {},
+                "2026-01-01",
+            )
+        )
 
 
-def test_an_adapter_tuned_on_another_model_is_refused_naming_both(cli, tiny_model_dir: Path, other_model_dir: Path) -> None:
+def test_an_adapter_tuned_on_another_model_is_refused_naming_both(
+    cli, tiny_model_dir: Path, other_model_dir: Path
+) -> None:
     _adapter_for(cli, other_model_dir)
     with Project.open(cli.root) as project:
         project.config.model = str(tiny_model_dir)
         project.save_config()
-    for command in (["adapters", "use", "warm"], ["compose", "a waltz", "--adapter", "warm", "--max-tokens", "30"]):
+    for command in (
+        ["adapters", "use", "warm"],
+        ["compose", "a waltz", "--adapter", "warm", "--max-tokens", "30"],
+    ):
         message = cli.fails(*command)
         assert f"tuned on {other_model_dir}, not on {tiny_model_dir}" in message
     assert Project.open(cli.root).config.adapter is None
 
 
-def test_pickled_weights_are_refused_unless_trusted(cli, tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_pickled_weights_are_refused_unless_trusted(
+    cli, tiny_model_dir: Path, tmp_path: Path
+) -> None:
     import shutil
 
     import torch
@@ -122,7 +159,18 @@ def test_pickled_weights_are_refused_unless_trusted(cli, tiny_model_dir: Path, t
     weights = next(pickled.glob("*.safetensors"))
     torch.save(load_file(weights), pickled / "pytorch_model.bin")
     weights.unlink()
-    compose = ["compose", "a waltz", "-n", "1", "--max-tokens", "30", "--seed", "1", "--model", str(pickled)]
+    compose = [
+        "compose",
+        "a waltz",
+        "-n",
+        "1",
+        "--max-tokens",
+        "30",
+        "--seed",
+        "1",
+        "--model",
+        str(pickled),
+    ]
     assert "pickled weights (pytorch_model.bin)" in cli.fails(*compose)
     assert cli.json("list") == []
     assert cli.runner.invoke(app, ["-C", str(cli.root), "--trust-pickle", *compose]).exit_code == 0

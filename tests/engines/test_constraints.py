@@ -26,7 +26,9 @@ class Steps(TokenGrammar):
     def allowed(self) -> tuple[tuple[int, int], ...]:
         if self.finished:
             return ()
-        return tuple((a, b) for a, b in ((self.next, self.next + 1), (self.next + 2, MUSIC)) if a < b)
+        return tuple(
+            (a, b) for a, b in ((self.next, self.next + 1), (self.next + 2, MUSIC)) if a < b
+        )
 
     def advance(self, token: int) -> None:
         if not self.permits(token):

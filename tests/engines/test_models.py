@@ -17,7 +17,9 @@ from midicli.engines.models import load_model, model_hash, pick_device, pick_dty
 from midicli.errors import ModelError
 
 
-def test_presets_name_hub_models_and_folders_become_absolute(tiny_model_dir: Path, monkeypatch) -> None:
+def test_presets_name_hub_models_and_folders_become_absolute(
+    tiny_model_dir: Path, monkeypatch
+) -> None:
     assert resolve_model("midi-llm") == defaults.MIDI_LLM_HUB_ID
     assert resolve_model("someone/some-model") == "someone/some-model"
     monkeypatch.chdir(tiny_model_dir.parent)
@@ -29,7 +31,9 @@ def test_a_name_that_is_neither_folder_nor_hub_id_is_refused() -> None:
         resolve_model("./missing/model/dir")
 
 
-def test_the_tiny_model_loads_on_cpu_in_float32_unless_told_otherwise(tiny_model, tiny_model_dir: Path) -> None:
+def test_the_tiny_model_loads_on_cpu_in_float32_unless_told_otherwise(
+    tiny_model, tiny_model_dir: Path
+) -> None:
     assert tiny_model.device == torch.device("cpu")
     assert tiny_model.dtype == next(tiny_model.model.parameters()).dtype == torch.float32
     assert tiny_model.model_id == str(tiny_model_dir)
@@ -46,9 +50,15 @@ def _copy_without(source: Path, target: Path, *names: str) -> Path:
 
 @pytest.mark.parametrize(
     ("missing", "message"),
-    [("config.json", "it has no config.json"), ("tokenizer*", "it has no text tokenizer"), ("*.safetensors", "no weights")],
+    [
+        ("config.json", "it has no config.json"),
+        ("tokenizer*", "it has no text tokenizer"),
+        ("*.safetensors", "no weights"),
+    ],
 )
-def test_a_folder_missing_a_part_of_the_layout_says_which(tiny_model_dir, tmp_path, missing, message) -> None:
+def test_a_folder_missing_a_part_of_the_layout_says_which(
+    tiny_model_dir, tmp_path, missing, message
+) -> None:
     broken = _copy_without(tiny_model_dir, tmp_path / "broken", missing)
     with pytest.raises(ModelError, match=message) as caught:
         load_model(broken)
@@ -61,7 +71,9 @@ def test_a_model_without_room_for_the_music_vocabulary_is_refused(tiny_model_dir
     config["vocab_size"] = 32_000
     del config["midicli_text_vocab_size"]
     (text_only / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelError, match="vocabulary has 32,000 ids, fewer than the 55,030 music tokens"):
+    with pytest.raises(
+        ModelError, match="vocabulary has 32,000 ids, fewer than the 55,030 music tokens"
+    ):
         load_model(text_only)
 
 
@@ -77,7 +89,9 @@ def test_an_uncached_hub_model_offline_tells_how_to_get_it(tmp_path) -> None:
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
     env.pop("HF_HUB_CACHE", None)
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.stdout.strip() == (
         "cannot download midicli-tests/not-downloaded (no network?): pass --model PATH to a local copy, "
         "or pre-download it with `hf download midicli-tests/not-downloaded`"
@@ -113,7 +127,9 @@ def test_device_and_dtype_choices() -> None:
             pick_device("cuda")
 
 
-def test_a_midi_llm_sized_folder_is_described_as_int8_on_this_cpu_and_mini_as_float32(tiny_model_dir: Path, tmp_path: Path) -> None:
+def test_a_midi_llm_sized_folder_is_described_as_int8_on_this_cpu_and_mini_as_float32(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
     from midicli.engines.models import describe_local
 
     big = tmp_path / "big"

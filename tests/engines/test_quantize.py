@@ -20,9 +20,13 @@ CPU = torch.device("cpu")
 
 def real_sequences(engine: TransformersEngine, tokens_each: int = 300) -> list[list[int]]:
     """Three real pieces (AMT tokens of tests/data/amt) after a text prompt, as the model sees them."""
-    words = engine.tokenizer("A piece for piano ").input_ids + [engine.text_vocab_size + AUTOREGRESS]
+    words = engine.tokenizer("A piece for piano ").input_ids + [
+        engine.text_vocab_size + AUTOREGRESS
+    ]
     names = ["bach_bwv66_6", "joplin_maple_leaf", "strawberry"]
-    pieces = [json.loads((PIECES / f"{name}.tokens.json").read_text())[:tokens_each] for name in names]
+    pieces = [
+        json.loads((PIECES / f"{name}.tokens.json").read_text())[:tokens_each] for name in names
+    ]
     return [words + [engine.text_vocab_size + t for t in piece] for piece in pieces]
 
 
@@ -42,7 +46,11 @@ def agreement(reference: TransformersEngine, other: TransformersEngine) -> tuple
         p, q = next_token_logits(reference, ids), next_token_logits(other, ids)
         same += int((p.argmax(-1) == q.argmax(-1)).sum())
         total += p.shape[0]
-        kl += float(torch.nn.functional.kl_div(q.log_softmax(-1), p.log_softmax(-1), log_target=True, reduction="sum"))
+        kl += float(
+            torch.nn.functional.kl_div(
+                q.log_softmax(-1), p.log_softmax(-1), log_target=True, reduction="sum"
+            )
+        )
     return same / total, kl / total
 
 
@@ -52,32 +60,48 @@ def bf16_mini() -> TransformersEngine:
 
 
 @pytest.mark.parametrize(("quantization", "bound"), [("int8", 0.97), ("int4", 0.9)])
-def test_quantized_mini_picks_the_same_next_token_as_bfloat16_on_real_music(bf16_mini, quantization, bound) -> None:
-    quantized = TransformersEngine(load_model("mini", device="cpu", dtype="bfloat16", quantize=quantization))
+def test_quantized_mini_picks_the_same_next_token_as_bfloat16_on_real_music(
+    bf16_mini, quantization, bound
+) -> None:
+    quantized = TransformersEngine(
+        load_model("mini", device="cpu", dtype="bfloat16", quantize=quantization)
+    )
     assert quantized.precision == f"{quantization} weights, bfloat16"
     top1, _ = agreement(bf16_mini, quantized)
     assert top1 >= bound
 
 
-@pytest.mark.parametrize(("asked", "device", "weight_bytes", "chosen"), [
-    ("auto", CPU, 2_900_000_000, "int8"),  # MIDI-LLM's size on a CPU: memory bound, int8 reads half the bytes
-    (None, CPU, 2_900_000_000, "int8"),
-    ("auto", CPU, 15_000_000, "none"),  # mini: fits in cache, left as it is
-    ("auto", torch.device("cuda"), 2_900_000_000, "none"),  # GPUs keep bf16 (or vLLM's fp8)
-    ("int4", CPU, 15_000_000, "int4"),
-])
+@pytest.mark.parametrize(
+    ("asked", "device", "weight_bytes", "chosen"),
+    [
+        (
+            "auto",
+            CPU,
+            2_900_000_000,
+            "int8",
+        ),  # MIDI-LLM's size on a CPU: memory bound, int8 reads half the bytes
+        (None, CPU, 2_900_000_000, "int8"),
+        ("auto", CPU, 15_000_000, "none"),  # mini: fits in cache, left as it is
+        ("auto", torch.device("cuda"), 2_900_000_000, "none"),  # GPUs keep bf16 (or vLLM's fp8)
+        ("int4", CPU, 15_000_000, "int4"),
+    ],
+)
 def test_auto_quantizes_only_large_models_on_a_cpu(asked, device, weight_bytes, chosen) -> None:
     assert resolve(asked, device, weight_bytes) == chosen
 
 
-@pytest.mark.parametrize(("asked", "words"), [("int3", "unknown quantization"), ("int8@cuda", "CPU only")])
+@pytest.mark.parametrize(
+    ("asked", "words"), [("int3", "unknown quantization"), ("int8@cuda", "CPU only")]
+)
 def test_impossible_quantizations_are_refused(asked, words) -> None:
     quantize, _, device = asked.partition("@")
     with pytest.raises(ModelError, match=words):
         resolve(quantize, torch.device(device or "cpu"), 0)
 
 
-@pytest.mark.parametrize(("quantization", "kind", "tolerance"), [("int8", Int8Linear, 0.02), ("int4", Int4Linear, 0.1)])
+@pytest.mark.parametrize(
+    ("quantization", "kind", "tolerance"), [("int8", Int8Linear, 0.02), ("int4", Int4Linear, 0.1)]
+)
 def test_a_quantized_layer_computes_what_the_layer_did(quantization, kind, tolerance) -> None:
     torch.manual_seed(0)
     layer = torch.nn.Linear(256, 100).to(torch.bfloat16)  # 100 rows: int4 pads them for its kernel

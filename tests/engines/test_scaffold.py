@@ -15,7 +15,9 @@ from midicli.project.files import FILE_MODE
 from midicli.tokenizers.vocab import MUSIC_VOCAB_SIZE
 
 
-def test_tiny_scaffold_loads_with_music_ids_after_the_text_ids(tiny_model: LoadedModel, tiny_model_dir: Path) -> None:
+def test_tiny_scaffold_loads_with_music_ids_after_the_text_ids(
+    tiny_model: LoadedModel, tiny_model_dir: Path
+) -> None:
     config = tiny_model.model.config
     assert tiny_model.text_vocab_size == getattr(config, TEXT_VOCAB_KEY) == 1024
     assert tiny_model.vocab_size == 1024 + MUSIC_VOCAB_SIZE
@@ -27,7 +29,9 @@ def test_tiny_scaffold_loads_with_music_ids_after_the_text_ids(tiny_model: Loade
     assert ids[0] == tiny_model.tokenizer.bos_token_id == config.bos_token_id
     assert max(ids) < len(tiny_model.tokenizer) <= tiny_model.text_vocab_size
     assert tiny_model.eos_id == config.eos_token_id
-    assert tiny_model.tokenizer.decode(ids, skip_special_tokens=True) == "A calm waltz for solo piano "
+    assert (
+        tiny_model.tokenizer.decode(ids, skip_special_tokens=True) == "A calm waltz for solo piano "
+    )
 
 
 def test_the_seed_decides_the_weights(tmp_path: Path, tiny_model_dir: Path) -> None:
@@ -39,7 +43,11 @@ def test_the_seed_decides_the_weights(tmp_path: Path, tiny_model_dir: Path) -> N
 
 def test_1b_scaffold_has_the_shape_of_llama_3_2_1b() -> None:
     config = scaffold_config("1b")
-    assert (config.hidden_size, config.num_hidden_layers, config.intermediate_size) == (2048, 16, 8192)
+    assert (config.hidden_size, config.num_hidden_layers, config.intermediate_size) == (
+        2048,
+        16,
+        8192,
+    )
     assert (config.num_attention_heads, config.num_key_value_heads) == (32, 8)
     assert config.vocab_size == defaults.MIDI_LLM_VOCAB_SIZE
     assert getattr(config, TEXT_VOCAB_KEY) == defaults.MIDI_LLM_TEXT_VOCAB_SIZE

@@ -9,10 +9,10 @@ import torch
 
 from midicli.engines.base import Request, SamplingParams
 from midicli.engines.constraints import check_sequence
-from midicli.tokenizers.amt_generation import Grammar, GrammarSpec
 from midicli.engines.models import LoadedModel, load_model
 from midicli.engines.transformers import TransformersEngine, _sample_top_p
 from midicli.errors import GenerationError
+from midicli.tokenizers.amt_generation import Grammar, GrammarSpec
 from midicli.tokenizers.vocab import (
     ADUR_OFFSET,
     ANOTE_OFFSET,
@@ -39,7 +39,9 @@ def music(engine: TransformersEngine, ids: list[int]) -> list[int]:
 
 
 def test_n_candidates_of_music_tokens_only(engine) -> None:
-    completions = engine.generate(Request(prompt(engine), SamplingParams(n=3, max_new_tokens=40, seed=0)))
+    completions = engine.generate(
+        Request(prompt(engine), SamplingParams(n=3, max_new_tokens=40, seed=0))
+    )
     assert len(completions) == 3
     for completion in completions:
         assert completion.finish_reason == "length"
@@ -48,19 +50,29 @@ def test_n_candidates_of_music_tokens_only(engine) -> None:
     assert len({tuple(c.token_ids) for c in completions}) == 3
 
 
-def test_composing_prints_no_deprecation_warnings(engine, capfd: pytest.CaptureFixture[str]) -> None:
+def test_composing_prints_no_deprecation_warnings(
+    engine, capfd: pytest.CaptureFixture[str]
+) -> None:
     """The KV cache goes to the model under the name its transformers version expects
     (``cache`` from 5.20 on), so the quick start shows music, not FutureWarnings."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        engine.generate(Request(prompt(engine), SamplingParams(n=2, max_new_tokens=12, seed=0), GrammarSpec()))
-    assert [str(w.message) for w in caught if issubclass(w.category, (FutureWarning, DeprecationWarning))] == []
+        engine.generate(
+            Request(prompt(engine), SamplingParams(n=2, max_new_tokens=12, seed=0), GrammarSpec())
+        )
+    assert [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, (FutureWarning, DeprecationWarning))
+    ] == []
     assert "deprecated" not in capfd.readouterr().err
 
 
 def test_the_same_seed_gives_the_same_pieces_and_another_seed_others(engine) -> None:
     def run(seed: int) -> list[list[int]]:
-        request = Request(prompt(engine), SamplingParams(n=2, max_new_tokens=30, seed=seed), GrammarSpec())
+        request = Request(
+            prompt(engine), SamplingParams(n=2, max_new_tokens=30, seed=seed), GrammarSpec()
+        )
         return [c.token_ids for c in engine.generate(request)]
 
     assert run(7) == run(7)
@@ -69,7 +81,9 @@ def test_the_same_seed_gives_the_same_pieces_and_another_seed_others(engine) -> 
 
 def test_every_candidate_obeys_the_grammar(engine) -> None:
     spec = GrammarSpec(instruments=frozenset({0, 128}), max_onsets_per_instant=3)
-    completions = engine.generate(Request(prompt(engine), SamplingParams(n=4, max_new_tokens=90, seed=3), spec))
+    completions = engine.generate(
+        Request(prompt(engine), SamplingParams(n=4, max_new_tokens=90, seed=3), spec)
+    )
     for completion in completions:
         tokens = music(engine, completion.token_ids)
         assert check_sequence(spec, tokens) is None
@@ -83,7 +97,9 @@ def test_controls_are_injected_where_the_grammar_wants_them(engine) -> None:
     first = (ATIME_OFFSET + 0, ADUR_OFFSET + 50, ANOTE_OFFSET + 60)  # piano C4 at 0 s
     second = (ATIME_OFFSET + 600, ADUR_OFFSET + 50, ANOTE_OFFSET + 128 * 40 + 67)  # violin at 6 s
     spec = GrammarSpec(controls=first + second)
-    completions = engine.generate(Request(prompt(engine), SamplingParams(n=2, max_new_tokens=150, seed=1), spec))
+    completions = engine.generate(
+        Request(prompt(engine), SamplingParams(n=2, max_new_tokens=150, seed=1), spec)
+    )
     for completion in completions:
         tokens = music(engine, completion.token_ids)
         assert tokens[:3] == list(first)  # due at once: 0 s is within delta of the start
@@ -145,7 +161,12 @@ def test_top_p_keeps_only_the_nucleus() -> None:
     generator = torch.Generator().manual_seed(0)
     logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05, 0.0]])).repeat(500, 1)
     assert set(_sample_top_p(logits, 1.0, 0.8, generator).tolist()) == {0, 1}
-    assert set(_sample_top_p(logits, 1.0, 1.0, generator).tolist()) == {0, 1, 2, 3}  # masked id never
+    assert set(_sample_top_p(logits, 1.0, 1.0, generator).tolist()) == {
+        0,
+        1,
+        2,
+        3,
+    }  # masked id never
 
     flat = torch.zeros(200, 1000)  # nucleus wider than the first guess: the full sort path
     picked = _sample_top_p(flat, 1.0, 0.5, generator)
@@ -168,13 +189,22 @@ def full_head_logits(engine: TransformersEngine, ids: list[int]) -> torch.Tensor
     """The full output layer's logits at the last position, music ids then the end id."""
     with torch.inference_mode():
         logits = engine.model(input_ids=torch.tensor([ids])).logits[0, -1].float()
-    return torch.cat([logits[engine.text_vocab_size : engine.text_vocab_size + MUSIC_VOCAB_SIZE], logits[[engine.eos_id]]])
+    return torch.cat(
+        [
+            logits[engine.text_vocab_size : engine.text_vocab_size + MUSIC_VOCAB_SIZE],
+            logits[[engine.eos_id]],
+        ]
+    )
 
 
 @pytest.mark.parametrize("name", ["tiny", "mini"])
-def test_the_music_head_gives_the_full_heads_logits_over_the_ids_we_sample(name, tiny_model) -> None:
+def test_the_music_head_gives_the_full_heads_logits_over_the_ids_we_sample(
+    name, tiny_model
+) -> None:
     engine = TransformersEngine(tiny_model if name == "tiny" else load_model("mini", device="cpu"))
-    ids = prompt(engine) + [engine.text_vocab_size + t for t in (TIME_OFFSET, DUR_OFFSET + 10, NOTE_OFFSET + 60)]
+    ids = prompt(engine) + [
+        engine.text_vocab_size + t for t in (TIME_OFFSET, DUR_OFFSET + 10, NOTE_OFFSET + 60)
+    ]
     with torch.inference_mode():
         hidden = engine.model.get_decoder()(input_ids=torch.tensor([ids])).last_hidden_state[:, -1]
         narrowed = engine._head(hidden)[0]
@@ -184,17 +214,23 @@ def test_the_music_head_gives_the_full_heads_logits_over_the_ids_we_sample(name,
 
 def test_mini_samples_the_same_ids_through_the_music_head_as_through_the_full_head() -> None:
     engine = TransformersEngine(load_model("mini", device="cpu"))
-    request = Request(prompt(engine), SamplingParams(n=1, max_new_tokens=30, seed=3, temperature=1.0, top_p=0.98))
+    request = Request(
+        prompt(engine), SamplingParams(n=1, max_new_tokens=30, seed=3, temperature=1.0, top_p=0.98)
+    )
     generator = torch.Generator().manual_seed(3)
     ids = prompt(engine)
-    for _ in range(30):  # the same draws over the full head's logits, recomputed from scratch each step
+    for _ in range(
+        30
+    ):  # the same draws over the full head's logits, recomputed from scratch each step
         logits = full_head_logits(engine, ids)[None]
         logits[:, MUSIC_VOCAB_SIZE:] = float("-inf")
         ids.append(engine.text_vocab_size + int(_sample_top_p(logits, 1.0, 0.98, generator)))
     assert engine.generate(request)[0].token_ids == ids[len(prompt(engine)) :]
 
 
-def test_a_head_that_is_more_than_a_linear_map_is_kept_whole_and_narrowed_after(tiny_model_dir) -> None:
+def test_a_head_that_is_more_than_a_linear_map_is_kept_whole_and_narrowed_after(
+    tiny_model_dir,
+) -> None:
     from midicli.engines.transformers import MusicHead
 
     loaded = load_model(tiny_model_dir, device="cpu")

@@ -6,10 +6,23 @@ import json
 
 import pytest
 
-from midicli.tokenizers.amt_generation import GrammarSpec
-from midicli.engines.vllm_args import GRAMMAR_ARG, finish, grammar_args, read_grammar_args, spec_from_dict, spec_to_dict
+from midicli.engines.vllm_args import (
+    GRAMMAR_ARG,
+    finish,
+    grammar_args,
+    read_grammar_args,
+    spec_from_dict,
+    spec_to_dict,
+)
 from midicli.errors import GenerationError
-from midicli.tokenizers.vocab import ADUR_OFFSET, ANOTE_OFFSET, ATIME_OFFSET, DUR_OFFSET, NOTE_OFFSET
+from midicli.tokenizers.amt_generation import GrammarSpec
+from midicli.tokenizers.vocab import (
+    ADUR_OFFSET,
+    ANOTE_OFFSET,
+    ATIME_OFFSET,
+    DUR_OFFSET,
+    NOTE_OFFSET,
+)
 
 TEXT = 1024
 EOS = 1
@@ -20,10 +33,21 @@ PIANO_AT_0 = (ATIME_OFFSET, ADUR_OFFSET + 50, ANOTE_OFFSET + 60)
     "spec",
     [
         GrammarSpec(),
-        GrammarSpec(history=(100, DUR_OFFSET + 20, NOTE_OFFSET + 60), min_time=100, stop_time=900,
-                    controls=PIANO_AT_0, instruments=frozenset({0, 128}), max_instruments=3,
-                    max_onsets_per_instant=5, max_onsets_per_instrument=(3,) * 128 + (5,), max_gap=250, fill_slack=40,
-                    pitch_bias=(0.5, -1.0) * 6, instrument_bias=(0.0,) * 128 + (-2.0,), delta=300),
+        GrammarSpec(
+            history=(100, DUR_OFFSET + 20, NOTE_OFFSET + 60),
+            min_time=100,
+            stop_time=900,
+            controls=PIANO_AT_0,
+            instruments=frozenset({0, 128}),
+            max_instruments=3,
+            max_onsets_per_instant=5,
+            max_onsets_per_instrument=(3,) * 128 + (5,),
+            max_gap=250,
+            fill_slack=40,
+            pitch_bias=(0.5, -1.0) * 6,
+            instrument_bias=(0.0,) * 128 + (-2.0,),
+            delta=300,
+        ),
     ],
     ids=["defaults", "everything set"],
 )
@@ -39,8 +63,14 @@ def test_requests_without_a_grammar_carry_none() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["{not json", json.dumps({"spec": {}, "offset": 1, "eos": 1}), json.dumps({"offset": 1}),
-     json.dumps({"spec": {**spec_to_dict(GrammarSpec()), "controls": [1, 2]}, "offset": 1, "eos": 1})],
+    [
+        "{not json",
+        json.dumps({"spec": {}, "offset": 1, "eos": 1}),
+        json.dumps({"offset": 1}),
+        json.dumps(
+            {"spec": {**spec_to_dict(GrammarSpec()), "controls": [1, 2]}, "offset": 1, "eos": 1}
+        ),
+    ],
     ids=["not json", "empty spec", "no spec", "controls not triplets"],
 )
 def test_a_broken_grammar_is_a_value_error(raw: str) -> None:

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from support import AMT_FIXTURES
 
 from midicli.evaluation.prompts import Prompt, PromptSetError, load_prompts
-from support import AMT_FIXTURES
 
 
 def test_a_text_file_holds_one_caption_a_line(tmp_path: Path) -> None:
@@ -20,13 +20,20 @@ def test_a_text_file_holds_one_caption_a_line(tmp_path: Path) -> None:
 
 def test_a_test_split_pairs_captions_with_reference_midi(tmp_path: Path) -> None:
     (tmp_path / "midi").mkdir()
-    (tmp_path / "midi" / "chorale.mid").write_bytes((AMT_FIXTURES / "bach_bwv66_6.mid").read_bytes())
-    rows = [{"caption": "A chorale", "midi": "midi/chorale.mid", "split": "test"},
-            {"caption": "A rag", "midi": str(AMT_FIXTURES / "joplin_maple_leaf.mid")},
-            {"caption": "No reference"}]
+    (tmp_path / "midi" / "chorale.mid").write_bytes(
+        (AMT_FIXTURES / "bach_bwv66_6.mid").read_bytes()
+    )
+    rows = [
+        {"caption": "A chorale", "midi": "midi/chorale.mid", "split": "test"},
+        {"caption": "A rag", "midi": str(AMT_FIXTURES / "joplin_maple_leaf.mid")},
+        {"caption": "No reference"},
+    ]
     (tmp_path / "test.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    expected = [Prompt("A chorale", tmp_path / "midi" / "chorale.mid"),
-                Prompt("A rag", AMT_FIXTURES / "joplin_maple_leaf.mid"), Prompt("No reference")]
+    expected = [
+        Prompt("A chorale", tmp_path / "midi" / "chorale.mid"),
+        Prompt("A rag", AMT_FIXTURES / "joplin_maple_leaf.mid"),
+        Prompt("No reference"),
+    ]
     assert load_prompts(tmp_path / "test.jsonl") == expected
     assert load_prompts(tmp_path) == expected  # a dataset folder stands for its test split
 

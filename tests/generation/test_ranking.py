@@ -66,8 +66,17 @@ def test_the_leans_name_what_the_words_ask_and_nothing_else():
     from midicli.generation.guidance import instrument_lean, key_lean
 
     lean = key_lean("Set in the key of D major.", 2.0)
-    assert max(range(12), key=lambda pc: lean[pc]) == 2 and lean[3] < 0  # D most, Eb (out of the scale) pushed down
-    assert key_lean("Some music.", 2.0) is None and key_lean("Set in the key of D major.", 0.0) is None
+    assert (
+        max(range(12), key=lambda pc: lean[pc]) == 2 and lean[3] < 0
+    )  # D most, Eb (out of the scale) pushed down
+    assert (
+        key_lean("Some music.", 2.0) is None and key_lean("Set in the key of D major.", 0.0) is None
+    )
     band = instrument_lean("A trio featuring piano, violin and drums.", 2.0)
-    assert [i for i in range(129) if band[i] == 0.0] == [0, 1, 40, 128]  # either acoustic piano counts as piano
+    assert [i for i in range(129) if band[i] == 0.0] == [
+        0,
+        1,
+        40,
+        128,
+    ]  # either acoustic piano counts as piano
     assert set(band) == {0.0, -2.0} and instrument_lean("A waltz.", 2.0) is None

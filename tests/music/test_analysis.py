@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support import AMT_FIXTURES
 
 from midicli.music.analysis import (
     PLAIN_TEMPO_WORDS,
@@ -15,14 +16,17 @@ from midicli.music.analysis import (
 )
 from midicli.music.midi_io import read_midi
 from midicli.music.piece import Note, Piece, TempoChange, TimeSignature
-from support import AMT_FIXTURES
 
 
 def test_a_bach_chorale_measures_as_written() -> None:
     chorale = features(read_midi(AMT_FIXTURES / "bach_bwv66_6.mid"))
     assert (chorale.key, chorale.mode) == ("F#", "minor")  # music21's answer for BWV 66.6
     assert chorale.instruments == (0,)
-    assert (chorale.tempo_bpm, chorale.tempo_word, chorale.tempo_declared) == (96.0, "Moderato", True)
+    assert (chorale.tempo_bpm, chorale.tempo_word, chorale.tempo_declared) == (
+        96.0,
+        "Moderato",
+        True,
+    )
     assert (chorale.time_signature, chorale.meter_declared) == ("4/4", True)
     assert chorale.duration == pytest.approx(22.5)
     assert chorale.length_word == "short fragment"
@@ -44,7 +48,11 @@ def test_the_tempo_in_force_longest_is_the_pieces_tempo() -> None:
 
 
 def test_instruments_are_listed_most_notes_first() -> None:
-    notes = [Note(i * 0.5, 0.4, 60, 40) for i in range(3)] + [Note(i * 0.25, 0.2, 36, 128) for i in range(8)] + [Note(0, 1, 48, 0)]
+    notes = (
+        [Note(i * 0.5, 0.4, 60, 40) for i in range(3)]
+        + [Note(i * 0.25, 0.2, 36, 128) for i in range(8)]
+        + [Note(0, 1, 48, 0)]
+    )
     assert features(Piece(notes)).instruments == (128, 40, 0)
 
 
@@ -76,10 +84,16 @@ def _march(bars: int) -> list[Note]:
 
 def test_meter_is_estimated_when_the_file_declares_none() -> None:
     waltz = features(Piece(_waltz(16)))
-    assert (waltz.time_signature, waltz.meter_declared, waltz.tempo_declared) == ("3/4", False, False)
+    assert (waltz.time_signature, waltz.meter_declared, waltz.tempo_declared) == (
+        "3/4",
+        False,
+        False,
+    )
     assert waltz.tempo_bpm == pytest.approx(120, abs=2)
     assert features(Piece(_march(16))).time_signature == "4/4"
-    assert estimate_time_signature(_waltz(2)[:3], 120) == "4/4"  # too little to tell: the common meter
+    assert (
+        estimate_time_signature(_waltz(2)[:3], 120) == "4/4"
+    )  # too little to tell: the common meter
 
 
 def test_a_declared_meter_beats_the_estimate() -> None:
@@ -89,9 +103,11 @@ def test_a_declared_meter_beats_the_estimate() -> None:
 
 @pytest.mark.parametrize(
     ("pitches", "key"),
-    [((60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60), ("C", "major")),
-     ((57, 59, 60, 62, 64, 65, 68, 69, 64, 60, 57), ("A", "minor")),
-     ((63, 65, 67, 68, 70, 72, 74, 75, 70, 67, 63), ("Eb", "major"))],
+    [
+        ((60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60), ("C", "major")),
+        ((57, 59, 60, 62, 64, 65, 68, 69, 64, 60, 57), ("A", "minor")),
+        ((63, 65, 67, 68, 70, 72, 74, 75, 70, 67, 63), ("Eb", "major")),
+    ],
     ids=["C major scale", "A harmonic minor", "E-flat major"],
 )
 def test_the_key_comes_from_the_pitches(pitches: tuple[int, ...], key: tuple[str, str]) -> None:
@@ -113,7 +129,17 @@ def test_polyphony_counts_notes_sounding_together() -> None:
 
 
 @pytest.mark.parametrize(
-    ("bpm", "word"), [(40, "Grave"), (41, "Largo"), (60, "Largo"), (61, "Adagio"), (96, "Moderato"), (120, "Allegro"), (200, "Presto"), (240, "Prestissimo")]
+    ("bpm", "word"),
+    [
+        (40, "Grave"),
+        (41, "Largo"),
+        (60, "Largo"),
+        (61, "Adagio"),
+        (96, "Moderato"),
+        (120, "Allegro"),
+        (200, "Presto"),
+        (240, "Prestissimo"),
+    ],
 )
 def test_tempo_words_follow_midicaps(bpm: float, word: str) -> None:
     assert word_for(bpm, TEMPO_WORDS) == word

@@ -6,12 +6,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from support import AMT_FIXTURES, FIXTURE_MIDIS
 
 from midicli.music.analysis import features
 from midicli.music.captions import Requested, caption, parse_caption
 from midicli.music.midi_io import read_midi
 from midicli.music.piece import Note, Piece
-from support import AMT_FIXTURES, FIXTURE_MIDIS
 
 
 def test_a_chorale_caption_reads_like_midicaps() -> None:
@@ -24,9 +24,15 @@ def test_a_chorale_caption_reads_like_midicaps() -> None:
 
 
 def test_several_genres_and_instruments_are_listed() -> None:
-    measured = replace(features(read_midi(AMT_FIXTURES / "edge_drums_tempo_change.mid")), duration=135.0, length_word="song")
+    measured = replace(
+        features(read_midi(AMT_FIXTURES / "edge_drums_tempo_change.mid")),
+        duration=135.0,
+        length_word="song",
+    )
     words = caption(measured, ["electronic", "rock"])
-    assert words.startswith("An electronic and rock piece featuring electric bass (finger) and drums.")
+    assert words.startswith(
+        "An electronic and rock piece featuring electric bass (finger) and drums."
+    )
     assert "It lasts 2 minutes 15 seconds: a song." in words
 
 
@@ -34,7 +40,13 @@ def test_several_genres_and_instruments_are_listed() -> None:
 def test_parsing_a_caption_gives_back_what_was_measured(path: Path) -> None:
     measured = features(read_midi(path))
     asked = parse_caption(caption(measured, ["pop"]))
-    assert asked == Requested(measured.instruments, measured.key, measured.mode, measured.tempo_word, measured.time_signature)
+    assert asked == Requested(
+        measured.instruments,
+        measured.key,
+        measured.mode,
+        measured.tempo_word,
+        measured.time_signature,
+    )
 
 
 def test_drums_alone_are_captioned_without_a_key() -> None:
@@ -58,11 +70,18 @@ MIDICAPS = (
     ("text", "asked"),
     [
         (MIDICAPS, Requested((0, 25, 65, 48, 33), "G", "minor", "Presto", "4/4")),
-        ("A slow and relaxing classical piece featuring a church organ and French horn. Written in A minor and 4/4 time.",
-         Requested((19, 60), "A", "minor", "slow", "4/4")),
-        ("Upbeat jazz with lively saxophones and drums at a moderate tempo, in E flat major, 3/4.",
-         Requested((65, 128), "Eb", "major", "moderate", "3/4")),
-        ("A piece in F-sharp minor for violins, cellos and a drum kit.", Requested((40, 42, 128), "F#", "minor")),
+        (
+            "A slow and relaxing classical piece featuring a church organ and French horn. Written in A minor and 4/4 time.",
+            Requested((19, 60), "A", "minor", "slow", "4/4"),
+        ),
+        (
+            "Upbeat jazz with lively saxophones and drums at a moderate tempo, in E flat major, 3/4.",
+            Requested((65, 128), "Eb", "major", "moderate", "3/4"),
+        ),
+        (
+            "A piece in F-sharp minor for violins, cellos and a drum kit.",
+            Requested((40, 42, 128), "F#", "minor"),
+        ),
         ("An energetic pop song you love to hear on a long road trip.", Requested()),
     ],
     ids=["midicaps", "slow organ", "plurals and flats", "sharps", "nothing asked"],
@@ -78,7 +97,10 @@ def test_words_that_only_look_like_requests_are_not_taken() -> None:
     assert parse_caption("Moderately quick, with a lively feel.").tempo_word == ""
 
 
-@pytest.mark.parametrize("word", ["Larghissimo", "Lento", "Larghetto", "Adagietto", "Andantino", "Allegretto", "Vivacissimo"])
+@pytest.mark.parametrize(
+    "word",
+    ["Larghissimo", "Lento", "Larghetto", "Adagietto", "Andantino", "Allegretto", "Vivacissimo"],
+)
 def test_midicaps_other_italian_tempo_words_are_read(word: str) -> None:
     assert parse_caption(f"A gentle waltz at a {word.lower()} tempo.").tempo_word == word
 

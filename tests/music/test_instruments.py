@@ -44,10 +44,23 @@ def test_numbers_and_exact_names_in_any_spelling(text: str, program: int) -> Non
 @pytest.mark.parametrize(
     ("word", "program"),
     [
-        ("piano", 0), ("drums", 128), ("drum kit", 128), ("percussion", 128), ("guitar", 24),
-        ("bass", 32), ("violin", 40), ("viola", 41), ("cello", 42), ("strings", 48),
-        ("flute", 73), ("trumpet", 56), ("organ", 19), ("choir", 52), ("sax", 65),
-        ("clarinet", 71), ("harp", 46),
+        ("piano", 0),
+        ("drums", 128),
+        ("drum kit", 128),
+        ("percussion", 128),
+        ("guitar", 24),
+        ("bass", 32),
+        ("violin", 40),
+        ("viola", 41),
+        ("cello", 42),
+        ("strings", 48),
+        ("flute", 73),
+        ("trumpet", 56),
+        ("organ", 19),
+        ("choir", 52),
+        ("sax", 65),
+        ("clarinet", 71),
+        ("harp", 46),
     ],
 )
 def test_everyday_words_pick_a_sensible_program(word: str, program: int) -> None:

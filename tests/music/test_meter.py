@@ -11,7 +11,11 @@ from midicli.music.piece import Note, Piece, TempoChange, TimeSignature
 
 def test_bars_follow_the_declared_tempo_map_and_meter() -> None:
     # 3/4 at 60 bpm for 4 s, then 120 bpm; 2/4 from 5 s (bar 3) on
-    piece = Piece([Note(0, 1, 60)], [TempoChange(0, 60), TempoChange(4, 120)], [TimeSignature(0, 3, 4), TimeSignature(5, 2, 4)])
+    piece = Piece(
+        [Note(0, 1, 60)],
+        [TempoChange(0, 60), TempoChange(4, 120)],
+        [TimeSignature(0, 3, 4), TimeSignature(5, 2, 4)],
+    )
     assert [parse_time(f"{bar}b", piece) for bar in (1, 2, 3, 4, 5)] == [0.0, 3.0, 5.0, 6.0, 7.0]
     assert parse_time("2:3", piece) == 4.5  # beat 5 overall: 4 beats at 60 bpm, then one at 120
     assert parse_time("12.5", piece) == parse_time("12.5s", piece) == 12.5

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import mido
 import pytest
+from support import AMT_FIXTURES, FIXTURE_MIDIS
 
 from midicli.errors import BadMidiError
 from midicli.music.midi_io import midi_bytes, read_midi, write_midi
 from midicli.music.piece import Note, Piece, TempoChange, TimeSignature
-from support import AMT_FIXTURES, FIXTURE_MIDIS
-
 
 ORIGINALS = FIXTURE_MIDIS
 TPB = 96  # ticks per beat in hand-built files: one beat is 0.5 s at 120 bpm
@@ -22,7 +21,9 @@ TPB = 96  # ticks per beat in hand-built files: one beat is 0.5 s at 120 bpm
 def smf(*tracks: bytes, kind: int = 1) -> bytes:
     """A standard MIDI file from raw track bodies (so tests can use running status)."""
     header = b"MThd" + struct.pack(">IHHH", 6, kind, len(tracks), TPB)
-    return header + b"".join(b"MTrk" + struct.pack(">I", len(t) + 4) + t + b"\x00\xff\x2f\x00" for t in tracks)
+    return header + b"".join(
+        b"MTrk" + struct.pack(">I", len(t) + 4) + t + b"\x00\xff\x2f\x00" for t in tracks
+    )
 
 
 def build(*tracks: list[mido.Message | mido.MetaMessage], kind: int = 1) -> bytes:
@@ -100,8 +101,15 @@ def test_a_tempo_change_moves_later_notes_in_seconds_and_is_kept() -> None:
 
 
 def test_channel_10_is_drums_whatever_its_program() -> None:
-    piece = read_midi(build([program(5, channel=9), on(36, channel=9), off(36, 48, channel=9), on(60), off(60, 48)]))
-    assert [(n.pitch, n.instrument, n.is_drum) for n in piece.notes] == [(36, 128, True), (60, 0, False)]
+    piece = read_midi(
+        build(
+            [program(5, channel=9), on(36, channel=9), off(36, 48, channel=9), on(60), off(60, 48)]
+        )
+    )
+    assert [(n.pitch, n.instrument, n.is_drum) for n in piece.notes] == [
+        (36, 128, True),
+        (60, 0, False),
+    ]
 
 
 def test_a_program_change_mid_file_changes_the_instrument_of_later_notes() -> None:
@@ -171,7 +179,10 @@ def test_more_than_15_instruments_share_channels_with_program_changes() -> None:
 
 def _grid(notes: list[Note]) -> list[tuple[int, int, int, int, int]]:
     """Notes on the 10 ms grid the tokens use, in a canonical order."""
-    return sorted((round(n.onset * 100), round(n.duration * 100), n.pitch, n.instrument, n.velocity) for n in notes)
+    return sorted(
+        (round(n.onset * 100), round(n.duration * 100), n.pitch, n.instrument, n.velocity)
+        for n in notes
+    )
 
 
 def test_twenty_instruments_sounding_together_round_trip_every_note_exactly() -> None:
@@ -180,8 +191,13 @@ def test_twenty_instruments_sounding_together_round_trip_every_note_exactly() ->
     programs = [0, 4, 11, 19, 24, 33, 40, 41, 42, 43, 56, 57, 60, 65, 68, 71, 73, 74, 79, 88]
     notes = []
     for i, program in enumerate(programs):
-        notes += [Note(0.01 * i, 9.6, 48 + i, program, 60 + i), Note(2.0 + 0.37 * i, 0.25, 60 + i % 5, program, 90)]
-        notes += [Note(97.37 - 0.1 * i, 9.6, 72, program, 70)]  # the same pitch in every instrument at once
+        notes += [
+            Note(0.01 * i, 9.6, 48 + i, program, 60 + i),
+            Note(2.0 + 0.37 * i, 0.25, 60 + i % 5, program, 90),
+        ]
+        notes += [
+            Note(97.37 - 0.1 * i, 9.6, 72, program, 70)
+        ]  # the same pitch in every instrument at once
     notes += [Note(0.5 * k, 0.1, 36 + k % 3, 128, 100) for k in range(40)]
     piece = Piece(sorted(notes, key=lambda n: n.onset))
     again = read_midi(midi_bytes(piece))
@@ -191,8 +207,17 @@ def test_twenty_instruments_sounding_together_round_trip_every_note_exactly() ->
 def test_same_pitch_notes_inside_one_another_round_trip_exactly() -> None:
     """A long note with a short re-strike of its pitch inside it: a reader ends the oldest
     note first, so the writer keeps the two on separate channels."""
-    piece = Piece([Note(0.0, 10.0, 60, 0), Note(1.0, 1.0, 60, 0), Note(1.5, 0.25, 60, 0), Note(3.0, 9.0, 60, 0),
-                   Note(4.0, 0.5, 60, 0), Note(0.0, 10.0, 64, 71), Note(0.0, 2.0, 64, 71)])
+    piece = Piece(
+        [
+            Note(0.0, 10.0, 60, 0),
+            Note(1.0, 1.0, 60, 0),
+            Note(1.5, 0.25, 60, 0),
+            Note(3.0, 9.0, 60, 0),
+            Note(4.0, 0.5, 60, 0),
+            Note(0.0, 10.0, 64, 71),
+            Note(0.0, 2.0, 64, 71),
+        ]
+    )
     assert _grid(read_midi(midi_bytes(piece)).notes) == _grid(piece.notes)
 
 
@@ -209,7 +234,11 @@ def test_a_tempo_map_survives_a_round_trip() -> None:
     )
     again = read_midi(midi_bytes(piece))
     assert_same_notes(again, piece)
-    assert [(round(t.time, 3), round(t.bpm, 3)) for t in again.tempos] == [(0.0, 72.0), (1.5, 140.0), (3.0, 40.0)]
+    assert [(round(t.time, 3), round(t.bpm, 3)) for t in again.tempos] == [
+        (0.0, 72.0),
+        (1.5, 140.0),
+        (3.0, 40.0),
+    ]
 
 
 def test_writing_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
@@ -243,7 +272,13 @@ def test_a_cut_reference_file_is_refused_on_one_line(path: Path) -> None:
 
 def _header(data: bytes, tracks: int | None = None, ticks: int | None = None) -> bytes:
     kind, count, division = struct.unpack(">HHh", data[8:14])
-    return data[:8] + struct.pack(">HHh", kind, count if tracks is None else tracks, division if ticks is None else ticks) + data[14:]
+    return (
+        data[:8]
+        + struct.pack(
+            ">HHh", kind, count if tracks is None else tracks, division if ticks is None else ticks
+        )
+        + data[14:]
+    )
 
 
 def test_a_header_claiming_65535_tracks_over_one_reads_the_one() -> None:

@@ -4,15 +4,26 @@ standard measures from MusPy on a real chorale."""
 from __future__ import annotations
 
 import pytest
+from support import AMT_FIXTURES
 
 from midicli.music.midi_io import read_midi
-from midicli.music.musicality import duplicate_notes, horizon_notes, largest_cluster, longest_silence, musicality
+from midicli.music.musicality import (
+    duplicate_notes,
+    horizon_notes,
+    largest_cluster,
+    longest_silence,
+    musicality,
+)
 from midicli.music.piece import Note, Piece
-from support import AMT_FIXTURES
 
 
 def test_a_doubled_note_is_the_same_instrument_pitch_and_instant():
-    notes = [Note(1.0, 0.5, 60), Note(1.004, 0.3, 60), Note(1.0, 0.5, 60, instrument=40), Note(1.5, 0.5, 60)]
+    notes = [
+        Note(1.0, 0.5, 60),
+        Note(1.004, 0.3, 60),
+        Note(1.0, 0.5, 60, instrument=40),
+        Note(1.5, 0.5, 60),
+    ]
     assert duplicate_notes(notes) == 1  # the violin and the later C4 are not doublings
 
 
@@ -23,7 +34,11 @@ def test_clusters_count_onsets_at_one_instant_in_all_and_per_instrument():
 
 
 def test_the_longest_silence_lies_between_sounding_notes_only():
-    notes = [Note(5.0, 2.0, 60), Note(6.0, 4.0, 64), Note(13.5, 1.0, 67)]  # sounds 5–10, silent 10–13.5
+    notes = [
+        Note(5.0, 2.0, 60),
+        Note(6.0, 4.0, 64),
+        Note(13.5, 1.0, 67),
+    ]  # sounds 5–10, silent 10–13.5
     assert longest_silence(notes) == pytest.approx(3.5)
     assert longest_silence([Note(0.0, 1.0, 60)]) == 0.0
 
@@ -36,7 +51,9 @@ def test_a_real_chorale_is_music_by_every_measure():
     piece = read_midi(AMT_FIXTURES / "bach_bwv66_6.mid")
     heard = musicality(piece, bpm=96)
     assert heard.largest_chord <= 4 and heard.longest_silence < 1 and heard.horizon_notes == 0
-    assert heard.scale_consistency > 0.9 and heard.groove_consistency > 0.9  # MusPy's, on a beat grid
+    assert (
+        heard.scale_consistency > 0.9 and heard.groove_consistency > 0.9
+    )  # MusPy's, on a beat grid
     assert 2.5 < heard.pitch_class_entropy < 3.3 and heard.empty_beat_rate == 0.0
 
 

@@ -71,16 +71,32 @@ def candidates(project: Project) -> Callable[..., list[VersionRecord]]:
     model would have stored them: each carries the manifest (prompt and generated ids)
     that preferences are made of."""
 
-    def make(n: int = 3, prompt: tuple[int, ...] = (1, 2, 3), base: str = "waltz", model_hash: str = "abc") -> list[VersionRecord]:
+    def make(
+        n: int = 3,
+        prompt: tuple[int, ...] = (1, 2, 3),
+        base: str = "waltz",
+        model_hash: str = "abc",
+    ) -> list[VersionRecord]:
         names = project.unique_names(base, n)
-        return project.add_versions([
-            NewVersion(
-                name=name, piece=Piece([Note(0.0, 0.5, 60 + i)]), operation="compose", text="a waltz",
-                model="tiny", model_hash=model_hash, engine="transformers",
-                manifest={"prompt_ids": list(prompt), "generated_ids": [i, 10_050, 11_060 + i], "finish_reason": "length",
-                          "candidate": i},
-            )
-            for i, name in enumerate(names)
-        ])
+        return project.add_versions(
+            [
+                NewVersion(
+                    name=name,
+                    piece=Piece([Note(0.0, 0.5, 60 + i)]),
+                    operation="compose",
+                    text="a waltz",
+                    model="tiny",
+                    model_hash=model_hash,
+                    engine="transformers",
+                    manifest={
+                        "prompt_ids": list(prompt),
+                        "generated_ids": [i, 10_050, 11_060 + i],
+                        "finish_reason": "length",
+                        "candidate": i,
+                    },
+                )
+                for i, name in enumerate(names)
+            ]
+        )
 
     return make

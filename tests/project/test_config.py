@@ -12,12 +12,19 @@ from midicli.project.config import ProjectConfig, midicli_home
 
 def test_settings_survive_a_round_trip_through_the_file(tmp_path: Path) -> None:
     path = tmp_path / "midicli.toml"
-    config = ProjectConfig(model="midi-llm", plugins=["midicli_extra", "plugins/local.py"], adapter="mine", soundfont="gm.sf2")
+    config = ProjectConfig(
+        model="midi-llm",
+        plugins=["midicli_extra", "plugins/local.py"],
+        adapter="mine",
+        soundfont="gm.sf2",
+    )
     config.save(path)
     assert ProjectConfig.load(path) == config
 
 
-def test_a_fresh_config_uses_the_transformers_engine_and_writes_no_empty_values(tmp_path: Path) -> None:
+def test_a_fresh_config_uses_the_transformers_engine_and_writes_no_empty_values(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "midicli.toml"
     ProjectConfig().save(path)
     text = path.read_text()
@@ -39,7 +46,9 @@ def test_unknown_keys_are_kept_for_plugins_and_newer_versions(tmp_path: Path) ->
 
 def test_a_misspelt_key_is_named_with_the_key_it_resembles(tmp_path: Path) -> None:
     path = tmp_path / "midicli.toml"
-    path.write_text('modle = "midi-llm"\nsoundfnt = "gm.sf2"\nplugin = ["x"]\n[my_plugin]\nvoice = "alto"\n')
+    path.write_text(
+        'modle = "midi-llm"\nsoundfnt = "gm.sf2"\nplugin = ["x"]\n[my_plugin]\nvoice = "alto"\n'
+    )
     config = ProjectConfig.load(path)
     assert config.likely_typos() == {"modle": "model", "soundfnt": "soundfont", "plugin": "plugins"}
     assert config.model is None
@@ -66,7 +75,9 @@ def test_values_of_the_wrong_kind_are_named(tmp_path: Path, text: str, complaint
         ProjectConfig.load(path)
 
 
-def test_the_user_folder_follows_midicli_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_user_folder_follows_midicli_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("MIDICLI_HOME", str(tmp_path / "home"))
     assert midicli_home() == tmp_path / "home"
     monkeypatch.delenv("MIDICLI_HOME")

@@ -50,7 +50,13 @@ def test_only_store_files_nobody_references_are_orphans(tmp_path: Path) -> None:
     (stray / ".v2.mid.x1y2.tmp").write_bytes(b"")
 
     found = orphans(pieces, referenced={kept / "v1.mid"})
-    assert found == [kept / "v2.mid", stray / ".v2.mid.x1y2.tmp", stray / "v1.mid", stray / "v1.tokens.json", stray]
+    assert found == [
+        kept / "v2.mid",
+        stray / ".v2.mid.x1y2.tmp",
+        stray / "v1.mid",
+        stray / "v1.tokens.json",
+        stray,
+    ]
 
     discard(found)
     assert sorted(p.name for p in pieces.rglob("*")) == ["kept", "notes.txt", "v1.mid"]

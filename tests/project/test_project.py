@@ -9,8 +9,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,15 +27,23 @@ def test_init_makes_settings_database_and_pieces_folder(tmp_path: Path) -> None:
     with Project.init(tmp_path / "album", model="midi-llm", engine="vllm") as project:
         assert (project.config.model, project.config.engine) == ("midi-llm", "vllm")
         assert project.pieces() == [] and not project.is_default
-    assert {p.name for p in (tmp_path / "album").iterdir()} == {"midicli.toml", "midicli.db", "pieces"}
+    assert {p.name for p in (tmp_path / "album").iterdir()} == {
+        "midicli.toml",
+        "midicli.db",
+        "pieces",
+    }
 
 
-def test_a_model_folder_named_from_here_is_found_from_inside_the_project(tmp_path: Path, monkeypatch) -> None:
+def test_a_model_folder_named_from_here_is_found_from_inside_the_project(
+    tmp_path: Path, monkeypatch
+) -> None:
     (tmp_path / "models" / "mine").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     with Project.init(tmp_path / "songs", model="models/mine") as project:
         assert project.config.model == str(tmp_path / "models" / "mine")
-    with Project.init(tmp_path / "other", model="midi-llm") as project:  # presets and hub ids stay as given
+    with Project.init(
+        tmp_path / "other", model="midi-llm"
+    ) as project:  # presets and hub ids stay as given
         assert project.config.model == "midi-llm"
 
 
@@ -56,7 +64,9 @@ def test_find_walks_up_from_a_subfolder_like_git(project: Project) -> None:
         assert found.root == project.root and not found.is_default
 
 
-def test_outside_any_project_the_default_one_under_midicli_home_is_used(tmp_path: Path, midicli_home: Path) -> None:
+def test_outside_any_project_the_default_one_under_midicli_home_is_used(
+    tmp_path: Path, midicli_home: Path
+) -> None:
     with Project.find(tmp_path) as found:
         assert found.is_default and found.root == (midicli_home / "default").resolve()
         found.import_midi(write_tune(tmp_path / "hum.mid"))
@@ -65,19 +75,32 @@ def test_outside_any_project_the_default_one_under_midicli_home_is_used(tmp_path
 
 
 def write_tune(path: Path) -> Path:
-    write_midi(Piece([Note(0.0, 0.5, 60), Note(0.5, 0.5, 64), Note(1.0, 1.0, 67, velocity=90)]), path)
+    write_midi(
+        Piece([Note(0.0, 0.5, 60), Note(0.5, 0.5, 64), Note(1.0, 1.0, 67, velocity=90)]), path
+    )
     return path
 
 
 # -- composing, continuing, looking up ------------------------------------------------
 
 
-def test_composed_candidates_become_new_pieces_with_everything_recorded(project: Project, compose: Callable) -> None:
+def test_composed_candidates_become_new_pieces_with_everything_recorded(
+    project: Project, compose: Callable
+) -> None:
     first, second = compose("a calm waltz", n=2)
     assert [first.ref, second.ref] == ["calm-waltz-1@1", "calm-waltz-2@1"]
     assert first.params == {"temperature": 1.0, "top_p": 0.98, "max_new_tokens": 2046}
-    assert (first.seed, first.model, first.model_hash, first.engine) == (7, "tiny", "abc123", "transformers")
-    assert first.text == "a calm waltz" and first.timings == {"generate_s": 0.5} and first.parent is None
+    assert (first.seed, first.model, first.model_hash, first.engine) == (
+        7,
+        "tiny",
+        "abc123",
+        "transformers",
+    )
+    assert (
+        first.text == "a calm waltz"
+        and first.timings == {"generate_s": 0.5}
+        and first.parent is None
+    )
     assert (project.root / "pieces/calm-waltz-1/v1.mid").is_file()
     assert project.load_tokens(first) == [0, 10_050, 11_060]
     assert [n.pitch for n in project.load_piece(second).notes] == [61, 65, 68]
@@ -103,7 +126,12 @@ def test_continuing_makes_sibling_versions_of_the_same_piece(
     [parent, _] = compose(n=2)
     made = project.add_versions(
         [
-            NewVersion(name=parent.piece, piece=make_piece([60, 62, 64, 65]), operation="continue", parent=parent)
+            NewVersion(
+                name=parent.piece,
+                piece=make_piece([60, 62, 64, 65]),
+                operation="continue",
+                parent=parent,
+            )
             for _ in range(2)
         ]
     )
@@ -115,10 +143,17 @@ def test_continuing_makes_sibling_versions_of_the_same_piece(
     assert project.resolve("calm-waltz-1@1") == parent
     assert [r.number for r in project.history("calm-waltz-1")] == [1, 2, 3]
     [summary, _] = project.pieces()
-    assert (summary.versions, summary.latest, summary.operation, summary.notes) == (3, 3, "continue", 4)
+    assert (summary.versions, summary.latest, summary.operation, summary.notes) == (
+        3,
+        3,
+        "continue",
+        4,
+    )
 
 
-def test_missing_pieces_and_versions_are_one_line_errors(project: Project, compose: Callable) -> None:
+def test_missing_pieces_and_versions_are_one_line_errors(
+    project: Project, compose: Callable
+) -> None:
     compose(n=1)
     with pytest.raises(ProjectError, match=r"^no piece named 'nocturne'$"):
         project.resolve("nocturne")
@@ -128,12 +163,18 @@ def test_missing_pieces_and_versions_are_one_line_errors(project: Project, compo
         project.history("nocturne")
 
 
-def test_a_new_piece_cannot_take_a_name_in_use(project: Project, compose: Callable, make_piece: Callable) -> None:
+def test_a_new_piece_cannot_take_a_name_in_use(
+    project: Project, compose: Callable, make_piece: Callable
+) -> None:
     compose(n=1)
     with pytest.raises(ProjectError, match="a piece named 'calm-waltz-1' already exists"):
-        project.add_versions([NewVersion(name="calm-waltz-1", piece=make_piece([60]), operation="compose")])
+        project.add_versions(
+            [NewVersion(name="calm-waltz-1", piece=make_piece([60]), operation="compose")]
+        )
     with pytest.raises(ProjectError, match="cannot name a piece"):
-        project.add_versions([NewVersion(name="../escape", piece=make_piece([60]), operation="compose")])
+        project.add_versions(
+            [NewVersion(name="../escape", piece=make_piece([60]), operation="compose")]
+        )
 
 
 # -- importing --------------------------------------------------------------------------
@@ -145,10 +186,16 @@ def test_import_names_the_piece_after_the_file(project: Project, tmp_path: Path)
     second = project.import_midi(source)
     assert [first.ref, second.ref] == ["my-tune@1", "my-tune-1@1"]
     assert first.operation == "import" and first.manifest == {"source": str(source.resolve())}
-    assert [(n.onset, n.pitch) for n in project.load_piece(first).notes] == [(0.0, 60), (0.5, 64), (1.0, 67)]
+    assert [(n.onset, n.pitch) for n in project.load_piece(first).notes] == [
+        (0.0, 60),
+        (0.5, 64),
+        (1.0, 67),
+    ]
 
 
-def test_import_with_a_chosen_name_that_is_taken_is_refused(project: Project, tmp_path: Path) -> None:
+def test_import_with_a_chosen_name_that_is_taken_is_refused(
+    project: Project, tmp_path: Path
+) -> None:
     source = write_tune(tmp_path / "tune.mid")
     project.import_midi(source, name="theme")
     with pytest.raises(ProjectError, match="'theme' already exists"):
@@ -157,7 +204,9 @@ def test_import_with_a_chosen_name_that_is_taken_is_refused(project: Project, tm
         project.import_midi(source, name="a/b")
 
 
-def test_import_of_a_broken_file_records_nothing(project: Project, tmp_path: Path, snapshot: Callable) -> None:
+def test_import_of_a_broken_file_records_nothing(
+    project: Project, tmp_path: Path, snapshot: Callable
+) -> None:
     before = snapshot(project.root)
     broken = tmp_path / "broken.mid"
     broken.write_bytes(b"MThd not really")
@@ -179,7 +228,10 @@ def test_removing_a_version_keeps_the_rest_and_never_reuses_its_number(
     (project.root / "pieces/calm-waltz-1/v2.wav").write_bytes(b"RIFF")  # a render of it
 
     assert project.remove("calm-waltz-1@2") == [child]
-    assert sorted(p.name for p in (project.root / "pieces/calm-waltz-1").iterdir()) == ["v1.mid", "v1.tokens.json"]
+    assert sorted(p.name for p in (project.root / "pieces/calm-waltz-1").iterdir()) == [
+        "v1.mid",
+        "v1.tokens.json",
+    ]
     assert project.resolve("calm-waltz-1") == parent
 
     [again] = project.add_versions(
@@ -192,7 +244,9 @@ def test_removing_a_piece_removes_all_its_versions_and_files(
     project: Project, compose: Callable, make_piece: Callable
 ) -> None:
     [parent, other] = compose(n=2)
-    project.add_versions([NewVersion(name=parent.piece, piece=make_piece([72]), operation="edit", parent=parent)])
+    project.add_versions(
+        [NewVersion(name=parent.piece, piece=make_piece([72]), operation="edit", parent=parent)]
+    )
     assert [r.ref for r in project.remove("calm-waltz-1")] == ["calm-waltz-1@1", "calm-waltz-1@2"]
     assert [p.name for p in project.pieces()] == ["calm-waltz-2"]
     assert not (project.root / "pieces/calm-waltz-1").exists()
@@ -217,12 +271,16 @@ def before(project: Project, compose: Callable, snapshot: Callable) -> tuple[lis
     return project.pieces(), snapshot(project.root)
 
 
-def candidates(project: Project, make_piece: Callable, middle: Piece | None = None) -> list[NewVersion]:
+def candidates(
+    project: Project, make_piece: Callable, middle: Piece | None = None
+) -> list[NewVersion]:
     """A continuation of calm-waltz-1 and two new pieces, the second of them ``middle``."""
     parent = project.resolve("calm-waltz-1")
     piece = make_piece([60, 62])
     return [
-        NewVersion(name="calm-waltz-1", piece=piece, operation="continue", parent=parent, tokens=[1, 2, 3]),
+        NewVersion(
+            name="calm-waltz-1", piece=piece, operation="continue", parent=parent, tokens=[1, 2, 3]
+        ),
         NewVersion(name="fresh-1", piece=middle or piece, operation="compose", tokens=[4, 5, 6]),
         NewVersion(name="fresh-2", piece=piece, operation="compose", tokens=[7, 8, 9]),
     ]
@@ -305,7 +363,9 @@ def test_a_process_killed_before_its_commit_leaves_no_trace(
     script = tmp_path / "interrupted.py"
     script.write_text(INTERRUPTED)
     repo = str(Path(__file__).resolve().parents[2])
-    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
+    env = os.environ | {
+        "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))
+    }
     process = subprocess.Popen(
         [sys.executable, str(script), str(project.root)], stdout=subprocess.PIPE, text=True, env=env
     )
@@ -326,7 +386,9 @@ def test_a_process_killed_before_its_commit_leaves_no_trace(
         # SQLite may keep the dead writer's journal: never committed, so it is ignored
         # and replaced by the next write transaction.
         assert [f for f in snapshot(reopened.root) if f != "midicli.db-journal"] == before[1]
-        [made] = reopened.add_versions([NewVersion(name="fresh-1", piece=make_piece([65]), operation="compose")])
+        [made] = reopened.add_versions(
+            [NewVersion(name="fresh-1", piece=make_piece([65]), operation="compose")]
+        )
         assert made.ref == "fresh-1@1" and (reopened.root / made.midi_path).is_file()
         assert [p.name for p in reopened.pieces()] == ["calm-waltz-1", "fresh-1"]
 
@@ -338,23 +400,50 @@ def _blocked(process: Any) -> bool:
     return sum(process.cpu_times()[:2]) - before < 0.02
 
 
-def test_two_processes_composing_the_same_words_both_keep_their_pieces(project: Project, tiny_model_dir: Path) -> None:
+def test_two_processes_composing_the_same_words_both_keep_their_pieces(
+    project: Project, tiny_model_dir: Path
+) -> None:
     """Names are chosen under the write lock: while a third party holds it, both processes
     finish generating and wait; neither may then find its chosen names taken."""
     psutil = pytest.importorskip("psutil")
     project.config.model = str(tiny_model_dir)
     project.save_config()
     repo = str(Path(__file__).resolve().parents[2])
-    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
+    env = os.environ | {
+        "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))
+    }
     lock = sqlite3.connect(project.root / "midicli.db", isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")
-    command = [sys.executable, "-m", "midicli", "-C", str(project.root), "compose", "the same words", "-n", "2",
-               "--max-tokens", "30", "--json"]
-    processes = [subprocess.Popen([*command, "--seed", str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-                 for seed in (1, 2)]
+    command = [
+        sys.executable,
+        "-m",
+        "midicli",
+        "-C",
+        str(project.root),
+        "compose",
+        "the same words",
+        "-n",
+        "2",
+        "--max-tokens",
+        "30",
+        "--json",
+    ]
+    processes = [
+        subprocess.Popen(
+            [*command, "--seed", str(seed)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for seed in (1, 2)
+    ]
     try:
         deadline = time.monotonic() + 120
-        while not all(_blocked(psutil.Process(p.pid)) for p in processes) and time.monotonic() < deadline:
+        while (
+            not all(_blocked(psutil.Process(p.pid)) for p in processes)
+            and time.monotonic() < deadline
+        ):
             pass
     finally:
         lock.execute("ROLLBACK")

@@ -14,7 +14,20 @@ def test_names_a_user_may_choose(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["../x", "a/b", "a\\b", "", "..", ".hidden", "a..b", "Calm", "calm waltz", "x@1", "x" * (MAX_NAME + 1)]
+    "name",
+    [
+        "../x",
+        "a/b",
+        "a\\b",
+        "",
+        "..",
+        ".hidden",
+        "a..b",
+        "Calm",
+        "calm waltz",
+        "x@1",
+        "x" * (MAX_NAME + 1),
+    ],
 )
 def test_names_that_could_escape_the_pieces_folder_or_confuse_refs_are_refused(name: str) -> None:
     with pytest.raises(ProjectError, match="lowercase letters, digits"):
@@ -48,7 +61,9 @@ def test_a_bad_name_in_a_reference_is_refused_like_any_name() -> None:
         ("", "piece"),
     ],
 )
-def test_new_pieces_are_named_from_the_telling_words_of_the_description(description: str, base: str) -> None:
+def test_new_pieces_are_named_from_the_telling_words_of_the_description(
+    description: str, base: str
+) -> None:
     assert slugify(description) == base
     check_name(base)
 

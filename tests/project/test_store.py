@@ -31,9 +31,16 @@ def test_a_blank_database_gets_every_migration_once(tmp_path: Path) -> None:
     assert store.applied_migrations() == ALL
     store.close()
     assert {"name", "created", "last_number"} <= columns(db_path, "pieces")
-    assert {"piece_id", "number", "parent_id", "operation", "params", "seed", "model_hash", "batch"} <= columns(
-        db_path, "versions"
-    )
+    assert {
+        "piece_id",
+        "number",
+        "parent_id",
+        "operation",
+        "params",
+        "seed",
+        "model_hash",
+        "batch",
+    } <= columns(db_path, "versions")
     assert {"duration", "notes", "instruments"} <= columns(db_path, "versions")
 
 
@@ -41,12 +48,16 @@ def test_a_project_made_before_the_summary_columns_is_upgraded_on_open(tmp_path:
     """A database at m001 only, with one imported piece, as an older midicli left it."""
     ProjectConfig().save(tmp_path / "midicli.toml")
     (tmp_path / "pieces" / "old-tune").mkdir(parents=True)
-    write_midi(Piece([Note(0.0, 1.0, 60, 40), Note(1.0, 1.5, 62, 40)]), tmp_path / "pieces/old-tune/v1.mid")
+    write_midi(
+        Piece([Note(0.0, 1.0, 60, 40), Note(1.0, 1.5, 62, 40)]), tmp_path / "pieces/old-tune/v1.mid"
+    )
     with sqlite3.connect(tmp_path / "midicli.db") as db:
         m001_pieces_and_versions(db, tmp_path)
         db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)")
         db.execute("INSERT INTO _migrations VALUES ('m001_pieces_and_versions', '2026-01-01')")
-        db.execute("INSERT INTO pieces (name, created, last_number) VALUES ('old-tune', '2026-01-01', 1)")
+        db.execute(
+            "INSERT INTO pieces (name, created, last_number) VALUES ('old-tune', '2026-01-01', 1)"
+        )
         db.execute(
             "INSERT INTO versions (piece_id, number, operation, params, midi_path, created)"
             " VALUES (1, 1, 'import', ?, 'pieces/old-tune/v1.mid', '2026-01-01')",
@@ -57,7 +68,12 @@ def test_a_project_made_before_the_summary_columns_is_upgraded_on_open(tmp_path:
     with Project.open(tmp_path) as project:
         [summary] = project.pieces()
         record = project.resolve("old-tune")
-    assert (summary.name, summary.latest, summary.notes, summary.instruments) == ("old-tune", 1, 2, [40])
+    assert (summary.name, summary.latest, summary.notes, summary.instruments) == (
+        "old-tune",
+        1,
+        2,
+        [40],
+    )
     assert summary.duration == pytest.approx(2.5, abs=0.01)
     assert record.ref == "old-tune@1" and record.operation == "import"
     store = Store(tmp_path / "midicli.db", tmp_path)

@@ -11,19 +11,21 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support import AMT_FIXTURES
 
 from midicli.music.midi_io import read_midi
 from midicli.music.piece import Note, Piece
 from midicli.render import render_piece
 from midicli.render.loudness import integrated_loudness
-from support import AMT_FIXTURES
 
 BASS, FLUTE = 33, 73  # Electric Bass (finger), Flute
 
 
 def melody(instrument: int, pitches: list[int], step: float = 0.4, start: float = 0.0) -> Piece:
     """One note per ``step`` seconds, each held for most of the step."""
-    return Piece([Note(start + i * step, step * 0.9, p, instrument, 96) for i, p in enumerate(pitches)])
+    return Piece(
+        [Note(start + i * step, step * 0.9, p, instrument, 96) for i, p in enumerate(pitches)]
+    )
 
 
 @dataclass
@@ -37,7 +39,10 @@ class Sound:
     def of_wav(cls, path: Path) -> Sound:
         with wave.open(str(path)) as file:
             frames = np.frombuffer(file.readframes(file.getnframes()), dtype="<i2")
-            return cls(frames.reshape(-1, file.getnchannels()).astype(np.float64) / 32768, file.getframerate())
+            return cls(
+                frames.reshape(-1, file.getnchannels()).astype(np.float64) / 32768,
+                file.getframerate(),
+            )
 
     @property
     def seconds(self) -> float:

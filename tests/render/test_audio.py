@@ -66,30 +66,46 @@ def test_sample_rate_and_gain_are_honoured(make_melody, hear) -> None:
 def test_flac_holds_exactly_the_samples_of_the_wav(tmp_path: Path, duet: Piece, decode_wav) -> None:
     wav = render_piece(duet, "wav", tmp_path / "duet.wav")
     flac = render_piece(duet, "flac", tmp_path / "duet.flac")
-    decoded = subprocess.run(["ffmpeg", "-v", "error", "-i", str(flac), "-f", "s16le", "-"], capture_output=True, check=True)
+    decoded = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(flac), "-f", "s16le", "-"],
+        capture_output=True,
+        check=True,
+    )
     samples = np.frombuffer(decoded.stdout, dtype="<i2").reshape(-1, 2)
     assert np.array_equal(samples, np.round(decode_wav(wav).audio * 32768).astype("<i2"))
 
 
 @needs_ffmpeg
 @pytest.mark.parametrize("fmt, magic", [("mp3", (b"ID3", b"\xff\xfb")), ("ogg", (b"OggS",))])
-def test_compressed_audio_is_written_through_ffmpeg(tmp_path: Path, duet: Piece, fmt: str, magic: tuple[bytes, ...]) -> None:
+def test_compressed_audio_is_written_through_ffmpeg(
+    tmp_path: Path, duet: Piece, fmt: str, magic: tuple[bytes, ...]
+) -> None:
     out = render_piece(duet, fmt, tmp_path / f"duet.{fmt}", title="duet")
     data = out.read_bytes()
     assert data.startswith(magic) and len(data) > 10_000
 
 
-def test_without_ffmpeg_compressed_formats_say_how_to_get_it(tmp_path: Path, duet: Piece, monkeypatch) -> None:
+def test_without_ffmpeg_compressed_formats_say_how_to_get_it(
+    tmp_path: Path, duet: Piece, monkeypatch
+) -> None:
     monkeypatch.setattr(shutil, "which", lambda name: None)
-    with pytest.raises(RenderError, match=r"mp3 needs ffmpeg: install it \(apt-get install ffmpeg\)"):
+    with pytest.raises(
+        RenderError, match=r"mp3 needs ffmpeg: install it \(apt-get install ffmpeg\)"
+    ):
         render_piece(duet, "mp3", tmp_path / "duet.mp3")
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
     "options, problem",
-    [({"sample_rate": 100}, "--sample-rate"), ({"gain": 0}, "--gain"), ({"loudness": 3.0}, "--loudness")],
+    [
+        ({"sample_rate": 100}, "--sample-rate"),
+        ({"gain": 0}, "--gain"),
+        ({"loudness": 3.0}, "--loudness"),
+    ],
 )
-def test_impossible_settings_are_refused(tmp_path: Path, duet: Piece, options: dict, problem: str) -> None:
+def test_impossible_settings_are_refused(
+    tmp_path: Path, duet: Piece, options: dict, problem: str
+) -> None:
     with pytest.raises(RenderError, match=problem):
         render_piece(duet, "wav", tmp_path / "duet.wav", **options)

@@ -8,21 +8,27 @@ import pytest
 from midicli.render.loudness import integrated_loudness, k_weighting, limit, normalize, trim_tail
 
 
-def sine(hz: float, seconds: float, rate: int, amplitude: float = 1.0, channels: int = 2) -> np.ndarray:
+def sine(
+    hz: float, seconds: float, rate: int, amplitude: float = 1.0, channels: int = 2
+) -> np.ndarray:
     wave = amplitude * np.sin(2 * np.pi * hz * np.arange(round(seconds * rate)) / rate)
     return np.repeat(wave[:, None], channels, axis=1).astype(np.float32)
 
 
 def test_the_k_weighting_filters_at_48_khz_are_the_standards_table() -> None:
     shelf, highpass = k_weighting(48_000)
-    assert shelf[0] == pytest.approx((1.53512485958697, -2.69169618940638, 1.19839281085285), abs=1e-10)
+    assert shelf[0] == pytest.approx(
+        (1.53512485958697, -2.69169618940638, 1.19839281085285), abs=1e-10
+    )
     assert shelf[1] == pytest.approx((1.0, -1.69065929318241, 0.73248077421585), abs=1e-10)
     assert highpass[0] == (1.0, -2.0, 1.0)
     assert highpass[1] == pytest.approx((1.0, -1.99004745483398, 0.99007225036621), abs=1e-10)
 
 
 @pytest.mark.parametrize("rate", [44_100, 48_000])
-def test_a_full_scale_997_hz_sine_reads_0_lufs_in_stereo_and_minus_3_in_one_channel(rate: int) -> None:
+def test_a_full_scale_997_hz_sine_reads_0_lufs_in_stereo_and_minus_3_in_one_channel(
+    rate: int,
+) -> None:
     both = sine(997, 5, rate)
     one = both.copy()
     one[:, 1] = 0
@@ -31,14 +37,19 @@ def test_a_full_scale_997_hz_sine_reads_0_lufs_in_stereo_and_minus_3_in_one_chan
 
 
 def test_low_rumble_counts_less_than_the_same_level_in_the_midrange() -> None:
-    assert integrated_loudness(sine(30, 3, 44_100), 44_100) < integrated_loudness(sine(1000, 3, 44_100), 44_100) - 5
+    assert (
+        integrated_loudness(sine(30, 3, 44_100), 44_100)
+        < integrated_loudness(sine(1000, 3, 44_100), 44_100) - 5
+    )
 
 
 def test_silence_is_gated_out_and_pure_silence_has_no_loudness() -> None:
     rate = 44_100
     tone = sine(997, 4, rate, amplitude=0.1)
     padded = np.concatenate([tone, np.zeros((rate * 20, 2), np.float32)])
-    assert integrated_loudness(padded, rate) == pytest.approx(integrated_loudness(tone, rate), abs=0.3)
+    assert integrated_loudness(padded, rate) == pytest.approx(
+        integrated_loudness(tone, rate), abs=0.3
+    )
     assert integrated_loudness(np.zeros((rate, 2), np.float32), rate) == -np.inf
 
 
@@ -58,7 +69,13 @@ def test_the_limiter_leaves_audio_under_the_ceiling_untouched() -> None:
 
 def test_trimming_keeps_the_music_and_drops_the_silence_after_it() -> None:
     rate = 8_000
-    ringing = np.concatenate([sine(440, 1.0, rate), sine(440, 0.5, rate, amplitude=0.01), np.zeros((rate * 2, 2), np.float32)])
+    ringing = np.concatenate(
+        [
+            sine(440, 1.0, rate),
+            sine(440, 0.5, rate, amplitude=0.01),
+            np.zeros((rate * 2, 2), np.float32),
+        ]
+    )
     trimmed = trim_tail(ringing, rate, keep_seconds=0.8)
     assert len(trimmed) == pytest.approx(1.5 * rate, abs=2)
     assert len(trim_tail(np.zeros((rate * 3, 2), np.float32), rate, keep_seconds=2.0)) == 2 * rate

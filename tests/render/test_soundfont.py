@@ -11,7 +11,9 @@ from midicli.render import RenderError, render_piece, soundfont
 from midicli.render.soundfont import find_soundfont
 
 SYSTEM = next((p for p in soundfont.SYSTEM_SOUNDFONTS if p.is_file()), None)
-needs_system_soundfont = pytest.mark.skipif(SYSTEM is None, reason="no system soundfont (apt-get install fluid-soundfont-gm)")
+needs_system_soundfont = pytest.mark.skipif(
+    SYSTEM is None, reason="no system soundfont (apt-get install fluid-soundfont-gm)"
+)
 
 
 @pytest.fixture

@@ -79,6 +79,25 @@ def test_mistakes_say_how_to_write_the_command(line: str, words: str) -> None:
 
 
 def test_help_covers_every_command_and_again_is_not_redo() -> None:
-    assert set(c.USAGE) >= {"compose", "continue", "infill", "again", "keep", "prefer", "undo", "redo", "history", "show",
-                            "render", "play", "edit", "model", "adapter", "help", "quit"}
-    assert "ask the last request again" in c.USAGE["again"][1] and "after undo" in c.USAGE["redo"][1]
+    assert set(c.USAGE) >= {
+        "compose",
+        "continue",
+        "infill",
+        "again",
+        "keep",
+        "prefer",
+        "undo",
+        "redo",
+        "history",
+        "show",
+        "render",
+        "play",
+        "edit",
+        "model",
+        "adapter",
+        "help",
+        "quit",
+    }
+    assert (
+        "ask the last request again" in c.USAGE["again"][1] and "after undo" in c.USAGE["redo"][1]
+    )

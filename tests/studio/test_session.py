@@ -7,17 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import AMT_FIXTURES, files_under
 
 from midicli.errors import MidicliError
 from midicli.project import Project
 from midicli.studio.session import Settings, Studio, StudioError
-from support import AMT_FIXTURES, files_under
 
 
 @pytest.fixture
 def studio(tmp_path: Path, tiny_model_dir: Path) -> Studio:
     project = Project.init(tmp_path / "songs", model=str(tiny_model_dir))
-    project.import_midi(AMT_FIXTURES / "edge_long_notes.mid", name="drone")  # three notes: short prompts, quick tests
+    project.import_midi(
+        AMT_FIXTURES / "edge_long_notes.mid", name="drone"
+    )  # three notes: short prompts, quick tests
     return Studio(project, Settings(n=2, max_tokens=30, seed=1), "drone")
 
 
@@ -32,7 +34,10 @@ def test_the_engine_is_loaded_once_and_kept_warm(studio: Studio) -> None:
 def test_compose_makes_candidates_and_the_first_is_current(studio: Studio) -> None:
     created = studio.compose("a calm waltz")
     assert [c.record.ref for c in created] == ["calm-waltz-1@1", "calm-waltz-2@1"]
-    assert studio.current.ref == "calm-waltz-1@1" and [r.ref for r in studio.step.candidates] == ["calm-waltz-1@1", "calm-waltz-2@1"]
+    assert studio.current.ref == "calm-waltz-1@1" and [r.ref for r in studio.step.candidates] == [
+        "calm-waltz-1@1",
+        "calm-waltz-2@1",
+    ]
     assert studio.description == "a calm waltz"
 
 
@@ -48,14 +53,22 @@ def test_undo_and_redo_move_the_pointer_and_never_delete(studio: Studio) -> None
     studio.continue_("20", None)  # a new step drops the way forward, not the versions
     with pytest.raises(StudioError, match="nothing to redo"):
         studio.redo()
-    assert [r.ref for r in studio.project.history("drone")] == ["drone@1", "drone@2", "drone@3", "drone@4", "drone@5"]
+    assert [r.ref for r in studio.project.history("drone")] == [
+        "drone@1",
+        "drone@2",
+        "drone@3",
+        "drone@4",
+        "drone@5",
+    ]
 
 
 def test_keep_records_the_choice_over_the_other_candidates(studio: Studio) -> None:
     studio.compose("a calm waltz")
     studio.keep(2)
     assert studio.current.ref == "calm-waltz-2@1"
-    assert [(p.chosen, p.rejected, p.source) for p in studio.project.preferences()] == [("calm-waltz-2@1", "calm-waltz-1@1", "pick")]
+    assert [(p.chosen, p.rejected, p.source) for p in studio.project.preferences()] == [
+        ("calm-waltz-2@1", "calm-waltz-1@1", "pick")
+    ]
     studio.undo()  # undo moves back; the judgement stays recorded
     assert studio.current.ref == "calm-waltz-1@1" and len(studio.project.preferences()) == 1
 
@@ -72,7 +85,9 @@ def test_again_asks_the_same_request_with_a_new_seed(studio: Studio) -> None:
     first = studio.infill("0", "2", "brighter")
     studio.undo()
     again = studio.again(1)
-    assert [c.record.parent for c in again] == ["drone@1"]  # the same parent, wherever the pointer is
+    assert [c.record.parent for c in again] == [
+        "drone@1"
+    ]  # the same parent, wherever the pointer is
     assert again[0].record.seed == first[0].record.seed + 1 and again[0].record.text == "brighter"
     assert again[0].record.params["start"] == 0.0 and again[0].record.params["end"] == 2.0
 

@@ -19,5 +19,7 @@ def test_candidates_share_one_scale_so_their_shapes_compare() -> None:
 
 
 def test_a_window_shows_only_that_stretch() -> None:
-    piece = Piece([Note(0.0, 1.0, 40), Note(10.0, 1.0, 72), Note(11.0, 1.0, 74), Note(13.0, 1.0, 90)])
+    piece = Piece(
+        [Note(0.0, 1.0, 40), Note(10.0, 1.0, 72), Note(11.0, 1.0, 74), Note(13.0, 1.0, 90)]
+    )
     assert sketches([piece], window=(10.0, 12.0), width=4) == [BLOCKS[0] * 2 + BLOCKS[-1] * 2]

@@ -46,7 +46,12 @@ def control(time: int, pitch: int = 60, dur: int = 10) -> list[int]:
 
 def quantized(note: Note) -> Note:
     """What a note becomes in tokens: 10 ms steps, durations clipped at 9.99 s, velocity 72."""
-    return Note(round(100 * note.onset) / 100, min(round(100 * note.duration), 999) / 100, note.pitch, note.instrument)
+    return Note(
+        round(100 * note.onset) / 100,
+        min(round(100 * note.duration), 999) / 100,
+        note.pitch,
+        note.instrument,
+    )
 
 
 def note_strategy(max_onset: float) -> st.SearchStrategy[Note]:
@@ -144,7 +149,9 @@ def test_notes_to_tokens_and_back_is_identity_after_quantization(notes: list[Not
     assert events_to_notes(notes_to_events(notes)) == [quantized(n) for n in notes]
 
 
-@given(st.lists(note_strategy(400.0), max_size=40).map(lambda ns: sorted(ns, key=lambda n: n.onset)))
+@given(
+    st.lists(note_strategy(400.0), max_size=40).map(lambda ns: sorted(ns, key=lambda n: n.onset))
+)
 def test_windows_map_back_to_absolute_notes(notes: list[Note]) -> None:
     parts = windows(notes, length_s=37.5)
     assert all(part.start == k * 37.5 for k, part in enumerate(parts))
@@ -185,11 +192,26 @@ def test_shift_moves_times_of_events_and_controls() -> None:
         (event(0) + [10], r"^token 3 \(id 10\): the last note is cut short"),
         (event(0) + [MUSIC_VOCAB_SIZE, 0, 0], rf"^token 3 \(id {MUSIC_VOCAB_SIZE}\): out of range"),
         (event(0) + [-1, 0, 0], r"^token 3 \(id -1\): out of range"),
-        (event(0) + [DUR_OFFSET + 5] + event(0)[1:], r"^token 3 \(id 10005\): expected a TIME token \(0–9999\) or an ATIME token \(27513–37512\) at position 0 of a note, got a DUR token"),
-        (event(0) + [5, 11060, 11060], r"^token 4 \(id 11060\): expected a DUR token .* got a NOTE token"),
-        (event(200) + event(100), r"^token 3 \(id 100\): event time 1\.00 s comes before the previous event's 2\.00 s"),
-        ([ANTICIPATE] + control(500) + event(0) + control(400), r"^token 7 .*control time 4\.00 s comes before"),
-        (event(0) + [AUTOREGRESS] + event(0)[:2], r"^token 3 \(id 55026\): AUTOREGRESS may only come first"),
+        (
+            event(0) + [DUR_OFFSET + 5] + event(0)[1:],
+            r"^token 3 \(id 10005\): expected a TIME token \(0–9999\) or an ATIME token \(27513–37512\) at position 0 of a note, got a DUR token",
+        ),
+        (
+            event(0) + [5, 11060, 11060],
+            r"^token 4 \(id 11060\): expected a DUR token .* got a NOTE token",
+        ),
+        (
+            event(200) + event(100),
+            r"^token 3 \(id 100\): event time 1\.00 s comes before the previous event's 2\.00 s",
+        ),
+        (
+            [ANTICIPATE] + control(500) + event(0) + control(400),
+            r"^token 7 .*control time 4\.00 s comes before",
+        ),
+        (
+            event(0) + [AUTOREGRESS] + event(0)[:2],
+            r"^token 3 \(id 55026\): AUTOREGRESS may only come first",
+        ),
         ([SEPARATOR] + event(0)[:2], r"^token 0 .*SEPARATOR"),
         ([AUTOREGRESS] + control(0), r"^token 1 .*start with ANTICIPATE"),
     ],
@@ -210,12 +232,18 @@ def test_validate_can_refuse_controls_and_specials() -> None:
 
 def test_the_amt_tokenizer_encodes_and_decodes_pieces() -> None:
     tokenizer = AmtTokenizer()
-    assert isinstance(tokenizer, Tokenizer) and tokenizer.name == "amt" and tokenizer.vocab_size == MUSIC_VOCAB_SIZE
+    assert (
+        isinstance(tokenizer, Tokenizer)
+        and tokenizer.name == "amt"
+        and tokenizer.vocab_size == MUSIC_VOCAB_SIZE
+    )
     piece = Piece([Note(0.0, 0.5, 60, 0, 100), Note(0.5, 0.25, 36, 128, 90)])
     tokens = tokenizer.encode(piece)
     assert tokens == notes_to_events(piece.notes)
     assert tokenizer.decode(tokens).notes == [quantized(n) for n in piece.notes]
-    assert tokenizer.decode([ANTICIPATE] + control(10) + event(0)).notes == events_to_notes(event(0) + event(10))
+    assert tokenizer.decode([ANTICIPATE] + control(10) + event(0)).notes == events_to_notes(
+        event(0) + event(10)
+    )
     assert tokenizer.encode(Piece()) == []
     with pytest.raises(BadTokensError, match="^no tokens$"):
         tokenizer.decode([])
@@ -223,13 +251,14 @@ def test_the_amt_tokenizer_encodes_and_decodes_pieces() -> None:
         tokenizer.encode(Piece([Note(120.0, 1.0, 60)]))
 
 
-
 def test_the_amt_tokenizer_gives_the_grammar_engines_generate_under() -> None:
     """A tokenizer exposes its generation grammar (a plugin scheme could drive constrained
     generation the same way): AMT's follows its own encoding and forbids what validate refuses."""
     from midicli.tokenizers.amt_generation import GrammarSpec
 
-    tokens = AmtTokenizer().encode(Piece([Note(0.0, 0.5, 60, 0, 100), Note(0.5, 0.25, 36, 128, 90)]))
+    tokens = AmtTokenizer().encode(
+        Piece([Note(0.0, 0.5, 60, 0, 100), Note(0.5, 0.25, 36, 128, 90)])
+    )
     grammar = AmtTokenizer().grammar(GrammarSpec())
     for token in tokens:
         assert grammar.permits(token)

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import AMT_FIXTURES
 
 from midicli.music.midi_io import read_midi
 from midicli.music.piece import Note
 from midicli.tokenizers.amt import events_to_notes, notes_to_events
 from midicli.tokenizers.vocab import MAX_TIME, TIME_RESOLUTION
-from support import AMT_FIXTURES
-
 
 FIXTURES = AMT_FIXTURES
 NAMES = sorted(p.name.removesuffix(".tokens.json") for p in FIXTURES.glob("*.tokens.json"))
@@ -34,7 +33,10 @@ def before_100_s(notes: list[Note]) -> list[Note]:
 
 def comparable(notes: list[Note]) -> list[tuple[int, int, int, int, bool]]:
     """Notes as a sorted multiset in 10 ms steps, so 'within 10 ms' is exact equality."""
-    return sorted((round(100 * n.onset), round(100 * n.duration), n.pitch, n.instrument, n.is_drum) for n in notes)
+    return sorted(
+        (round(100 * n.onset), round(100 * n.duration), n.pitch, n.instrument, n.is_drum)
+        for n in notes
+    )
 
 
 def test_the_reference_files_are_present() -> None:

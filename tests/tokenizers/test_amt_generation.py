@@ -69,7 +69,9 @@ def time_floor(grammar: Grammar) -> int:
     return start - TIME_OFFSET
 
 
-def anticipate_by_hand(events: list[int], controls: list[int], delta: int, event_time: int) -> list[int]:
+def anticipate_by_hand(
+    events: list[int], controls: list[int], delta: int, event_time: int
+) -> list[int]:
     """AMT's interleaving written out plainly: before each event (and after the last),
     every control whose time - delta <= the latest event time goes in."""
     out, pending = [], [controls[i : i + 3] for i in range(0, len(controls), 3)]
@@ -101,7 +103,9 @@ def sample(
     times exponentially less likely, so instants fill up and the cap is reached."""
     generator = torch.Generator().manual_seed(seed)
     bias = torch.zeros(TEXT + MUSIC_VOCAB_SIZE)
-    bias[TEXT + TIME_OFFSET : TEXT + MAX_TIME] = -time_slope * torch.arange(MAX_TIME, dtype=torch.float32)
+    bias[TEXT + TIME_OFFSET : TEXT + MAX_TIME] = -time_slope * torch.arange(
+        MAX_TIME, dtype=torch.float32
+    )
     grammars = [Grammar(spec) for spec in specs]
     runs: list[list[int]] = [[] for _ in specs]
     for _ in range(steps):
@@ -163,7 +167,10 @@ def assert_obeys(spec: GrammarSpec, tokens: list[int], finished: bool) -> None:
 
 
 def spans_of(controls: Sequence[int]) -> list[tuple[int, int]]:
-    return [(t - CONTROL_OFFSET, t - CONTROL_OFFSET + d - CONTROL_OFFSET - DUR_OFFSET) for t, d in zip(controls[0::3], controls[1::3])]
+    return [
+        (t - CONTROL_OFFSET, t - CONTROL_OFFSET + d - CONTROL_OFFSET - DUR_OFFSET)
+        for t, d in zip(controls[0::3], controls[1::3])
+    ]
 
 
 def assert_musical(spec: GrammarSpec, history: list[int], generated: list[int], stop: int) -> None:
@@ -177,7 +184,9 @@ def assert_musical(spec: GrammarSpec, history: list[int], generated: list[int], 
     first_time = len(triplets)  # the first with a generated time
     triplets += [generated[i : i + 3] for i in range(split, len(generated), 3)]
     reach = spec.min_time
-    spans = sorted(spans_of([t for t in spec.history if t >= CONTROL_OFFSET]) + spans_of(spec.controls))
+    spans = sorted(
+        spans_of([t for t in spec.history if t >= CONTROL_OFFSET]) + spans_of(spec.controls)
+    )
     begun: dict[int, list[tuple[int, int]]] = {}
     for index, triplet in enumerate(triplets):
         time = triplet[0] - TIME_OFFSET
@@ -196,7 +205,10 @@ def assert_musical(spec: GrammarSpec, history: list[int], generated: list[int], 
             if index >= first_new:
                 assert (instrument, pitch) not in here, "a note doubled at one instant"
                 if spec.max_onsets_per_instrument is not None:
-                    assert sum(i == instrument for i, _ in here) < spec.max_onsets_per_instrument[instrument]
+                    assert (
+                        sum(i == instrument for i, _ in here)
+                        < spec.max_onsets_per_instrument[instrument]
+                    )
             here.append((instrument, pitch))
         if len(triplet) >= 2:
             reach = max(reach, time + triplet[1] - DUR_OFFSET)
@@ -219,7 +231,17 @@ def test_a_note_is_time_then_duration_then_pitch():
 
 @pytest.mark.parametrize(
     "token",
-    [REST, SEPARATOR, AUTOREGRESS, ANTICIPATE, *control(0), -1, MUSIC_VOCAB_SIZE, DUR_OFFSET, NOTE_OFFSET],
+    [
+        REST,
+        SEPARATOR,
+        AUTOREGRESS,
+        ANTICIPATE,
+        *control(0),
+        -1,
+        MUSIC_VOCAB_SIZE,
+        DUR_OFFSET,
+        NOTE_OFFSET,
+    ],
 )
 def test_a_new_note_never_starts_with_rest_specials_controls_or_other_slots(token):
     grammar = Grammar(GrammarSpec())
@@ -238,7 +260,9 @@ def test_times_never_go_backwards():
 
 
 def test_history_event_times_count_but_control_times_do_not():
-    spec = GrammarSpec(history=tuple(event(200) + control(900) + event(250)), controls=tuple(control(2000)))
+    spec = GrammarSpec(
+        history=tuple(event(200) + control(900) + event(250)), controls=tuple(control(2000))
+    )
     assert time_floor(Grammar(spec)) == 250
 
 
@@ -298,9 +322,17 @@ def test_a_note_is_never_doubled_at_one_instant():
 
 def test_one_instrument_has_a_cap_at_one_instant():
     two = (2,) * MAX_INSTRUMENT
-    grammar = drive(GrammarSpec(max_onsets_per_instrument=two), event(50, pitch=60) + event(50, pitch=64) + event(50)[:2])
-    assert grammar.allowed() == ((note_range(1)[0], REST),)  # no third piano note, any other instrument
-    only_piano = drive(GrammarSpec(instruments=frozenset({0}), max_onsets_per_instrument=two), event(50) + event(50, pitch=64))
+    grammar = drive(
+        GrammarSpec(max_onsets_per_instrument=two),
+        event(50, pitch=60) + event(50, pitch=64) + event(50)[:2],
+    )
+    assert grammar.allowed() == (
+        (note_range(1)[0], REST),
+    )  # no third piano note, any other instrument
+    only_piano = drive(
+        GrammarSpec(instruments=frozenset({0}), max_onsets_per_instrument=two),
+        event(50) + event(50, pitch=64),
+    )
     assert time_floor(only_piano) == 51  # nothing left to start here: time moves on
 
 
@@ -309,9 +341,13 @@ def test_no_silence_longer_than_max_gap_and_no_end_before_the_span_is_filled():
     grammar = drive(spec, event(100, dur=50))
     assert grammar.allowed() == ((TIME_OFFSET + 100, TIME_OFFSET + 451),)  # up to 3 s after 1.5 s
     grammar = drive(spec, event(100, dur=400) + event(700, dur=200))
-    assert grammar.allowed() == ((TIME_OFFSET + 700, TIME_OFFSET + 1000),)  # sounds to 9 s: not yet filled
+    assert grammar.allowed() == (
+        (TIME_OFFSET + 700, TIME_OFFSET + 1000),
+    )  # sounds to 9 s: not yet filled
     grammar = drive(spec, event(100, dur=400) + event(700, dur=260))
-    assert grammar.allowed() == ((TIME_OFFSET + 700, TIME_OFFSET + MAX_TIME),)  # to 9.6 s: filled, may end
+    assert grammar.allowed() == (
+        (TIME_OFFSET + 700, TIME_OFFSET + MAX_TIME),
+    )  # to 9.6 s: filled, may end
     grammar.advance(TIME_OFFSET + 1000)
     assert grammar.finished
 
@@ -319,11 +355,16 @@ def test_no_silence_longer_than_max_gap_and_no_end_before_the_span_is_filled():
 def test_known_notes_ahead_count_as_sound_for_the_gap():
     spec = GrammarSpec(controls=tuple(control(400, dur=500)), stop_time=2000, max_gap=300, delta=0)
     grammar = drive(spec, event(100, dur=50))
-    assert grammar.allowed() == ((TIME_OFFSET + 100, TIME_OFFSET + 1201),)  # the control sounds 4–9 s
+    assert grammar.allowed() == (
+        (TIME_OFFSET + 100, TIME_OFFSET + 1201),
+    )  # the control sounds 4–9 s
 
 
 def test_a_window_with_no_time_left_before_its_stop_may_end():
-    grammar = drive(GrammarSpec(stop_time=101, max_gap=300, fill_slack=0, max_onsets_per_instant=1), event(100, dur=0))
+    grammar = drive(
+        GrammarSpec(stop_time=101, max_gap=300, fill_slack=0, max_onsets_per_instant=1),
+        event(100, dur=0),
+    )
     assert grammar.allowed() == ((TIME_OFFSET + 101, TIME_OFFSET + MAX_TIME),)
 
 
@@ -332,9 +373,15 @@ def test_the_key_lean_is_added_to_pitched_notes_only_where_a_note_is_sampled():
     grammar = drive(GrammarSpec(pitch_bias=lean), event(0)[:2])
     logits = apply_to_logits(torch.zeros(TEXT + MUSIC_VOCAB_SIZE), [grammar], TEXT, EOS)
     piano, drums = TEXT + NOTE_OFFSET, TEXT + NOTE_OFFSET + MAX_PITCH * DRUMS
-    assert logits[piano + 60] == 1.0 and logits[piano + 61] == -1.0 and logits[piano + MAX_PITCH * 40 + 67] == 1.0
+    assert (
+        logits[piano + 60] == 1.0
+        and logits[piano + 61] == -1.0
+        and logits[piano + MAX_PITCH * 40 + 67] == 1.0
+    )
     assert logits[drums + 61] == 0.0  # drums have no key
-    at_time = apply_to_logits(torch.zeros(TEXT + MUSIC_VOCAB_SIZE), [Grammar(GrammarSpec(pitch_bias=lean))], TEXT, EOS)
+    at_time = apply_to_logits(
+        torch.zeros(TEXT + MUSIC_VOCAB_SIZE), [Grammar(GrammarSpec(pitch_bias=lean))], TEXT, EOS
+    )
     assert set(at_time[TEXT + TIME_OFFSET : TEXT + MAX_TIME].tolist()) == {0.0}
 
 
@@ -358,7 +405,11 @@ def note_range(instrument: int) -> tuple[int, int]:
 
 def test_notes_come_from_the_instrument_allow_list():
     grammar = drive(GrammarSpec(instruments=frozenset({DRUMS, 0, 1, 40})), event(0)[:2])
-    assert grammar.allowed() == ((note_range(0)[0], note_range(1)[1]), note_range(40), note_range(DRUMS))
+    assert grammar.allowed() == (
+        (note_range(0)[0], note_range(1)[1]),
+        note_range(40),
+        note_range(DRUMS),
+    )
     assert grammar.permits(NOTE_OFFSET + MAX_PITCH * DRUMS + 36)
     assert not grammar.permits(NOTE_OFFSET + MAX_PITCH * 2)
 
@@ -379,11 +430,13 @@ def test_a_full_band_only_plays_its_own_instruments():
 
 def test_an_allow_list_that_no_longer_fits_the_band_is_refused():
     with pytest.raises(ValueError, match="no instrument"):
-        Grammar(GrammarSpec(
-            history=tuple(event(0, instrument=5)),
-            instruments=frozenset({6}),
-            max_instruments=1,
-        ))
+        Grammar(
+            GrammarSpec(
+                history=tuple(event(0, instrument=5)),
+                instruments=frozenset({6}),
+                max_instruments=1,
+            )
+        )
 
 
 # --- controls ----------------------------------------------------------------------
@@ -394,7 +447,16 @@ def test_controls_are_injected_where_amt_puts_them():
     generated = event(50) + event(100) + event(650) + event(700) + event(800)
     c600, c1200, c1250 = spec.controls[0:3], spec.controls[3:6], spec.controls[6:9]
     # by hand: each control goes in right after the first event at or past its time - 5 s
-    expected = event(50) + event(100) + [*c600] + event(650) + event(700) + [*c1200] + event(800) + [*c1250]
+    expected = (
+        event(50)
+        + event(100)
+        + [*c600]
+        + event(650)
+        + event(700)
+        + [*c1200]
+        + event(800)
+        + [*c1250]
+    )
     grammar, tokens = Grammar(spec), []
     pending = iter(generated)
     while len(tokens) < len(expected):
@@ -416,7 +478,9 @@ def test_each_control_token_is_forced_one_at_a_time():
 
 
 def test_controls_wait_for_a_history_that_ends_inside_a_note():
-    spec = GrammarSpec(history=tuple(event(0) + event(400)[:1]), controls=tuple(control(900)), delta=DELTA)
+    spec = GrammarSpec(
+        history=tuple(event(0) + event(400)[:1]), controls=tuple(control(900)), delta=DELTA
+    )
     grammar = Grammar(spec)
     assert grammar.allowed() == ((DUR_OFFSET, DUR_OFFSET + MAX_DUR),)
     grammar.advance(DUR_OFFSET)
@@ -479,7 +543,9 @@ def test_logits_keep_only_allowed_music_ids_at_midi_llm_width():
 def test_a_single_row_and_a_finished_row_without_eos():
     row = torch.zeros(TEXT + MUSIC_VOCAB_SIZE)
     apply_to_logits(row, [Grammar(GrammarSpec())], TEXT, EOS)
-    assert torch.isinf(row[: TEXT + TIME_OFFSET]).all() and torch.isinf(row[TEXT + DUR_OFFSET :]).all()
+    assert (
+        torch.isinf(row[: TEXT + TIME_OFFSET]).all() and torch.isinf(row[TEXT + DUR_OFFSET :]).all()
+    )
     assert not torch.isinf(row[TEXT + TIME_OFFSET : TEXT + MAX_TIME]).any()
     done = torch.zeros(1, TEXT + MUSIC_VOCAB_SIZE)
     apply_to_logits(done, [drive(GrammarSpec(stop_time=0), [TIME_OFFSET])], TEXT, None)
@@ -496,9 +562,13 @@ def test_check_sequence_finds_the_first_forbidden_token():
     good = event(10) + event(200) + control(700) + event(250)
     assert check_sequence(spec, good) is None
     assert check_sequence(spec, good + [TIME_OFFSET + 600]) is None
-    assert check_sequence(spec, good + [TIME_OFFSET + 600, DUR_OFFSET]) == len(good) + 1  # after the end
+    assert (
+        check_sequence(spec, good + [TIME_OFFSET + 600, DUR_OFFSET]) == len(good) + 1
+    )  # after the end
     assert check_sequence(spec, event(10) + event(200) + event(250)) == 6  # the control was skipped
-    assert check_sequence(spec, event(10) + event(200) + control(700) + event(150)) == 9  # backwards
+    assert (
+        check_sequence(spec, event(10) + event(200) + control(700) + event(150)) == 9
+    )  # backwards
     assert check_sequence(spec, [DUR_OFFSET]) == 0
 
 
@@ -545,10 +615,17 @@ def specs(draw: st.DrawFn) -> GrammarSpec:
         min_time=draw(st.integers(0, 600)),
         stop_time=draw(st.none() | st.integers(0, 3000)),
         controls=tuple(controls[injected:]),
-        instruments=draw(st.none() | st.frozensets(st.sampled_from([0, 1, 30, 40, 73, DRUMS]), min_size=1)),
+        instruments=draw(
+            st.none() | st.frozensets(st.sampled_from([0, 1, 30, 40, 73, DRUMS]), min_size=1)
+        ),
         max_instruments=draw(st.integers(1, 5)),
         max_onsets_per_instant=draw(st.integers(1, 4)),
-        max_onsets_per_instrument=draw(st.none() | st.lists(st.integers(1, 3), min_size=MAX_INSTRUMENT, max_size=MAX_INSTRUMENT).map(tuple)),
+        max_onsets_per_instrument=draw(
+            st.none()
+            | st.lists(st.integers(1, 3), min_size=MAX_INSTRUMENT, max_size=MAX_INSTRUMENT).map(
+                tuple
+            )
+        ),
         max_gap=gap,
         fill_slack=draw(st.integers(0, gap)) if gap is not None else 0,
         delta=delta,

@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import FIXTURE_MIDIS
 
 from midicli.training.dataset import BuildSettings, build
 from midicli.training.sources import from_folder
-from support import FIXTURE_MIDIS
 
 SMALL = BuildSettings(chunk_tokens=150, min_notes=4, copies=2, validation=0.25, test=0.0, seed=0)
 

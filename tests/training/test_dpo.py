@@ -27,7 +27,9 @@ def judged(tmp_path: Path, tiny_model_dir: Path):
     with Project.init(tmp_path / "album", model=str(tiny_model_dir)) as project:
         engine = open_engine("transformers", str(tiny_model_dir), device="cpu")
         for seed in (1, 2):
-            created = operations.compose(project, engine, "A calm waltz", SamplingParams(n=4, max_new_tokens=24, seed=seed))
+            created = operations.compose(
+                project, engine, "A calm waltz", SamplingParams(n=4, max_new_tokens=24, seed=seed)
+            )
             preferences.pick(project, created[0].record.ref)
         yield project
 
@@ -66,7 +68,9 @@ def test_an_interrupted_run_resumes_from_its_last_checkpoint(judged: Project) ->
     assert uninterrupted.metrics["resumed_at"] == 0
     resumed, straight = weights(judged, "resumed"), weights(judged, "straight")
     assert resumed.keys() == straight.keys()
-    assert all(torch.allclose(resumed[k], straight[k], atol=1e-5) for k in resumed)  # the same training, in two parts
+    assert all(
+        torch.allclose(resumed[k], straight[k], atol=1e-5) for k in resumed
+    )  # the same training, in two parts
 
 
 def test_a_resumed_run_must_keep_its_settings_or_restart(judged: Project) -> None:
@@ -84,5 +88,7 @@ def test_too_few_usable_pairs_is_a_clear_error(judged: Project) -> None:
         judged.remove_preference(p.id)
     with pytest.raises(TuningError, match="at least 2 usable preference pairs, this project has 1"):
         tune(judged, "thin", SMALL)
-    with pytest.raises(TuningError, match=r"this project has 0 \(1 made by another model left out\)"):
+    with pytest.raises(
+        TuningError, match=r"this project has 0 \(1 made by another model left out\)"
+    ):
         tune(judged, "thin", SMALL, model=str(judged.root))  # any other folder hashes differently

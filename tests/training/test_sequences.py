@@ -6,18 +6,30 @@ from __future__ import annotations
 import random
 
 import pytest
+from support import AMT_FIXTURES
 
 from midicli.music.midi_io import read_midi
 from midicli.music.piece import Note
 from midicli.tokenizers import amt
 from midicli.tokenizers.vocab import ANTICIPATE, AUTOREGRESS, DELTA_SECONDS
-from midicli.training.sequences import INSTRUMENT, PLAIN, SPAN, Chunk, chunks, encode, instrument_controls, sequences, span_controls
-from support import AMT_FIXTURES
+from midicli.training.sequences import (
+    INSTRUMENT,
+    PLAIN,
+    SPAN,
+    Chunk,
+    chunks,
+    encode,
+    instrument_controls,
+    sequences,
+    span_controls,
+)
 
 
 def duet(seconds: float = 40.0) -> list[Note]:
     """Piano and violin alternating every quarter second."""
-    return [Note(i * 0.25, 0.25, 60 + i % 12, instrument=40 * (i % 2)) for i in range(int(seconds * 4))]
+    return [
+        Note(i * 0.25, 0.25, 60 + i % 12, instrument=40 * (i % 2)) for i in range(int(seconds * 4))
+    ]
 
 
 def test_chunks_fit_the_token_budget_and_count_time_from_their_first_note() -> None:
@@ -48,7 +60,9 @@ def test_the_plain_sequence_is_autoregressive_and_decodes_to_the_chunk() -> None
     assert music[0] == AUTOREGRESS
     amt.validate(music)
     decoded = amt.events_to_notes(music[1:])
-    assert [(round(n.onset + chunk.start, 2), n.pitch) for n in decoded] == [(round(n.onset, 2), n.pitch) for n in chunk.notes]
+    assert [(round(n.onset + chunk.start, 2), n.pitch) for n in decoded] == [
+        (round(n.onset, 2), n.pitch) for n in chunk.notes
+    ]
 
 
 def test_a_span_becomes_controls_interleaved_as_amt_anticipates_them() -> None:
@@ -58,13 +72,19 @@ def test_a_span_becomes_controls_interleaved_as_amt_anticipates_them() -> None:
         controlled = span_controls(chunk, rng)
         onsets = sorted(chunk.notes[i].onset for i in controlled)
         assert onsets and onsets[0] > chunk.notes[0].onset
-        assert all(chunk.notes[i].onset in onsets for i in range(len(chunk.notes)) if onsets[0] <= chunk.notes[i].onset <= onsets[-1])
+        assert all(
+            chunk.notes[i].onset in onsets
+            for i in range(len(chunk.notes))
+            if onsets[0] <= chunk.notes[i].onset <= onsets[-1]
+        )
         music = encode(chunk, controlled)
         assert music[0] == ANTICIPATE
         amt.validate(music)
         events, controls = amt.split(music)
         assert len(events) == 3 * (len(chunk.notes) - len(controlled))
-        assert 0 < len(controls) <= 3 * len(controlled)  # controls past the last event by over δ are dropped
+        assert (
+            0 < len(controls) <= 3 * len(controlled)
+        )  # controls past the last event by over δ are dropped
         interleaved, _ = amt.anticipate(events, controls)
         assert interleaved == music[1:]
 

@@ -19,12 +19,17 @@ def write_jsonl(path: Path, rows: list[dict[str, str]]) -> Path:
 
 def test_captions_from_csv_with_file_and_caption_columns(tmp_path: Path) -> None:
     path = tmp_path / "captions.csv"
-    path.write_text('file,caption\nsongs/a.mid,"A calm waltz, for piano"\nb.mid,Loud rock\n', encoding="utf-8")
+    path.write_text(
+        'file,caption\nsongs/a.mid,"A calm waltz, for piano"\nb.mid,Loud rock\n', encoding="utf-8"
+    )
     assert read_captions(path) == {"songs/a.mid": "A calm waltz, for piano", "b.mid": "Loud rock"}
 
 
 def test_captions_in_midicaps_json_lines_name_files_by_location(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "midicaps.jsonl", [{"location": "lmd_full/1/abc.mid", "caption": "A pop song.", "key": "C"}])
+    path = write_jsonl(
+        tmp_path / "midicaps.jsonl",
+        [{"location": "lmd_full/1/abc.mid", "caption": "A pop song.", "key": "C"}],
+    )
     assert read_captions(path) == {"lmd_full/1/abc.mid": "A pop song."}
 
 
@@ -32,7 +37,10 @@ def test_captions_in_midicaps_json_lines_name_files_by_location(tmp_path: Path) 
     ("content", "message"),
     [
         ('{"file": "a.mid", "caption": "x"}\nnot json\n', "line 2 is not JSON"),
-        ('{"file": "a.mid"}\n', r"entry 1 needs a file \(file, path, location, name\) and a caption"),
+        (
+            '{"file": "a.mid"}\n',
+            r"entry 1 needs a file \(file, path, location, name\) and a caption",
+        ),
         ('["a.mid", "x"]\n', "line 1 is not a JSON object"),
     ],
 )
@@ -43,15 +51,20 @@ def test_a_broken_sidecar_is_a_clear_error(tmp_path: Path, content: str, message
         read_captions(path)
 
 
-def test_files_match_their_caption_by_path_name_or_stem_and_the_rest_are_measured(midi_folder: Path) -> None:
+def test_files_match_their_caption_by_path_name_or_stem_and_the_rest_are_measured(
+    midi_folder: Path,
+) -> None:
     (midi_folder / "more").mkdir()
     (midi_folder / "strawberry.mid").rename(midi_folder / "more" / "strawberry.mid")
-    write_jsonl(midi_folder / "captions.jsonl", [
-        {"file": "more/strawberry.mid", "caption": "A pop arrangement"},
-        {"location": "elsewhere/bach_bwv66_6.mid", "caption": "A chorale"},
-        {"name": "joplin_maple_leaf", "caption": "A rag"},
-        {"file": "missing.mid", "caption": "Nobody"},
-    ])
+    write_jsonl(
+        midi_folder / "captions.jsonl",
+        [
+            {"file": "more/strawberry.mid", "caption": "A pop arrangement"},
+            {"location": "elsewhere/bach_bwv66_6.mid", "caption": "A chorale"},
+            {"name": "joplin_maple_leaf", "caption": "A rag"},
+            {"file": "missing.mid", "caption": "Nobody"},
+        ],
+    )
     listing = from_folder(midi_folder)
     captions = {s.name: s.caption for s in listing.sources}
     assert captions == {
@@ -66,7 +79,13 @@ def test_files_match_their_caption_by_path_name_or_stem_and_the_rest_are_measure
 
 
 def test_a_file_name_two_entries_share_matches_neither(midi_folder: Path) -> None:
-    write_jsonl(midi_folder / "other.jsonl", [{"file": "x/strawberry.mid", "caption": "one"}, {"file": "y/strawberry.mid", "caption": "two"}])
+    write_jsonl(
+        midi_folder / "other.jsonl",
+        [
+            {"file": "x/strawberry.mid", "caption": "one"},
+            {"file": "y/strawberry.mid", "caption": "two"},
+        ],
+    )
     listing = from_folder(midi_folder, captions=midi_folder / "other.jsonl")
     assert {s.name: s.caption for s in listing.sources}["strawberry.mid"] is None
     assert len(listing.unmatched_captions) == 2

@@ -34,10 +34,19 @@ def mean_pitch(created: operations.Created) -> float:
 def compose(project: Project, engine, seed: int) -> list[operations.Created]:
     """Eight 10-second pieces, each written in one round: the ids a preference keeps
     are all the notes the user heard."""
-    return operations.compose(project, engine, WORDS, SamplingParams(n=8, max_new_tokens=45, seed=seed), PIANO, seconds=10.0)
+    return operations.compose(
+        project,
+        engine,
+        WORDS,
+        SamplingParams(n=8, max_new_tokens=45, seed=seed),
+        PIANO,
+        seconds=10.0,
+    )
 
 
-def test_tuning_on_preferences_moves_the_music_the_preferred_way(tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_tuning_on_preferences_moves_the_music_the_preferred_way(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
     model = str(tiny_model_dir)
     with Project.init(tmp_path / "album", model=model) as project:
         base = open_engine("transformers", model, device="cpu")
@@ -46,13 +55,22 @@ def test_tuning_on_preferences_moves_the_music_the_preferred_way(tmp_path: Path,
             preferences.prefer(project, ranked[-1].record.ref, ranked[0].record.ref)
             preferences.prefer(project, ranked[-2].record.ref, ranked[1].record.ref)
 
-        record = tune(project, "high", TuneSettings("full", learning_rate=1e-2, epochs=3, holdout=0.4, max_length=256))
+        record = tune(
+            project,
+            "high",
+            TuneSettings("full", learning_rate=1e-2, epochs=3, holdout=0.4, max_length=256),
+        )
         before, after = record.metrics["before"], record.metrics["after"]
         assert record.metrics["held_out_pairs"] == 16 and record.metrics["train_pairs"] == 24
         assert after["accuracy"] > before["accuracy"] and after["margin"] > before["margin"]
 
-        tuned = open_engine("transformers", model, device="cpu", adapter=str(project.root / record.path))
+        tuned = open_engine(
+            "transformers", model, device="cpu", adapter=str(project.root / record.path)
+        )
         seeds = range(100, 108)  # 64 fresh candidates each, drawn with the same seeds
         base_pitch = fmean(mean_pitch(c) for seed in seeds for c in compose(project, base, seed))
         tuned_pitch = fmean(mean_pitch(c) for seed in seeds for c in compose(project, tuned, seed))
-        assert tuned_pitch > base_pitch + 10, (base_pitch, tuned_pitch)  # about 63 → 84 here; such a mean varies by ~1.3
+        assert tuned_pitch > base_pitch + 10, (
+            base_pitch,
+            tuned_pitch,
+        )  # about 63 → 84 here; such a mean varies by ~1.3

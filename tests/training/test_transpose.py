@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from support import FIXTURE_MIDIS
 
 from midicli.music.analysis import features
 from midicli.music.captions import caption, parse_caption, transpose_caption
@@ -16,7 +17,6 @@ from midicli.music.piece import Note, Piece
 from midicli.tokenizers import amt
 from midicli.training.sequences import Chunk, chunks, encode, span_controls
 from midicli.training.transpose import transpose_music, transpose_row
-from support import FIXTURE_MIDIS
 
 PITCHED = [p for p in FIXTURE_MIDIS if features(read_midi(p)).key]
 
@@ -40,18 +40,27 @@ def test_the_moved_caption_names_the_key_the_moved_music_is_in(path: Path, semit
     measured = features(Piece(events, piece.tempos, piece.time_signatures))
     asked = parse_caption(moved["caption"])
     assert (asked.key, asked.mode) == (measured.key, measured.mode)
-    assert re.sub(r"key of \S+", "", moved["caption"]) == re.sub(r"key of \S+", "", row["caption"])  # only the key changed
+    assert re.sub(r"key of \S+", "", moved["caption"]) == re.sub(
+        r"key of \S+", "", row["caption"]
+    )  # only the key changed
 
 
 def test_pitched_notes_and_controls_move_and_drums_stay() -> None:
     notes = tuple(Note(i * 0.5, 0.4, 60 + i % 5, 0 if i % 2 else 128) for i in range(40))
     chunk = Chunk(0.0, notes)
     music = encode(chunk, span_controls(chunk, random.Random(0)))
-    (before, before_controls), (after, after_controls) = decoded(music), decoded(transpose_music(music, 2))
+    (before, before_controls), (after, after_controls) = (
+        decoded(music),
+        decoded(transpose_music(music, 2)),
+    )
     assert before_controls and len(after_controls) == len(before_controls)
     for old, new in zip(before + before_controls, after + after_controls):
         assert new.pitch == old.pitch + (0 if old.instrument == 128 else 2)
-        assert (new.onset, new.duration, new.instrument) == (old.onset, old.duration, old.instrument)
+        assert (new.onset, new.duration, new.instrument) == (
+            old.onset,
+            old.duration,
+            old.instrument,
+        )
 
 
 def test_music_that_cannot_move_so_far_stays_as_it_is() -> None:
@@ -72,5 +81,7 @@ def test_music_that_cannot_move_so_far_stays_as_it_is() -> None:
         ("drums only, no key", 5, "drums only, no key"),
     ],
 )
-def test_a_key_is_renamed_as_the_key_analysis_spells_it(text: str, semitones: int, moved: str) -> None:
+def test_a_key_is_renamed_as_the_key_analysis_spells_it(
+    text: str, semitones: int, moved: str
+) -> None:
     assert transpose_caption(text, semitones) == moved

@@ -55,7 +55,9 @@ def _rows(piece: Piece) -> str:
             instrument_name(instrument), len(notes), min(n.pitch for n in notes), max(n.pitch for n in notes),
             f"{min(n.onset for n in notes):.1f} s", f"{max(n.end for n in notes):.1f} s",
         )  # fmt: skip
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>")
+        rows.append(
+            "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in cells) + "</tr>"
+        )
     return "\n".join(rows)
 
 
@@ -68,7 +70,9 @@ def render_page(piece: Piece, out_path: Path, **options: Any) -> None:
         title = html.escape(str(options.get("title") or Path(out_path).stem))
         page = PAGE.format(
             title=title,
-            summary=html.escape(f"{piece.duration:.1f} s, {len(piece.notes)} notes, {len(piece.instruments)} instruments"),
+            summary=html.escape(
+                f"{piece.duration:.1f} s, {len(piece.notes)} notes, {len(piece.instruments)} instruments"
+            ),
             audio_type=AUDIO_TYPES[audio_format],
             audio=base64.b64encode(audio.read_bytes()).decode("ascii"),
             roll=base64.b64encode(roll.read_bytes()).decode("ascii"),

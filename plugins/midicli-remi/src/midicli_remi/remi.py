@@ -35,7 +35,9 @@ _BLOCKS = (
     ("TEMPO", len(TEMPOS)),
     ("METER", len(NUMERATORS) * len(DENOMINATORS)),
 )
-OFFSETS: dict[str, int] = dict(zip([name for name, _ in _BLOCKS], accumulate([size for _, size in _BLOCKS], initial=0)))
+OFFSETS: dict[str, int] = dict(
+    zip([name for name, _ in _BLOCKS], accumulate([size for _, size in _BLOCKS], initial=0))
+)
 VOCAB_SIZE = sum(size for _, size in _BLOCKS)
 BAR = OFFSETS["BAR"]
 NOTE_BLOCKS = ("PROGRAM", "PITCH", "VELOCITY", "DURATION")
@@ -50,7 +52,11 @@ def kind(token: int) -> tuple[str, int]:
 
 
 def _meter_token(numerator: int, denominator: int) -> int:
-    return OFFSETS["METER"] + NUMERATORS.index(numerator) * len(DENOMINATORS) + DENOMINATORS.index(denominator)
+    return (
+        OFFSETS["METER"]
+        + NUMERATORS.index(numerator) * len(DENOMINATORS)
+        + DENOMINATORS.index(denominator)
+    )
 
 
 def _bar_steps(numerator: int, denominator: int) -> int:
@@ -59,7 +65,9 @@ def _bar_steps(numerator: int, denominator: int) -> int:
 
 class Remi(Tokenizer):
     name = "remi"
-    description = "REMI: bars, beat positions (12 per quarter) and program/pitch/velocity/duration per note"
+    description = (
+        "REMI: bars, beat positions (12 per quarter) and program/pitch/velocity/duration per note"
+    )
     vocab_size = VOCAB_SIZE
 
     def _encode(self, piece: Piece) -> list[int]:
@@ -68,8 +76,15 @@ class Remi(Tokenizer):
         bpm = min(max(round(_tempo_at(meter, first)), TEMPOS[0]), TEMPOS[-1])
         signature = meter.signatures[0]
         numerator, denominator = signature.numerator, signature.denominator
-        if numerator not in NUMERATORS or denominator not in DENOMINATORS or _bar_steps(numerator, denominator) > MAX_BAR_STEPS:
-            numerator, denominator = 4, 4  # a meter REMI cannot write: bars of 4/4 still keep the times
+        if (
+            numerator not in NUMERATORS
+            or denominator not in DENOMINATORS
+            or _bar_steps(numerator, denominator) > MAX_BAR_STEPS
+        ):
+            numerator, denominator = (
+                4,
+                4,
+            )  # a meter REMI cannot write: bars of 4/4 still keep the times
         bar_steps = _bar_steps(numerator, denominator)
 
         def steps(seconds: float) -> int:
@@ -104,7 +119,11 @@ class Remi(Tokenizer):
             Note(step * seconds_per_step, duration * seconds_per_step, pitch, program, velocity)
             for step, program, pitch, velocity, duration in _read(tokens)
         ]
-        return Piece(notes, tempos=[TempoChange(0.0, float(bpm))], time_signatures=[TimeSignature(0.0, numerator, denominator)])
+        return Piece(
+            notes,
+            tempos=[TempoChange(0.0, float(bpm))],
+            time_signatures=[TimeSignature(0.0, numerator, denominator)],
+        )
 
 
 def _tempo_at(meter: Meter, seconds: float) -> float:
@@ -115,7 +134,11 @@ def _header(tokens: list[int]) -> tuple[int, int, int]:
     if len(tokens) < 2 or kind(tokens[0])[0] != "TEMPO" or kind(tokens[1])[0] != "METER":
         raise BadTokensError("REMI tokens start with a TEMPO token, then a METER token")
     meter = kind(tokens[1])[1]
-    return TEMPOS[kind(tokens[0])[1]], NUMERATORS[meter // len(DENOMINATORS)], DENOMINATORS[meter % len(DENOMINATORS)]
+    return (
+        TEMPOS[kind(tokens[0])[1]],
+        NUMERATORS[meter // len(DENOMINATORS)],
+        DENOMINATORS[meter % len(DENOMINATORS)],
+    )
 
 
 def _read(tokens: list[int]) -> Iterator[tuple[int, int, int, int, int]]:
@@ -131,7 +154,9 @@ def _read(tokens: list[int]) -> Iterator[tuple[int, int, int, int, int]]:
             index += 1
         elif name == "POSITION":
             if bar < 0 or not position < value < bar_steps:
-                raise BadTokensError(f"token {index}: POSITION {value} must follow a BAR, rise within the bar and stay below {bar_steps}")
+                raise BadTokensError(
+                    f"token {index}: POSITION {value} must follow a BAR, rise within the bar and stay below {bar_steps}"
+                )
             position = value
             index += 1
         elif name == "PROGRAM":
@@ -141,7 +166,13 @@ def _read(tokens: list[int]) -> Iterator[tuple[int, int, int, int, int]]:
             if [k for k, _ in quad] != list(NOTE_BLOCKS):
                 raise BadTokensError(f"token {index}: a note is PROGRAM PITCH VELOCITY DURATION")
             (_, program), (_, pitch), (_, velocity), (_, duration) = quad
-            yield bar * bar_steps + position, program, pitch, velocity * VELOCITY_STEP + VELOCITY_STEP // 2, duration + 1
+            yield (
+                bar * bar_steps + position,
+                program,
+                pitch,
+                velocity * VELOCITY_STEP + VELOCITY_STEP // 2,
+                duration + 1,
+            )
             index += 4
         else:
             raise BadTokensError(f"token {index}: unexpected {name} token")
