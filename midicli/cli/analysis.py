@@ -19,25 +19,20 @@ from midicli import defaults
 from midicli.cli import context
 from midicli.cli.options import (
     BestOf,
-    Device,
-    Dtype,
     EngineChoice,
-    EngineName,
     InstrumentLean,
     Json,
     KeyLean,
     MaxTokens,
-    Model,
     Seed,
     Temperature,
     TopP,
-    Url,
+    option_groups,
 )
 from midicli.cli.output import err_console, note, print_json, print_table
 from midicli.engines.base import Engine, SamplingParams
 from midicli.errors import MidicliError
 from midicli.evaluation.metrics import Column
-from midicli.project.adapters import NO_ADAPTER
 from midicli.project.config import CONFIG_NAME
 from midicli.project.files import write_text_atomic
 from midicli.project.project import Project, find_root
@@ -187,11 +182,7 @@ def eval_(
             file_okay=False,
         ),
     ] = None,
-    model: Model = None,
-    engine: EngineName = None,
-    device: Device = None,
-    dtype: Dtype = None,
-    url: Url = None,
+    choice: EngineChoice = EngineChoice(),
     as_json: Json = False,
 ) -> None:
     """Measure text control and musicality: does the music have what each caption
@@ -223,7 +214,7 @@ def eval_(
         )
     columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with _output_folder(out) as folder:
-        loaded = _engine(EngineChoice(model, engine, NO_ADAPTER, device, dtype, url))
+        loaded = _engine(choice)
         with Progress(*columns, console=err_console, transient=True) as bars:
             task = bars.add_task("eval", total=None)
             drawing = resolve_drawing(None, loaded, Drawing(best_of, key_lean, instrument_lean), n)
@@ -259,4 +250,4 @@ def eval_(
 
 def register(app: typer.Typer) -> None:
     app.command()(caption)
-    app.command("eval")(eval_)
+    app.command("eval")(option_groups(eval_))

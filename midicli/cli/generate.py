@@ -10,29 +10,7 @@ import typer
 
 from midicli import defaults
 from midicli.cli import context
-from midicli.cli.options import (
-    Adapter,
-    BestOf,
-    Candidates,
-    Device,
-    Dtype,
-    EngineChoice,
-    EngineName,
-    Fp8,
-    InstrumentLean,
-    Instruments,
-    Json,
-    KeyLean,
-    MaxSimultaneous,
-    MaxTokens,
-    MemoryShare,
-    Model,
-    Quantize,
-    Seed,
-    Temperature,
-    TopP,
-    Url,
-)
+from midicli.cli.options import Draw, EngineChoice, Json, option_groups
 from midicli.cli.output import (
     err_console,
     generation_progress,
@@ -41,11 +19,12 @@ from midicli.cli.output import (
     print_table,
 )
 from midicli.cli.pieces import version_json
-from midicli.engines.base import Engine, SamplingParams
+from midicli.engines.base import Engine
 from midicli.errors import GenerationError
 from midicli.generation import operations
 from midicli.generation.span import Constraints
 from midicli.music.instruments import parse_instrument, parse_instruments
+from midicli.project import Project
 
 Text = Annotated[
     str | None,
@@ -91,57 +70,35 @@ def _report(created: list[operations.Created], drawn: int, as_json: bool) -> Non
     print_table(title, ["candidate", "score", "why", "secs", "notes", "instruments", "tok/s"], rows)
 
 
-def _drawing(
-    chosen: Engine,
-    n: int,
-    best_of: int | None,
-    key_lean: float | None,
-    instrument_lean: float | None,
-) -> operations.Drawing:
-    project = context.session.project(create_default=True)
-    return operations.resolve_drawing(
-        project, chosen, operations.Drawing(best_of, key_lean, instrument_lean), n
-    )
-
-
-def _constraints(instruments: str | None, max_simultaneous: int | None) -> Constraints:
-    if max_simultaneous is not None and max_simultaneous < 1:
+def _prepare(project: Project, draw: Draw, choice: EngineChoice) -> tuple[Engine, Constraints]:
+    """Check the drawing options, then load the engine: bad settings fail before a slow load."""
+    if draw.max_simultaneous is not None and draw.max_simultaneous < 1:
         raise GenerationError("--max-simultaneous must be at least 1")
-    return Constraints(
-        parse_instruments(instruments) if instruments else None,
-        max_onsets_per_instant=max_simultaneous,
+    limits = Constraints(
+        parse_instruments(draw.instruments) if draw.instruments else None,
+        max_onsets_per_instant=draw.max_simultaneous,
     )
+    operations.check_sampling(draw.sampling())
+    return choice.load(project), limits
+
+
+def _drawing(project: Project, chosen: Engine, draw: Draw) -> operations.Drawing:
+    asked = operations.Drawing(draw.best_of, draw.key_lean, draw.instrument_lean)
+    return operations.resolve_drawing(project, chosen, asked, draw.n)
 
 
 def compose(
     text: Annotated[
         str | None, typer.Argument(help="What the music should be like.", show_default=False)
     ] = None,
-    n: Candidates = defaults.CANDIDATES,
-    seed: Seed = None,
     prompts_file: Annotated[
         Path | None, typer.Option(help="A file with one description per line.", dir_okay=False)
     ] = None,
-    instruments: Instruments = None,
     seconds: Annotated[
         float, typer.Option(help="About how long each piece lasts, in seconds.")
     ] = defaults.COMPOSE_SECONDS,
-    best_of: BestOf = None,
-    key_lean: KeyLean = None,
-    instrument_lean: InstrumentLean = None,
-    max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
-    temperature: Temperature = None,
-    top_p: TopP = None,
-    max_simultaneous: MaxSimultaneous = None,
-    model: Model = None,
-    engine: EngineName = None,
-    device: Device = None,
-    url: Url = None,
-    fp8: Fp8 = False,
-    gpu_memory_utilization: MemoryShare = None,
-    dtype: Dtype = None,
-    quantize: Quantize = None,
-    adapter: Adapter = None,
+    draw: Draw = Draw(),
+    choice: EngineChoice = EngineChoice(),
     render: Annotated[
         str | None,
         typer.Option(
@@ -186,19 +143,14 @@ def compose(
         raise GenerationError(
             'say what to compose: midicli compose "a calm piano waltz" (or --prompts-file F)'
         )
-    sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
-    limits = _constraints(instruments, max_simultaneous)
-    operations.check_sampling(sampling)
     project = context.session.project(create_default=True)
-    chosen = EngineChoice(
-        model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize
-    ).load(project)
-    drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
+    chosen, limits = _prepare(project, draw, choice)
+    drawing = _drawing(project, chosen, draw)
     created = []
     for description in descriptions:
-        with generation_progress(drawing.best_of, max_tokens, seconds) as progress:
+        with generation_progress(drawing.best_of, draw.max_tokens, seconds) as progress:
             created += operations.compose(
-                project, chosen, description, sampling, limits, progress, seconds, drawing
+                project, chosen, description, draw.sampling(), limits, progress, seconds, drawing
             )
     if render is not None:
         from midicli.render.core import render_version
@@ -215,25 +167,8 @@ def continue_(
     seconds: Annotated[
         str, typer.Option(help="How much to add: seconds (20) or bars (8b).")
     ] = "20",
-    n: Candidates = 1,
-    seed: Seed = None,
-    instruments: Instruments = None,
-    best_of: BestOf = None,
-    key_lean: KeyLean = None,
-    instrument_lean: InstrumentLean = None,
-    max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
-    temperature: Temperature = None,
-    top_p: TopP = None,
-    max_simultaneous: MaxSimultaneous = None,
-    model: Model = None,
-    engine: EngineName = None,
-    device: Device = None,
-    url: Url = None,
-    fp8: Fp8 = False,
-    gpu_memory_utilization: MemoryShare = None,
-    dtype: Dtype = None,
-    quantize: Quantize = None,
-    adapter: Adapter = None,
+    draw: Draw = Draw(n=1),
+    choice: EngineChoice = EngineChoice(),
     as_json: Json = False,
 ) -> None:
     """Extend a piece from its end; each candidate becomes a new version of it.
@@ -250,16 +185,11 @@ def continue_(
     record = project.resolve(ref)
     piece = project.load_piece(record)
     length = parse_length(seconds, piece, piece.duration)
-    sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
-    limits = _constraints(instruments, max_simultaneous)
-    operations.check_sampling(sampling)
-    chosen = EngineChoice(
-        model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize
-    ).load(project)
-    drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
-    with generation_progress(drawing.best_of, max_tokens, length) as progress:
+    chosen, limits = _prepare(project, draw, choice)
+    drawing = _drawing(project, chosen, draw)
+    with generation_progress(drawing.best_of, draw.max_tokens, length) as progress:
         created = operations.continue_piece(
-            project, chosen, record.ref, length, text, sampling, limits, progress, drawing
+            project, chosen, record.ref, length, text, draw.sampling(), limits, progress, drawing
         )
     _report(created, drawing.best_of, as_json)
 
@@ -274,25 +204,8 @@ def infill(
     instrument: Annotated[
         str | None, typer.Option(help="Rewrite only this instrument's part in the range.")
     ] = None,
-    n: Candidates = 1,
-    seed: Seed = None,
-    instruments: Instruments = None,
-    best_of: BestOf = None,
-    key_lean: KeyLean = None,
-    instrument_lean: InstrumentLean = None,
-    max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS,
-    temperature: Temperature = None,
-    top_p: TopP = None,
-    max_simultaneous: MaxSimultaneous = None,
-    model: Model = None,
-    engine: EngineName = None,
-    device: Device = None,
-    url: Url = None,
-    fp8: Fp8 = False,
-    gpu_memory_utilization: MemoryShare = None,
-    dtype: Dtype = None,
-    quantize: Quantize = None,
-    adapter: Adapter = None,
+    draw: Draw = Draw(n=1),
+    choice: EngineChoice = EngineChoice(),
     as_json: Json = False,
 ) -> None:
     """Rewrite a time range (or one instrument in it); everything else stays as it is.
@@ -308,15 +221,10 @@ def infill(
     piece = project.load_piece(record)
     begin, finish = parse_time(start, piece), parse_time(end, piece)
     which = parse_instrument(instrument) if instrument is not None else None
-    sampling = SamplingParams(n, temperature, top_p, max_tokens, seed)
-    limits = _constraints(instruments, max_simultaneous)
-    operations.check_sampling(sampling)
     operations.check_range(piece, begin, finish)
-    chosen = EngineChoice(
-        model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize
-    ).load(project)
-    drawing = _drawing(chosen, n, best_of, key_lean, instrument_lean)
-    with generation_progress(drawing.best_of, max_tokens, finish - begin) as progress:
+    chosen, limits = _prepare(project, draw, choice)
+    drawing = _drawing(project, chosen, draw)
+    with generation_progress(drawing.best_of, draw.max_tokens, finish - begin) as progress:
         created = operations.infill(
             project,
             chosen,
@@ -324,7 +232,7 @@ def infill(
             begin,
             finish,
             text,
-            sampling,
+            draw.sampling(),
             which,
             limits,
             progress,
@@ -334,6 +242,6 @@ def infill(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(compose)
-    app.command("continue")(continue_)
-    app.command()(infill)
+    app.command()(option_groups(compose))
+    app.command("continue")(option_groups(continue_))
+    app.command()(option_groups(infill))

@@ -3,16 +3,21 @@ each, whichever command (compose, continue, infill, studio, eval, tune) takes th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
 
 import typer
 from typer import _click as click
 from typer.core import TyperGroup, TyperOption
 
+from midicli import defaults
 from midicli.cli.output import err_console
+from midicli.engines.base import SamplingParams
 from midicli.project.adapters import NO_ADAPTER
 
 if TYPE_CHECKING:
@@ -140,17 +145,19 @@ Adapter = Annotated[
 
 @dataclass(frozen=True)
 class EngineChoice:
-    """What the model options chose; ``None`` leaves a choice to the project, then to the default."""
+    """What the model options chose; ``None`` leaves a choice to the project, then to the
+    default. A command taking ``choice: EngineChoice`` under :func:`option_groups` shows
+    these as its own options."""
 
-    model: str | None = None
-    engine: str | None = None
-    adapter: str | None = None
-    device: str | None = None
-    dtype: str | None = None
-    url: str | None = None
-    fp8: bool = False
-    gpu_memory_utilization: float | None = None
-    quantize: str | None = None
+    model: Model = None
+    engine: EngineName = None
+    device: Device = None
+    url: Url = None
+    fp8: Fp8 = False
+    gpu_memory_utilization: MemoryShare = None
+    dtype: Dtype = None
+    quantize: Quantize = None
+    adapter: Adapter = None
 
     def open(self, project: Project | None) -> Engine:
         """The engine (kept open for the process); unset options are left to the engine."""
@@ -174,6 +181,74 @@ class EngineChoice:
             f"Loading {describe_choice(project, self.model, self.engine, self.adapter)}…"
         ):
             return self.open(project)
+
+
+@dataclass(frozen=True)
+class Draw:
+    """How compose, continue and infill draw their candidates: sampling, ranking and the
+    musical limits, as a command taking ``draw: Draw`` under :func:`option_groups` shows
+    them (its default instance sets the command's own defaults)."""
+
+    n: Candidates = defaults.CANDIDATES
+    seed: Seed = None
+    instruments: Instruments = None
+    best_of: BestOf = None
+    key_lean: KeyLean = None
+    instrument_lean: InstrumentLean = None
+    max_tokens: MaxTokens = defaults.MAX_NEW_TOKENS
+    temperature: Temperature = None
+    top_p: TopP = None
+    max_simultaneous: MaxSimultaneous = None
+
+    def sampling(self) -> SamplingParams:
+        """The sampling settings (a None temperature or top-p: the model's own)."""
+        return SamplingParams(self.n, self.temperature, self.top_p, self.max_tokens, self.seed)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def option_groups(command: F) -> F:
+    """Let a command take a group of shared options as one parameter: a parameter
+    annotated with a dataclass of option fields (:class:`EngineChoice`, :class:`Draw`)
+    stands, in --help and on the command line, for the group's options in their order,
+    and reaches the command as the dataclass built from them. A default instance of the
+    group sets the command's defaults."""
+    signature = inspect.signature(command, eval_str=True)
+    groups = {
+        name: param
+        for name, param in signature.parameters.items()
+        if dataclasses.is_dataclass(param.annotation)
+    }
+    params: list[inspect.Parameter] = []
+    for param in signature.parameters.values():
+        if param.name not in groups:
+            params.append(param)
+            continue
+        group = param.annotation
+        defaults_from = param.default if param.default is not param.empty else group()
+        hints = get_type_hints(group, include_extras=True)
+        params += [
+            inspect.Parameter(
+                field.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=getattr(defaults_from, field.name),
+                annotation=hints[field.name],
+            )
+            for field in dataclasses.fields(group)
+        ]
+
+    @functools.wraps(command)
+    def run(**values: Any) -> Any:
+        for name, param in groups.items():
+            fields = dataclasses.fields(param.annotation)
+            values[name] = param.annotation(**{f.name: values.pop(f.name) for f in fields})
+        return command(**values)
+
+    kinds = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
+    run.__signature__ = signature.replace(parameters=kinds)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in kinds}
+    return run  # type: ignore[return-value]
 
 
 class FlagsWithoutTypes(TyperGroup):

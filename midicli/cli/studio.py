@@ -10,21 +10,13 @@ import typer
 from midicli import defaults
 from midicli.cli import context
 from midicli.cli.options import (
-    Adapter,
     Candidates,
-    Device,
-    Dtype,
     EngineChoice,
-    EngineName,
-    Fp8,
     MaxSimultaneous,
     MaxTokens,
-    MemoryShare,
-    Model,
-    Quantize,
     Temperature,
     TopP,
-    Url,
+    option_groups,
 )
 from midicli.cli.output import console
 
@@ -43,15 +35,7 @@ def studio(
     temperature: Temperature = None,
     top_p: TopP = None,
     max_simultaneous: MaxSimultaneous = None,
-    model: Model = None,
-    engine: EngineName = None,
-    device: Device = None,
-    url: Url = None,
-    fp8: Fp8 = False,
-    gpu_memory_utilization: MemoryShare = None,
-    dtype: Dtype = None,
-    quantize: Quantize = None,
-    adapter: Adapter = None,
+    choice: EngineChoice = EngineChoice(),
 ) -> None:
     """An interactive session: compose, continue, infill, keep, undo, edit — the model stays loaded.
 
@@ -64,13 +48,10 @@ def studio(
     from midicli.studio.loop import run
     from midicli.studio.session import Settings, Studio
 
-    choice = EngineChoice(
-        model, engine, adapter, device, dtype, url, fp8, gpu_memory_utilization, quantize
-    )
     settings = Settings(choice, n, max_tokens, temperature, top_p, seed, max_simultaneous)
     session = Studio(context.session.project(create_default=True), settings, ref)
     run(session, console, interactive=sys.stdin.isatty() and sys.stdout.isatty())
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(studio)
+    app.command()(option_groups(studio))
