@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from midicli.cli.main import app
+from midicli.cli.options import Draw, EngineChoice, option_groups
 
 
 @pytest.mark.parametrize(
@@ -53,3 +54,32 @@ def test_a_generation_option_reads_the_same_in_every_command_that_takes_it() -> 
     )
     assert {name: texts for name, texts in helps.items() if name in shared and len(texts) > 1} == {}
     assert set(shared) <= helps.keys()
+
+
+def test_an_option_group_shows_its_options_and_reaches_the_command_whole() -> None:
+    """A command taking ``choice: EngineChoice`` and ``draw: Draw`` lists each group's
+    options where the parameter stands, and receives the groups built from them."""
+    import typer
+
+    seen: list[tuple[str, Draw, EngineChoice]] = []
+
+    def make(name: str, draw: Draw = Draw(n=2), choice: EngineChoice = EngineChoice()) -> None:
+        seen.append((name, draw, choice))
+
+    tool = typer.Typer()
+    tool.command()(option_groups(make))
+    tool.command("other")(lambda: None)  # two commands: `make` is a subcommand
+    runner = CliRunner()
+    help_text = runner.invoke(tool, ["make", "--help"], terminal_width=200).stdout
+    flags = [
+        flag
+        for flag in ("--seed", "--best-of", "--top-p", "--model", "--quantize")
+        if flag in help_text
+    ]
+    assert flags == ["--seed", "--best-of", "--top-p", "--model", "--quantize"]
+    assert help_text.index("--max-simultaneous") < help_text.index("--model")  # in group order
+    result = runner.invoke(tool, ["make", "x", "--top-p", "0.9", "--quantize", "int8"])
+    assert result.exit_code == 0, result.output
+    [(name, draw, choice)] = seen
+    assert name == "x" and draw == Draw(n=2, top_p=0.9)  # the group's default instance holds
+    assert choice == EngineChoice(quantize="int8")
