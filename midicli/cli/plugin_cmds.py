@@ -9,7 +9,7 @@ import typer
 
 from midicli import defaults, plugins
 from midicli.cli.options import Json
-from midicli.cli.output import console, error, note, print_json, print_table
+from midicli.cli.output import Col, console, error, note, print_json, print_table
 
 plugins_app = typer.Typer(
     help="Loaded plugins; `trust` lets a project's own plugin files run.",
@@ -108,12 +108,17 @@ def models(as_json: Json = False) -> None:
         facts = (
             (f"{m.size_bytes / 1e9:.2f} GB", m.precision, f"{m.seconds_per_1000_tokens:.0f}")
             if m
-            else ("not downloaded", "—", "—")
+            else ("not here", "—", "—")
         )
         rows.append((preset, model, *facts))
-    print_table(
-        "Model presets", ["preset", "model", "size", "precision here", "s / 1,000 tokens"], rows
-    )
+    columns = [  # at 80 columns a long model path is cut rather than the speed dropped
+        Col("preset", "keep"),
+        Col("model", "cut"),
+        Col("size", "keep"),
+        Col("precision here", "wrap"),
+        Col("s/1k tokens", "wrap"),
+    ]
+    print_table("Model presets", columns, rows)
     print_table("Engines", ["engine"], [(e,) for e in engines])
     print_table(
         "Tokenizers",
