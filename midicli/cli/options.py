@@ -50,7 +50,10 @@ TopP = Annotated[
     float | None,
     typer.Option(
         "--top-p",
-        help="Nucleus sampling: keep the most likely tokens up to this mass (default: the model's, 0.98 for MIDI-LLM).",
+        help=(
+            "Nucleus sampling: keep the most likely tokens up to this mass (default: the model's, "
+            "0.98 for MIDI-LLM)."
+        ),
         show_default=False,
     ),
 ]
@@ -120,27 +123,37 @@ MemoryShare = Annotated[
 Dtype = Annotated[
     str | None,
     typer.Option(
-        help="Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU, bf16 with --quantize)."
+        help=(
+            "Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU, "
+            "bf16 with --quantize)."
+        )
     ),
 ]
 Quantize = Annotated[
     str | None,
     typer.Option(
-        help="Weight-only quantization on a CPU: none, int8, int4 or auto (int8 for MIDI-LLM-sized models, none for mini; GPUs: none).",
+        help=(
+            "Weight-only quantization on a CPU: none, int8, int4 or auto (int8 for MIDI-LLM-sized "
+            "models, none for mini; GPUs: none)."
+        ),
         show_default=False,
     ),
 ]
 Adapter = Annotated[
     str | None,
     typer.Option(
-        help=f"A tuned adapter of this project (default: the project's, see `midicli adapters`); '{NO_ADAPTER}' for the base model."
+        help=(
+            "A tuned adapter of this project (default: the project's, see `midicli adapters`); "
+            f"'{NO_ADAPTER}' for the base model."
+        )
     ),
 ]
 
 
 @dataclass(frozen=True)
 class EngineChoice:
-    """What the model options chose; ``None`` leaves a choice to the project, then to the default."""
+    """What the model options chose; ``None`` leaves a choice to the project, then to the
+    default."""
 
     model: str | None = None
     engine: str | None = None
