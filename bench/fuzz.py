@@ -112,7 +112,7 @@ def seed_pieces(rng: random.Random) -> list[Piece]:
     pieces = []
     for index in range(6):
         notes = []
-        for k in range(rng.randint(3, 40)):
+        for _ in range(rng.randint(3, 40)):
             onset = round(rng.uniform(0, 30 if index < 5 else 150), 2)
             notes.append(
                 Note(

@@ -6,7 +6,7 @@ runs once with the same music-only mask (same work, our loop) and once with the 
 grammar (the real compose path). On a random-weight scaffold the grammar rows reach
 99.99 s within ~100 tokens and stop; a trained model runs much longer.
 
-    .venv/bin/python bench/generate.py                       # tiny scaffold, CPU, 3 interleaved rounds
+    .venv/bin/python bench/generate.py           # tiny scaffold, CPU, 3 interleaved rounds
     .venv/bin/python bench/generate.py --model models/1b --tokens 2046   # e.g. on a GPU
 """
 
@@ -164,8 +164,10 @@ def main() -> None:
     prompt = build_prompt(text_ids(loaded.tokenizer, DESCRIPTION), loaded.text_vocab_size)
     parameters = sum(p.numel() for p in loaded.model.parameters())
     print(
-        f"model {loaded.model_id if args.model else 'tiny scaffold'} ({parameters / 1e6:.1f} M parameters), "
-        f"{loaded.device} {str(loaded.dtype).removeprefix('torch.')}, torch threads {torch.get_num_threads()}, "
+        f"model {loaded.model_id if args.model else 'tiny scaffold'} ({parameters / 1e6:.1f} M "
+        "parameters), "
+        f"{loaded.device} {str(loaded.dtype).removeprefix('torch.')}, torch threads "
+        f"{torch.get_num_threads()}, "
         f"{args.tokens} new tokens, prompt {len(prompt)} tokens"
     )
     print(

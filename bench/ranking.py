@@ -42,7 +42,10 @@ def main() -> None:
     engine = open_engine("transformers", args.model, device="cpu")
     captions = [p.caption for p in load_prompts(Path(args.prompts), args.limit)]
     table = Table(
-        title=f"{args.model}: best of K, {len(captions)} captions, {args.seconds:g} s pieces (2 CPU cores)"
+        title=(
+            f"{args.model}: best of K, {len(captions)} captions, {args.seconds:g} s pieces (2 CPU "
+            "cores)"
+        )
     )
     for column in ("best of", "s per piece", "mean score", "in key", "instrument recall"):
         table.add_column(column, justify="right")

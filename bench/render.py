@@ -115,7 +115,8 @@ def main() -> None:
             cells += [f"{row['png']:.2f}", f"{row['musicxml']:.2f}"]
             print("| " + " | ".join(str(c) for c in cells) + " |")
     print(
-        f"\nall pieces: {total_audio:.1f} s of audio in {total_wav:.2f} s wall ({total_audio / total_wav:.0f}× realtime), "
+        f"\nall pieces: {total_audio:.1f} s of audio in {total_wav:.2f} s wall "
+        f"({total_audio / total_wav:.0f}× realtime), "
         f"{total_cpu:.2f} s CPU ({total_audio / total_cpu:.0f}×)"
     )
 

@@ -95,7 +95,8 @@ def main() -> None:
         )
     text_vocab, vocab = recipe.start.shape.text_vocab, model.config.vocab_size
     print(
-        f"mini shape, {device.type}, {torch.get_num_threads()} threads; median of {args.steps} steps\n"
+        f"mini shape, {device.type}, {torch.get_num_threads()} threads; median of {args.steps} "
+        "steps\n"
     )
     print("| batch | sequences × tokens | model's loss s | midicli's loss s | speed-up |")
     print("|---|---|---|---|---|")
@@ -106,7 +107,8 @@ def main() -> None:
             model, lambda b: trainer.compute_loss(model, dict(b)), inputs, args.steps
         )
         print(
-            f"| {kind} | {size} × {PROMPT + music} | {full:.2f} | {learned:.2f} | {full / learned:.1f}× |"
+            f"| {kind} | {size} × {PROMPT + music} | {full:.2f} | {learned:.2f} | "
+            f"{full / learned:.1f}× |"
         )
 
 

@@ -141,7 +141,8 @@ def main() -> None:
         else f"CPU, {torch.get_num_threads()} threads"
     )
     print(
-        f"model: {args.model or 'tiny scaffold'}; {args.tokens} new tokens per candidate; {args.epochs:g} epochs; "
+        f"model: {args.model or 'tiny scaffold'}; {args.tokens} new tokens per candidate; "
+        f"{args.epochs:g} epochs; "
         f"batch {args.batch_size}; {device}"
     )
     memory = "peak CUDA MiB" if torch.cuda.is_available() else "peak RSS growth MiB"

@@ -141,7 +141,8 @@ def _refuse_project_module(root: Path, spec: str) -> None:
     origin = Path(found.origin).resolve() if found is not None and found.origin else None
     if origin is not None and origin.is_relative_to(root):
         raise PluginError(
-            f"{spec} is a module inside the project: list its .py file instead, then `midicli plugins trust` it"
+            f"{spec} is a module inside the project: list its .py file instead, then `midicli "
+            "plugins trust` it"
         )
 
 
@@ -235,7 +236,7 @@ def _collect(
     for plugin_name, call in _callers(hook_name):
         items: list[tuple[Any, ...]] = []
         try:
-            call(register=lambda *args: items.append(args))
+            call(register=lambda *args: items.append(args))  # noqa: B023 - called within this pass
         except Exception as exc:
             state.errors[plugin_name] = f"{hook_name}: {type(exc).__name__}: {exc}"
             continue

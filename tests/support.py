@@ -16,7 +16,8 @@ def files_under(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
-# A recipe's dataset and model tables for the folder ``midi`` beside it (``midi_folder``): short chunks, a tiny model.
+# A recipe's dataset and model tables for the folder ``midi`` beside it (``midi_folder``): short
+# chunks, a tiny model.
 SMALL_RECIPE = """
 [dataset]
 source = "midi"

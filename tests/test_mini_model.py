@@ -110,14 +110,20 @@ def test_the_instrument_a_caption_names_is_the_one_mini_plays(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="mini's own first note does not favour the key's triad yet; the key lean applied while sampling does that (MODEL_CARD.md)",
+    reason=(
+        "mini's own first note does not favour the key's triad yet; the key lean applied while "
+        "sampling does that (MODEL_CARD.md)"
+    ),
 )
 @pytest.mark.parametrize(("tonic", "pitch_class"), [("D", 2), ("Eb", 3), ("G", 7), ("Bb", 10)])
 def test_the_key_a_caption_names_is_the_key_mini_plays_in(
     mini: LoadedModel, tonic: str, pitch_class: int
 ) -> None:
     def triad_share(key: str, root: int) -> float:
-        caption = f"A classical piece featuring string ensemble. Set in the key of {key} major with a 4/4 time signature."
+        caption = (
+            f"A classical piece featuring string ensemble. Set in the key of {key} major with a "
+            "4/4 time signature."
+        )
         by_pitch_class = first_note(mini, caption).sum(0).reshape(-1)
         classes = torch.zeros(12)
         classes.index_add_(0, torch.arange(MAX_PITCH) % 12, by_pitch_class)

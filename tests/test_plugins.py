@@ -214,7 +214,8 @@ def test_plugin_commands_work_from_every_source(tmp_path: Path) -> None:
 def test_a_broken_plugin_is_named_and_the_rest_keeps_working(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("raise RuntimeError('this plugin is broken')\n")
     (tmp_path / "angry.py").write_text(
-        "from midicli.hookspecs import hookimpl\n\n@hookimpl\ndef register_tokenizers(register):\n    raise ValueError('no tokenizer for you')\n"
+        "from midicli.hookspecs import hookimpl\n\n@hookimpl\ndef register_tokenizers(register):\n "
+        "   raise ValueError('no tokenizer for you')\n"
     )
     env = {"MIDICLI_PLUGINS": f"{tmp_path / 'broken.py'},{tmp_path / 'angry.py'}"}
     listed = midicli("plugins", "--json", cwd=tmp_path, env=env)

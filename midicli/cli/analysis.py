@@ -158,7 +158,10 @@ def eval_(
     prompts: Annotated[
         Path,
         typer.Argument(
-            help="Captions: a text file (one a line), a JSONL file of {caption, midi} rows, or a dataset folder (its test.jsonl).",
+            help=(
+                "Captions: a text file (one a line), a JSONL file of {caption, midi} rows, or a "
+                "dataset folder (its test.jsonl)."
+            ),
             show_default=False,
         ),
     ],
@@ -210,7 +213,8 @@ def eval_(
     sampling = check_sampling(SamplingParams(n, temperature, top_p, max_tokens, seed))
     if len(chosen_prompts) < 2:
         note(
-            "One prompt has no other caption to shuffle in: the shuffled-caption column stays empty."
+            "One prompt has no other caption to shuffle in: the shuffled-caption column stays "
+            "empty."
         )
     columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with _output_folder(out) as folder:

@@ -32,11 +32,13 @@ class Session:
                 self._project = Project.find(create_default=create_default)
                 if self._project.is_default:
                     note(
-                        f"Using the default project at {self._project.root} (no midicli.toml here or above)."
+                        f"Using the default project at {self._project.root} (no midicli.toml here "
+                        "or above)."
                     )
             for key, known in self._project.config.likely_typos().items():
                 note(
-                    f"{CONFIG_NAME}: '{key}' is not a midicli setting (kept as it is); did you mean '{known}'?"
+                    f"{CONFIG_NAME}: '{key}' is not a midicli setting (kept as it is); did you "
+                    f"mean '{known}'?"
                 )
         return self._project
 

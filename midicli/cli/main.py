@@ -147,7 +147,10 @@ def root(
         bool,
         typer.Option(
             "--trust-pickle",
-            help="Also load pickled weights (*.bin), which can run code: only from sources you trust.",
+            help=(
+                "Also load pickled weights (*.bin), which can run code: only from sources you "
+                "trust."
+            ),
         ),
     ] = False,
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +15,7 @@ model_app = typer.Typer(
 )
 
 
-class Size(str, Enum):
+class Size(StrEnum):
     tiny = "tiny"
     one_b = "1b"
 

@@ -55,7 +55,10 @@ TopP = Annotated[
     float | None,
     typer.Option(
         "--top-p",
-        help="Nucleus sampling: keep the most likely tokens up to this mass (default: the model's, 0.98 for MIDI-LLM).",
+        help=(
+            "Nucleus sampling: keep the most likely tokens up to this mass (default: the model's, "
+            "0.98 for MIDI-LLM)."
+        ),
         show_default=False,
     ),
 ]
@@ -125,20 +128,29 @@ MemoryShare = Annotated[
 Dtype = Annotated[
     str | None,
     typer.Option(
-        help="Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU, bf16 with --quantize)."
+        help=(
+            "Weights' precision: bfloat16, float16 or float32 (default: bf16 on GPU, fp32 on CPU, "
+            "bf16 with --quantize)."
+        )
     ),
 ]
 Quantize = Annotated[
     str | None,
     typer.Option(
-        help="Weight-only quantization on a CPU: none, int8, int4 or auto (int8 for MIDI-LLM-sized models, none for mini; GPUs: none).",
+        help=(
+            "Quantization on a CPU: none, int8, int4 or auto (int8 for MIDI-LLM-sized models, "
+            "none for mini; GPUs: none)."
+        ),
         show_default=False,
     ),
 ]
 Adapter = Annotated[
     str | None,
     typer.Option(
-        help=f"A tuned adapter of this project (default: the project's, see `midicli adapters`); '{NO_ADAPTER}' for the base model."
+        help=(
+            "A tuned adapter of this project (default: the project's, see `midicli adapters`); "
+            f"'{NO_ADAPTER}' for the base model."
+        )
     ),
 ]
 

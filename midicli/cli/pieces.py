@@ -91,7 +91,7 @@ def import_(
     """Import a MIDI file (or notes text, FILE.notes) as a new piece (version 1).
 
     Examples: [bold]midicli import song.mid --name song[/bold] · [bold]midicli import sketch.notes[/bold]
-    """
+    """  # noqa: E501 - rich help keeps its line breaks
     from midicli.music.notes_text import SUFFIX
 
     if not file.is_file():
@@ -107,7 +107,8 @@ def import_(
         print_json({"created": [record.ref], "versions": [version_json(record)]})
     else:
         console.print(
-            f"Imported {file.name} as [bold]{record.ref}[/bold] ({record.notes} notes, {record.duration:.1f} s)"
+            f"Imported {file.name} as [bold]{record.ref}[/bold] ({record.notes} notes, "
+            f"{record.duration:.1f} s)"
         )
 
 
@@ -133,7 +134,8 @@ def list_(as_json: Json = False) -> None:
         return
     if not summaries:
         note(
-            'No pieces yet: try `midicli compose "a calm piano waltz"` or `midicli import FILE.mid`.'
+            'No pieces yet: try `midicli compose "a calm piano waltz"` or `midicli import '
+            "FILE.mid`."
         )
         return
     columns = [
@@ -288,7 +290,7 @@ def rm(
     """Remove one version (NAME@N) or a whole piece with every version (NAME), and their files.
 
     Example: [bold]midicli rm calm-waltz-1@2[/bold] (version 2 only), [bold]midicli rm calm-waltz-1[/bold] (all of it)
-    """
+    """  # noqa: E501 - rich help keeps its line breaks
     project = context.session.project()
     if "@" in ref:
         removed = what = ref

@@ -83,7 +83,8 @@ def rate(
         _recorded(records, as_json)
         return
     console.print(
-        f"Rated [bold]{project.resolve(ref).ref}[/bold] {stars} of 5. It becomes a preference when another "
+        f"Rated [bold]{project.resolve(ref).ref}[/bold] {stars} of 5. It becomes a preference when "
+        "another "
         "version from the same prompt gets a different rating."
     )
 
@@ -106,7 +107,8 @@ def prefs(ctx: typer.Context, as_json: Json = False) -> None:
         return
     if not records:
         note(
-            "No preferences yet: `midicli pick REF` marks the best candidate, `midicli prefer A B` compares two."
+            "No preferences yet: `midicli pick REF` marks the best candidate, `midicli prefer A B` "
+            "compares two."
         )
         return
     print_table(

@@ -30,14 +30,20 @@ Output = Annotated[
     Path | None,
     typer.Option(
         "-o", "--output", dir_okay=False, show_default=False,
-        help="File to write (default: beside the version's MIDI in the project, pieces/NAME/vN.FORMAT).",
+        help=(
+            "File to write (default: beside the version's MIDI in the project, "
+            "pieces/NAME/vN.FORMAT)."
+        ),
     ),
 ]  # fmt: skip
 Soundfont = Annotated[
     Path | None,
     typer.Option(
         dir_okay=False, show_default=False,
-        help="SoundFont for audio (default: the project's `soundfont`, then soundfonts/, then the system's).",
+        help=(
+            "SoundFont for audio (default: the project's `soundfont`, then soundfonts/, then the "
+            "system's)."
+        ),
     ),
 ]  # fmt: skip
 SampleRate = Annotated[int, typer.Option("--sample-rate", help="Audio samples per second.")]
@@ -84,7 +90,7 @@ def render(
     Examples: [bold]midicli render calm-waltz-1[/bold] ·
     [bold]midicli render calm-waltz-1@2 --to png[/bold] ·
     [bold]midicli render song.mid -o song.flac[/bold]
-    """
+    """  # noqa: E501 - rich help keeps its line breaks
     from midicli.music.midi_io import read_midi
     from midicli.render import render_piece, render_version
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,7 +32,7 @@ dataset_app = typer.Typer(
 )
 
 
-class Size(str, Enum):
+class Size(StrEnum):
     tiny = "tiny"
     one_b = "1b"
 
@@ -118,7 +118,8 @@ def _print_dataset(path: Path, manifest: dict[str, Any], as_json: bool) -> None:
     if manifest["unmatched_captions"]:
         count = len(manifest["unmatched_captions"])
         note(
-            f"{count} caption{'s' * (count != 1)} named no file found here, e.g. {manifest['unmatched_captions'][0]}"
+            f"{count} caption{'s' * (count != 1)} named no file found here, e.g. "
+            f"{manifest['unmatched_captions'][0]}"
         )
 
 
@@ -141,13 +142,19 @@ def build(
     collections: Annotated[
         str | None,
         typer.Option(
-            help="With --from-music21: these collections, comma-separated (see `midicli dataset collections`)."
+            help=(
+                "With --from-music21: these collections, comma-separated (see `midicli dataset "
+                "collections`)."
+            )
         ),
     ] = None,
     captions: Annotated[
         Path | None,
         typer.Option(
-            help="Captions file (CSV or JSON lines: file, caption); default: captions.csv/.jsonl in the folder.",
+            help=(
+                "Captions file (CSV or JSON lines: file, caption); default: captions.csv/.jsonl in "
+                "the folder."
+            ),
             dir_okay=False,
         ),
     ] = None,
@@ -155,7 +162,10 @@ def build(
     chunk_tokens: Annotated[
         int,
         typer.Option(
-            help="Music tokens per sequence at most (3 a note); leave room for the caption in the context."
+            help=(
+                "Music tokens per sequence at most (3 a note); leave room for the caption in the "
+                "context."
+            )
         ),
     ] = _BUILD.chunk_tokens,
     min_notes: Annotated[
@@ -164,7 +174,10 @@ def build(
     augment: Annotated[
         int,
         typer.Option(
-            help="Sequences per chunk: the plain one, then infill copies with a span or some instruments as anticipated controls."
+            help=(
+                "Sequences per chunk: the plain one, then infill copies with a span or some "
+                "instruments as anticipated controls."
+            )
         ),
     ] = _BUILD.copies,
     validation: Annotated[
@@ -189,7 +202,7 @@ def build(
     Examples:
       [bold]midicli dataset build data/mine --from midi/ --captions midi/captions.csv[/bold]
       [bold]midicli dataset build data/chorales --from-music21 --collections bach --limit 100[/bold]
-    """
+    """  # noqa: E501 - rich help keeps its line breaks
     from midicli.training.dataset import build as build_dataset
     from midicli.training.sources import from_folder, from_music21
 
@@ -207,7 +220,8 @@ def build(
             manifest = build_dataset(listing, out, settings, force, bars.reading)
     except ImportError as exc:
         raise TrainingError(
-            f"building datasets needs the train extra ({exc.name} is missing): pip install 'midicli[train]'"
+            f"building datasets needs the train extra ({exc.name} is missing): pip install "
+            "'midicli[train]'"
         ) from None
     _print_dataset(out, manifest, as_json)
 
@@ -228,7 +242,7 @@ def show(
 
 @dataset_app.command("collections")
 def collections_(as_json: Json = False) -> None:
-    """List the music21 corpus collections --from-music21 can use, with what their encoders allow."""
+    """List the music21 corpus collections --from-music21 can use, with what their encoders allow."""  # noqa: E501 - rich help keeps its line breaks
     from midicli.training.music21_corpus import COLLECTIONS, works
 
     with err_console.status("Listing music21's corpus…"):
@@ -271,7 +285,10 @@ def train(
     recipe: Annotated[
         Path | None,
         typer.Option(
-            help="A recipe (TOML) naming the dataset, the model and the training; builds the dataset too.",
+            help=(
+                "A recipe (TOML) naming the dataset, the model and the training; builds the "
+                "dataset too."
+            ),
             dir_okay=False,
         ),
     ] = None,
@@ -305,9 +322,9 @@ def train(
         typer.Option(
             "--lr",
             "--learning-rate",
-            help="Peak learning rate (default: {scratch:g} new, {full:g} full, {lora:g} LoRA).".format(
-                **DEFAULT_LEARNING_RATES
-            ),
+            help=(
+                "Peak learning rate (default: {scratch:g} new, {full:g} full, {lora:g} LoRA)."
+            ).format(**DEFAULT_LEARNING_RATES),
         ),
     ] = None,
     batch_size: Annotated[
@@ -324,19 +341,30 @@ def train(
     max_length: Annotated[
         int | None,
         typer.Option(
-            help=f"Tokens of caption + music per sequence; longer ones are cut (default {_TRAIN.max_length})."
+            help=(
+                "Tokens of caption + music per sequence; longer ones are cut (default "
+                f"{_TRAIN.max_length})."
+            )
         ),
     ] = None,
     transpose: Annotated[
         int | None,
         typer.Option(
-            help="Draw each training sequence moved up to this many semitones either way, its caption's key renamed to match, so the model learns the key from the caption (default 0: as written)."
+            help=(
+                "Draw each training sequence moved up to this many semitones either way, its "
+                "caption's key renamed to match, so the model learns the key from the caption "
+                "(default 0: as written)."
+            )
         ),
     ] = None,
     openings: Annotated[
         int | None,
         typer.Option(
-            help="Draw each training sequence this many more times cut to its opening (the caption and its first notes), where the caption's key and instruments decide what comes (default 0)."
+            help=(
+                "Draw each training sequence this many more times cut to its opening (the caption "
+                "and its first notes), where the caption's key and instruments decide what comes "
+                "(default 0)."
+            )
         ),
     ] = None,
     opening_notes: Annotated[
@@ -347,7 +375,10 @@ def train(
         bool,
         typer.Option(
             "--openings-only",
-            help="Draw only the openings, not the whole sequences: a short pass from a trained model that teaches how pieces begin.",
+            help=(
+                "Draw only the openings, not the whole sequences: a short pass from a trained "
+                "model that teaches how pieces begin."
+            ),
         ),
     ] = False,
     eval_steps: Annotated[
@@ -359,7 +390,10 @@ def train(
     save_steps: Annotated[
         int | None,
         typer.Option(
-            help=f"Keep a checkpoint every this many steps, to resume from (default {_TRAIN.save_steps})."
+            help=(
+                "Keep a checkpoint every this many steps, to resume from (default "
+                f"{_TRAIN.save_steps})."
+            )
         ),
     ] = None,
     seed: Annotated[
@@ -387,7 +421,7 @@ def train(
       [bold]midicli train models/mini --recipe recipes/mini.toml[/bold]
       [bold]midicli train models/small --dataset data/chorales --size tiny --epochs 3[/bold]
       [bold]midicli train models/waltzes --dataset data/waltzes --from midi-llm --lora[/bold]
-    """
+    """  # noqa: E501 - rich help keeps its line breaks
     from midicli.engines.scaffold import SHAPES
     from midicli.training.recipe import load_recipe, run_recipe
     from midicli.training.run import resumable, run_dir, run_folder
@@ -414,7 +448,8 @@ def train(
         if recipe is not None:
             if dataset or size or base or lora:
                 raise TrainingError(
-                    "a recipe names the dataset and the model: drop --dataset, --size, --from and --lora"
+                    "a recipe names the dataset and the model: drop --dataset, --size, --from and "
+                    "--lora"
                 )
             plan = load_recipe(recipe)
             settings = replace(plan.settings, **overrides)
@@ -439,7 +474,8 @@ def train(
         else:
             if dataset is None or (size is None) == (base is None):
                 raise TrainingError(
-                    "say what to train: --dataset DIR with --size (a new model) or --from MODEL; or --recipe FILE"
+                    "say what to train: --dataset DIR with --size (a new model) or --from MODEL; "
+                    "or --recipe FILE"
                 )
             start = (
                 Start(shape=SHAPES[size.value])
@@ -477,7 +513,8 @@ def _print_trained(out: Path, record: dict[str, Any], as_json: bool) -> None:
     steps = " + ".join(str(p["steps"]) for _, p in passes)
     seconds = sum(p["train_seconds"] for _, p in passes)
     console.print(
-        f"Trained [bold]{out}[/bold] in {steps} steps ({seconds:.0f} s{resumed}) on {m['sequences']['train']:,} sequences"
+        f"Trained [bold]{out}[/bold] in {steps} steps ({seconds:.0f} s{resumed}) on "
+        f"{m['sequences']['train']:,} sequences"
     )
 
     def loss(value: float | None) -> str:

@@ -150,7 +150,8 @@ def tune(
             )
     except KeyboardInterrupt:
         error(
-            f"interrupted: run `midicli tune {name}` with the same options to resume from the last checkpoint"
+            f"interrupted: run `midicli tune {name}` with the same options to resume from the last "
+            "checkpoint"
         )
         raise typer.Exit(130) from None
     except ImportError as exc:
@@ -166,7 +167,8 @@ def tune(
     m = record.metrics
     resumed = f", resumed at step {m['resumed_at']}" if m.get("resumed_at") else ""
     console.print(
-        f"Tuned [bold]{name}[/bold] ({record.method}) on {m['train_pairs']} pairs in {m['steps']} steps"
+        f"Tuned [bold]{name}[/bold] ({record.method}) on {m['train_pairs']} pairs in {m['steps']} "
+        "steps"
         f"{resumed}; saved in {record.path}"
     )
     if m.get("before"):
@@ -180,7 +182,8 @@ def tune(
         )
     else:
         note(
-            "No preferences could be held out (too few unrelated ones), so there is nothing to measure the result on."
+            "No preferences could be held out (too few unrelated ones), so there is nothing to "
+            "measure the result on."
         )
     if not use:
         note(f"Use it with --adapter {name}, or make it the default: midicli adapters use {name}")
@@ -213,7 +216,8 @@ def list_(as_json: Json = False) -> None:
                 a.method,
                 a.base_model,
                 len(a.preference_ids),
-                f"{_metric(a.metrics, 'before', 'accuracy')}→{_metric(a.metrics, 'after', 'accuracy')}",
+                f"{_metric(a.metrics, 'before', 'accuracy')}→"
+                f"{_metric(a.metrics, 'after', 'accuracy')}",
                 a.created[:16].replace("T", " "),
             )
             for a in records
@@ -242,7 +246,8 @@ def use(
         project.config.adapter = record.name
     project.save_config()
     console.print(
-        f"Generating with {'the base model' if name == NO_ADAPTER else f'adapter {name}'} by default"
+        f"Generating with {'the base model' if name == NO_ADAPTER else f'adapter {name}'} by "
+        "default"
     )
 
 

@@ -89,7 +89,8 @@ def check_request(request: Request, vocab_size: int, context: int | None) -> Non
         )
     if context and len(prompt) + sampling.max_new_tokens > context:
         raise GenerationError(
-            f"prompt ({len(prompt)} tokens) + {sampling.max_new_tokens} new tokens exceed the model's context of {context}"
+            f"prompt ({len(prompt)} tokens) + {sampling.max_new_tokens} new tokens exceed the "
+            f"model's context of {context}"
         )
     if request.grammar is not None:
         try:

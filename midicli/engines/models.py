@@ -365,7 +365,8 @@ def check_weights(directory: Path, what: str) -> None:
         raise ModelError(f"{what} has no weights (*.safetensors)")
     if not trust_pickle():
         raise ModelError(
-            f"{what} has only pickled weights ({pickled[0]}), which can run code as they load: convert them to "
+            f"{what} has only pickled weights ({pickled[0]}), which can run code as they load: "
+            "convert them to "
             "safetensors, or pass `midicli --trust-pickle ...` if you trust where they came from"
         )
 

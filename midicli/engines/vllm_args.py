@@ -131,7 +131,8 @@ def lora_rank(adapter: Path) -> int:
     config = adapter / "adapter_config.json"
     if not config.is_file():
         raise ModelError(
-            f"adapter {adapter.name} holds fully tuned weights (tune --full), and the vLLM engines apply "
+            f"adapter {adapter.name} holds fully tuned weights (tune --full), and the vLLM engines "
+            "apply "
             "LoRA adapters only: use --engine transformers"
         )
     try:

@@ -94,7 +94,8 @@ def adherence(asked: Requested, measured: Features) -> Adherence:
 
 
 def pitch_class_distance(a: Sequence[float], b: Sequence[float]) -> float | None:
-    """Total variation distance (0 same, 1 disjoint) of two pitch-class shares; None if either is empty."""
+    """Total variation distance (0 same, 1 disjoint) of two pitch-class shares; None if either
+    is empty."""
     if not any(a) or not any(b):
         return None
     return 0.5 * sum(abs(x - y) for x, y in zip(a, b))

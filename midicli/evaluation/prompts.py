@@ -28,12 +28,14 @@ class Prompt:
 
 
 def load_prompts(path: Path, limit: int | None = None) -> list[Prompt]:
-    """The prompts of a text file, a JSON Lines file or a dataset folder, the first ``limit`` of them."""
+    """The prompts of a text file, a JSON Lines file or a dataset folder, the first ``limit`` of
+    them."""
     path = Path(path)
     if path.is_dir():
         if not (path / TEST_SPLIT).is_file():
             raise PromptSetError(
-                f"{path} is a folder without a {TEST_SPLIT}: pass a prompts file or a dataset folder"
+                f"{path} is a folder without a {TEST_SPLIT}: pass a prompts file or a dataset "
+                "folder"
             )
         path = path / TEST_SPLIT
     if not path.is_file():

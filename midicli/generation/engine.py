@@ -23,7 +23,10 @@ def describe_choice(
     config = project.config if project is not None else ProjectConfig()
     wanted = adapter or config.adapter
     tuned = f" with adapter {wanted}" if wanted and wanted != NO_ADAPTER else ""
-    return f"{model or config.model or default_model()}{tuned} on the {engine or config.engine or DEFAULT_ENGINE} engine"
+    return (
+        f"{model or config.model or default_model()}{tuned} on the "
+        f"{engine or config.engine or DEFAULT_ENGINE} engine"
+    )
 
 
 def load_engine(
@@ -58,6 +61,7 @@ def load_engine(
         )
     if tuned and loaded.model_hash != tuned.base_hash:
         raise ModelError(
-            f"adapter {tuned.name} was tuned from {tuned.base_model}, not {chosen}: pass --model {tuned.base_model} or --adapter none"
+            f"adapter {tuned.name} was tuned from {tuned.base_model}, not {chosen}: pass --model "
+            f"{tuned.base_model} or --adapter none"
         )
     return loaded

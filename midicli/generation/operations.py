@@ -68,7 +68,8 @@ def check_sampling(sampling: SamplingParams) -> SamplingParams:
     if fault is not None:
         name, limit = fault
         raise GenerationError(
-            f"{_OPTION_WORDS[name]} must be {limit}{_WHY.get(name, '')}, got {getattr(sampling, name)}"
+            f"{_OPTION_WORDS[name]} must be {limit}{_WHY.get(name, '')}, got "
+            f"{getattr(sampling, name)}"
         )
     if sampling.seed is None:  # a recorded seed makes every result reproducible
         return SamplingParams(**{**asdict(sampling), "seed": random.randrange(2**31)})
@@ -365,7 +366,8 @@ def check_range(piece: Piece, start: float, end: float) -> None:
         )
     if start >= piece.duration:
         raise GenerationError(
-            f"the range starts at {start:g} s, after the piece ends ({piece.duration:.2f} s); use continue"
+            f"the range starts at {start:g} s, after the piece ends ({piece.duration:.2f} s); use "
+            "continue"
         )
     if end - start > MAX_SPAN_SECONDS:
         raise GenerationError(

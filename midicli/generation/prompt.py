@@ -16,7 +16,8 @@ from midicli.tokenizers.vocab import ANTICIPATE, AUTOREGRESS
 
 @cache
 def system_prompt() -> str:
-    """The composer system prompt, kept in the top-level prompts/ folder (installed as ``midicli.prompts``)."""
+    """The composer system prompt, kept in the top-level prompts/ folder (installed as
+    ``midicli.prompts``)."""
     return (resources.files("midicli.prompts") / "composer.txt").read_text(encoding="utf-8")
 
 
@@ -30,6 +31,7 @@ def text_ids(tokenizer: Any, description: str) -> list[int]:
 def build_prompt(
     text: Sequence[int], text_vocab_size: int, music: Sequence[int] = (), anticipate: bool = False
 ) -> list[int]:
-    """Full-vocabulary ids: text, the mode token, then music tokens shifted past the text vocabulary."""
+    """Full-vocabulary ids: text, the mode token, then music tokens shifted past the text
+    vocabulary."""
     mode = ANTICIPATE if anticipate else AUTOREGRESS
     return [*text, text_vocab_size + mode, *(text_vocab_size + token for token in music)]

@@ -1,8 +1,8 @@
 """The sampling a model is best played with, as its folder recommends.
 
 A model's ``generation_config.json`` may hold ``temperature`` and ``top_p`` (Hugging
-Face's own keys) and midicli's ``midicli_key_lean`` and ``midicli_instrument_lean`` (see ``guidance``),
-``midicli_best_of`` (candidates drawn per request before ranking) and
+Face's own keys) and midicli's ``midicli_key_lean`` and ``midicli_instrument_lean`` (see
+``guidance``), ``midicli_best_of`` (candidates drawn per request before ranking) and
 ``midicli_max_simultaneous`` (the grammar's cap on notes at one instant). The bundled mini
 carries values chosen by measurement (MODEL_CARD.md); a model without them, such as
 MIDI-LLM, samples with the paper's settings (temperature 1.0, top-p 0.98), no lean,

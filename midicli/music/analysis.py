@@ -71,7 +71,8 @@ REGISTER_WORDS: tuple[tuple[float, str], ...] = (
 ACCENT_TOLERANCE = 0.125  # an onset within an eighth of a beat of a beat counts for it
 # A 3-beat accent must be this strong, and this much clearer than a 2-beat one, to
 # call the meter triple: an estimated tempo off by 3:2 fakes weaker ones (measured on
-# a sample of music21's corpus: 9 of 12 triple-meter pieces found, 4 of about 200 duple ones mistaken).
+# a sample of music21's corpus: 9 of 12 triple-meter pieces found, 4 of about 200 duple ones
+# mistaken).
 TRIPLE_ACCENT = 0.5
 TRIPLE_MARGIN = 0.3
 
@@ -213,7 +214,8 @@ def estimate_time_signature(notes: Sequence[Note], bpm: float) -> str:
 
 
 def pitch_class_shares(notes: Sequence[Note]) -> list[float]:
-    """Duration-weighted pitch-class histogram of pitched notes, summing to 1 (all 0 without notes)."""
+    """Duration-weighted pitch-class histogram of pitched notes, summing to 1 (all 0 without
+    notes)."""
     weights = [0.0] * 12
     for note in notes:
         if not note.is_drum:

@@ -53,7 +53,8 @@ def caption(f: Features, genre_words: Sequence[str] = ()) -> str:
     sentences = [f"{_article(kind).capitalize()} {kind} featuring {_listed(names)}."]
     where = f"Set in the key of {f.key} {f.mode} with a" if f.key else "With a"
     sentences.append(
-        f"{where} {f.time_signature} time signature, it moves at {_article(f.tempo_word)} {f.tempo_word} tempo of {round(f.tempo_bpm)} bpm."
+        f"{where} {f.time_signature} time signature, it moves at {_article(f.tempo_word)} "
+        f"{f.tempo_word} tempo of {round(f.tempo_bpm)} bpm."
     )
     at_once = round(f.polyphony)
     notes = (

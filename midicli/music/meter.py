@@ -88,7 +88,8 @@ class Meter:
             if bar - 1 < bars_done + bars_here:
                 if beat_in_bar >= sig.numerator + 1:
                     raise ValueError(
-                        f"bar {bar} is in {sig.numerator}/{sig.denominator}: its beats run from 1 to {sig.numerator}, not {beat_in_bar:g}"
+                        f"bar {bar} is in {sig.numerator}/{sig.denominator}: its beats run from 1 "
+                        f"to {sig.numerator}, not {beat_in_bar:g}"
                     )
                 unit = 4.0 / sig.denominator
                 return at + (bar - 1 - bars_done) * length + (beat_in_bar - 1) * unit
@@ -102,7 +103,8 @@ _TIME = re.compile(
 
 
 def parse_time(spec: str, piece: Piece) -> float:
-    """Seconds for ``12.5`` / ``12.5s`` (seconds), ``9b`` (start of bar 9) or ``9:3`` / ``9b3`` (bar 9, beat 3)."""
+    """Seconds for ``12.5`` / ``12.5s`` (seconds), ``9b`` (start of bar 9) or ``9:3`` / ``9b3``
+    (bar 9, beat 3)."""
     match = _TIME.match(spec)
     if not match:
         raise GenerationError(

@@ -126,7 +126,10 @@ def _note_line(note: Note, meter: Meter, time: str) -> str:
         onset, duration = _bars(meter, note.onset, note.duration)
     else:
         onset, duration = f"{note.onset:.3f}", f"{note.duration:.3f}"
-    return f"{onset:>9}  {duration:>8}  {instrument_name(note.instrument):<23}  {pitch_name(note.pitch):<5}  {note.velocity:>3}"
+    return (
+        f"{onset:>9}  {duration:>8}  {instrument_name(note.instrument):<23}  "
+        f"{pitch_name(note.pitch):<5}  {note.velocity:>3}"
+    )
 
 
 def to_text(piece: Piece, time: str = "seconds", title: str = "") -> str:
@@ -142,7 +145,8 @@ def to_text(piece: Piece, time: str = "seconds", title: str = "") -> str:
         else (piece.tempos, piece.time_signatures)
     )
     lines = [
-        f"# midicli notes{': ' + title if title else ''} ({len(piece.notes)} notes, {piece.duration:.2f} s)",
+        f"# midicli notes{': ' + title if title else ''} ({len(piece.notes)} notes, "
+        f"{piece.duration:.2f} s)",
         "# Times in seconds (12.345) or bar:beat (9:3.5; a duration 0:1.5 lasts 1.5 beats).",
         "# Instruments by General MIDI name, a common word (piano, bass, drums) or number 0–128;",
         "# pitches as names (C4 is middle C, F#3, Bb2) or numbers 0–127; velocity 1–127.",
@@ -151,7 +155,8 @@ def to_text(piece: Piece, time: str = "seconds", title: str = "") -> str:
     if time == "seconds" and not piece.tempos:
         bpm, sig = meter.tempos[0].bpm, meter.signatures[0]
         lines.append(
-            f"# No tempo declared: bar:beat times use an estimated {_decimal(bpm, 2)} bpm in {sig.numerator}/{sig.denominator}."
+            f"# No tempo declared: bar:beat times use an estimated {_decimal(bpm, 2)} bpm in "
+            f"{sig.numerator}/{sig.denominator}."
         )
     lines += [
         f"tempo {_decimal(t.bpm, 6)}" + (f" at {_decimal(t.time, 6)}" if t.time else "")
@@ -220,7 +225,8 @@ def _meter(words: list[str], meter: Meter) -> TimeSignature:
     ):
         shown = words[1] if len(words) > 1 else ""
         raise ValueError(
-            f"a meter is N/D with N from 1 to 64 and D one of {', '.join(map(str, DENOMINATORS))}, not {shown!r}"
+            f"a meter is N/D with N from 1 to 64 and D one of {', '.join(map(str, DENOMINATORS))}, "
+            f"not {shown!r}"
         )
     return TimeSignature(_at(words[2:], meter), int(numerator), int(denominator))
 

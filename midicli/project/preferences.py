@@ -18,7 +18,8 @@ def generated_ids(record: VersionRecord) -> tuple[list[int], list[int]]:
     prompt, generated = record.manifest.get("prompt_ids"), record.manifest.get("generated_ids")
     if not prompt or generated is None:
         raise TuningError(
-            f"{record.ref} was not written by a model ({record.operation}): only generated versions can be preferred"
+            f"{record.ref} was not written by a model ({record.operation}): only generated "
+            "versions can be preferred"
         )
     return prompt, generated
 
@@ -57,7 +58,8 @@ def prefer(project: Project, better: str, worse: str) -> PreferenceRecord:
     new = judgement(chosen, rejected, "prefer")
     if not same_context(chosen, rejected):
         raise TuningError(
-            f"{chosen.ref} and {rejected.ref} were not written from the same prompt (words and surrounding music): "
+            f"{chosen.ref} and {rejected.ref} were not written from the same prompt (words and "
+            "surrounding music): "
             "only candidates of the same request can be compared"
         )
     [record] = project.add_preferences([new])

@@ -41,7 +41,8 @@ DEFAULT_PROJECT = "default"
 
 
 def find_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above ``start`` holding a ``midicli.toml``, as git finds its repository."""
+    """The nearest folder at or above ``start`` holding a ``midicli.toml``, as git finds its
+    repository."""
     start = Path(start or Path.cwd()).expanduser().resolve()
     return next(
         (folder for folder in (start, *start.parents) if (folder / CONFIG_NAME).is_file()), None
@@ -89,7 +90,8 @@ class Project:
         return path
 
     def version_file(self, record: VersionRecord, relative: str | None = None) -> Path:
-        """A file of a stored version (its MIDI unless ``relative`` is given), checked to lie in ``pieces/``."""
+        """A file of a stored version (its MIDI unless ``relative`` is given), checked to lie in
+        ``pieces/``."""
         return self.inside(
             relative or record.midi_path, self.pieces_dir, f"the database entry of {record.ref}"
         )
@@ -145,7 +147,8 @@ class Project:
         if not (root / CONFIG_NAME).is_file():
             if not create_default:
                 raise ProjectError(
-                    f"not inside a midicli project (no {CONFIG_NAME} here or above) and no default project at {root} yet: "
+                    f"not inside a midicli project (no {CONFIG_NAME} here or above) and no default "
+                    f"project at {root} yet: "
                     "run `midicli init` or `midicli import FILE.mid`"
                 )
             try:
@@ -226,7 +229,8 @@ class Project:
                 stored = self._store.last_number(item.name)
                 if stored is not None and item.parent is None:
                     raise ProjectError(
-                        f"a piece named '{item.name}' already exists: choose another name or remove it first"
+                        f"a piece named '{item.name}' already exists: choose another name or "
+                        "remove it first"
                     )
                 last[item.name] = stored or 0
             elif item.parent is None:

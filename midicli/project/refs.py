@@ -17,7 +17,10 @@ MAX_BASE = 48  # leaves room for a "-N" suffix when names are made unique
 FALLBACK_BASE = "piece"
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
-_ALLOWED = f"use 1–{MAX_NAME} lowercase letters, digits, '-', '_' or '.', starting with a letter or digit (no '/' and no '..')"
+_ALLOWED = (
+    f"use 1–{MAX_NAME} lowercase letters, digits, '-', '_' or '.', starting with a letter or digit "
+    "(no '/' and no '..')"
+)
 
 # Words that say little about the music, left out of names made from descriptions.
 STOP_WORDS = frozenset(

@@ -194,7 +194,8 @@ class Store:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
             raise ProjectError(
-                f"cannot write to {self.path} ({error}): another midicli may be busy with it, try again"
+                f"cannot write to {self.path} ({error}): another midicli may be busy with it, try "
+                "again"
             ) from None
         try:
             yield
@@ -212,7 +213,8 @@ class Store:
         if self._pending():
             with self.transaction():
                 self.db.execute(
-                    "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)"
+                    "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied TEXT "
+                    "NOT NULL)"
                 )
                 for migration in self._pending():  # again: another process may have run some
                     migration(self.db, root)
@@ -248,7 +250,8 @@ class Store:
 
     def latest_number(self, name: str) -> int | None:
         row = self.db.execute(
-            "SELECT MAX(v.number) FROM versions v JOIN pieces p ON p.id = v.piece_id WHERE p.name = ?",
+            "SELECT MAX(v.number) FROM versions v JOIN pieces p ON p.id = v.piece_id WHERE p.name "
+            "= ?",
             (name,),
         ).fetchone()
         latest: int | None = row[0]
@@ -287,9 +290,13 @@ class Store:
     def summaries(self) -> list[PieceSummary]:
         rows = self.db.execute(
             """
-            SELECT p.name, p.created, c.count, v.number, v.operation, v.duration, v.notes, v.instruments
+            SELECT p.name, p.created, c.count, v.number, v.operation, v.duration, v.notes,
+                v.instruments
             FROM pieces p
-            JOIN (SELECT piece_id, COUNT(*) AS count, MAX(number) AS latest FROM versions GROUP BY piece_id) c
+            JOIN (
+                SELECT piece_id, COUNT(*) AS count, MAX(number) AS latest
+                FROM versions GROUP BY piece_id
+            ) c
                 ON c.piece_id = p.id
             JOIN versions v ON v.piece_id = p.id AND v.number = c.latest
             ORDER BY p.id

@@ -48,7 +48,8 @@ def insert_preference(db: sqlite3.Connection, new: NewPreference, created: str) 
     if found is not None:
         return int(found[0])
     cursor = db.execute(
-        "INSERT INTO preferences (chosen_id, rejected_id, chosen_ref, rejected_ref, source, prompt_ids, chosen_ids,"
+        "INSERT INTO preferences (chosen_id, rejected_id, chosen_ref, rejected_ref, source, "
+        "prompt_ids, chosen_ids,"
         " rejected_ids, model, model_hash, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             *pair,
@@ -80,7 +81,8 @@ def set_rating(db: sqlite3.Connection, version_id: int, stars: int, created: str
     """Store the rating and drop the preferences an earlier rating of this version implied."""
     db.execute(
         "INSERT INTO ratings (version_id, stars, created) VALUES (?, ?, ?)"
-        " ON CONFLICT (version_id) DO UPDATE SET stars = excluded.stars, created = excluded.created",
+        " ON CONFLICT (version_id) DO UPDATE SET stars = excluded.stars, created = "
+        "excluded.created",
         (version_id, stars, created),
     )
     db.execute(
@@ -111,7 +113,8 @@ def adapters(
 
 def insert_adapter(db: sqlite3.Connection, record: AdapterRecord) -> None:
     db.execute(
-        "INSERT INTO adapters (name, path, method, base_model, base_hash, preference_ids, params, metrics, created)"
+        "INSERT INTO adapters (name, path, method, base_model, base_hash, preference_ids, params, "
+        "metrics, created)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             record.name,

@@ -46,7 +46,8 @@ def master(
         raise RenderError(f"--gain must be above 0 and at most {MAX_GAIN:g}, got {gain}")
     if not -70 < loudness < 0:
         raise RenderError(
-            f"--loudness is in LUFS between -70 and 0 (e.g. {defaults.TARGET_LUFS:g}), got {loudness}"
+            f"--loudness is in LUFS between -70 and 0 (e.g. {defaults.TARGET_LUFS:g}), got "
+            f"{loudness}"
         )
     audio = synthesize(piece, find_soundfont(soundfont), sample_rate, gain)
     audio = trim_tail(audio, sample_rate, piece.duration)

@@ -24,7 +24,10 @@ from midicli.render.core import RenderError
 GRID = (4, 3)  # quarter-note divisions to snap to: sixteenths and eighth triplets
 MUSESCORE = ("mscore3", "musescore3", "mscore", "musescore", "mscore4portable")
 ENGRAVE_SECONDS = 300
-ENGRAVER_HINT = "install LilyPond (apt-get install lilypond) or MuseScore (apt-get install musescore3), or render --to musicxml"
+ENGRAVER_HINT = (
+    "install LilyPond (apt-get install lilypond) or MuseScore (apt-get install musescore3), or "
+    "render --to musicxml"
+)
 
 
 def score(piece: Piece, title: str | None = None) -> Any:
@@ -51,7 +54,8 @@ def score(piece: Piece, title: str | None = None) -> Any:
         named = instrument.Instrument()
         named.instrumentName = named.partName = part.partName = name
         named.midiProgram = program
-        # a channel per part: left unset, music21 numbers every instrument object it meets and runs out
+        # a channel per part: left unset, music21 numbers every instrument object it meets and
+        # runs out
         named.midiChannel = MELODIC_CHANNELS[len(pitched) % len(MELODIC_CHANNELS)]
         part.insert(0, named)
         pitched.append(part)
@@ -85,7 +89,8 @@ def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> No
 
 
 def render_pdf(piece: Piece, out_path: Path, **options: Any) -> None:
-    """Engrave the MusicXML with MuseScore, else LilyPond (``musicxml2ly``), whichever is installed."""
+    """Engrave the MusicXML with MuseScore, else LilyPond (``musicxml2ly``), whichever is
+    installed."""
     musescore = next((found for name in MUSESCORE if (found := shutil.which(name))), None)
     lilypond, musicxml2ly = shutil.which("lilypond"), shutil.which("musicxml2ly")
     if musescore is None and not (lilypond and musicxml2ly):

@@ -20,7 +20,10 @@ SYSTEM_SOUNDFONTS: tuple[Path, ...] = (
     Path("/opt/homebrew/share/soundfonts/default.sf2"),
 )
 
-INSTALL_HINT = "install one (apt-get install fluid-soundfont-gm), drop an .sf2 file into soundfonts/, or pass --soundfont FILE"
+INSTALL_HINT = (
+    "install one (apt-get install fluid-soundfont-gm), drop an .sf2 file into soundfonts/, or pass "
+    "--soundfont FILE"
+)
 
 
 def soundfont_folders() -> list[Path]:
@@ -35,7 +38,8 @@ def find_soundfont(chosen: str | Path | None = None) -> Path:
         path = Path(chosen).expanduser()
         if not path.is_file():
             raise RenderError(
-                f"no soundfont at {path}: give an existing .sf2 file, or leave it unset to use the system's"
+                f"no soundfont at {path}: give an existing .sf2 file, or leave it unset to use the "
+                "system's"
             )
         return path
     for folder in soundfont_folders():

@@ -123,8 +123,8 @@ class Quit:
     pass
 
 
-Command = (Compose | Continue | Infill | Again | Keep | Prefer | Undo | Redo | Open | ListPieces | History | Show
-           | Render | Play | Edit | Model | Adapter | Help | Quit)  # fmt: skip
+Command = (Compose | Continue | Infill | Again | Keep | Prefer | Undo | Redo | Open | ListPieces
+           | History | Show | Render | Play | Edit | Model | Adapter | Help | Quit)  # fmt: skip
 
 # name -> (usage, what it does); the order is the order of `help`
 USAGE: dict[str, tuple[str, str]] = {
@@ -262,7 +262,8 @@ def parse(line: str) -> Command | None:
         return Prefer(*words)
     if name == "redo" and rest.strip():
         raise StudioSyntaxError(
-            f"redo takes nothing (it undoes an undo); to ask the model again use `again {rest.strip()}`"
+            "redo takes nothing (it undoes an undo); to ask the model again use `again "
+            f"{rest.strip()}`"
         )
     if name == "edit":
         time = _one(name, rest) or "seconds"

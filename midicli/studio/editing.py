@@ -70,7 +70,8 @@ def mark_errors(text: str, error: NotesTextError) -> str:
     for item in error.errors:
         reasons.setdefault(item.number, []).append(item.reason)
     top = [
-        f"{MARK} {len(error.errors)} problem(s), marked with {MARK} lines: fix them and save, or quit without saving to cancel."
+        f"{MARK} {len(error.errors)} problem(s), marked with {MARK} lines: fix them and save, or "
+        "quit without saving to cancel."
     ]
     top += [f"{MARK} error: {reason}" for reason in reasons.get(0, [])]
     lines = []
@@ -140,7 +141,8 @@ def edit_description(text: str = "", editor: Editor = open_editor) -> str | None
     """Words for the model written in the editor (``text`` to start from); None if the
     user quit without saving or left no words. Lines starting with ``#`` are dropped."""
     template = (f"{text}\n\n" if text else "\n") + (
-        "# Describe the music: style, mood, instruments, tempo. Lines starting with # are ignored;\n"
+        "# Describe the music: style, mood, instruments, tempo. Lines starting with # are "
+        "ignored;\n"
         "# quit without saving to cancel.\n"
     )
     saved = editor(template, "description.txt")

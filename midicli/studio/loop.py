@@ -134,7 +134,8 @@ def _run(studio: Studio, console: Console, command: c.Command) -> None:
             words = _words(studio, text, edit)
             if words is None:
                 raise MidicliError(
-                    "say what to compose: compose a calm piano waltz (or compose -e to write it in $EDITOR)"
+                    "say what to compose: compose a calm piano waltz (or compose -e to write it in "
+                    "$EDITOR)"
                 )
             _generated(studio, console, lambda p: studio.compose(words, n, p), n)
         case c.Continue(seconds, text, n, edit):
@@ -218,8 +219,10 @@ def _run(studio: Studio, console: Console, command: c.Command) -> None:
                 None, [Col("command", "keep"), Col("what it does")], c.USAGE.values(), to=console
             )
             console.print(
-                "Times: seconds (12.5), bars (9b) or bar:beat (9:3). Candidates are numbered as shown after "
-                "each generation. `undo`/`redo` move between what you had on screen; nothing is ever deleted."
+                "Times: seconds (12.5), bars (9b) or bar:beat (9:3). Candidates are numbered as "
+                "shown after "
+                "each generation. `undo`/`redo` move between what you had on screen; nothing is "
+                "ever deleted."
             )
 
 

@@ -77,7 +77,8 @@ def notes_to_events(notes: Iterable[Note], start: float = 0.0) -> list[int]:
                 else ""
             )
             raise BadTokensError(
-                f"note {number} starts at {note.onset:.2f} s{where}: AMT arrival times reach only 0–99.99 s; "
+                f"note {number} starts at {note.onset:.2f} s{where}: AMT arrival times reach only "
+                "0–99.99 s; "
                 f"split longer pieces into windows (amt.windows)"
             )
         duration = _ticks(note.duration)
@@ -142,7 +143,8 @@ def to_events(controls: Sequence[int]) -> list[int]:
     for index, token in enumerate(controls):
         if not CONTROL_OFFSET <= token < CONTROL_OFFSET + REST:
             raise BadTokensError(
-                f"token {index} (id {token}): expected a control token ({CONTROL_OFFSET}–{SEPARATOR - 1}), got {kind(token)}"
+                f"token {index} (id {token}): expected a control token "
+                f"({CONTROL_OFFSET}–{SEPARATOR - 1}), got {kind(token)}"
             )
     return [token - CONTROL_OFFSET for token in controls]
 

@@ -124,7 +124,8 @@ class GrammarSpec:
                 why = "an event where only controls may stand"
             if why is not None:
                 raise ValueError(
-                    f"controls must be (ATIME, ADUR, ANOTE) triplets in time order: token {index}: {why}"
+                    f"controls must be (ATIME, ADUR, ANOTE) triplets in time order: token {index}: "
+                    f"{why}"
                 )
 
     def start(self) -> Grammar:
@@ -162,7 +163,8 @@ class Grammar(TokenGrammar):
         if not self._band():
             raise ValueError(
                 f"no instrument can be generated: the piece already has {sorted(self._instruments)}"
-                f" (max {spec.max_instruments}) and the allow-list is {sorted(spec.instruments or ())}"
+                f" (max {spec.max_instruments}) and the allow-list is "
+                f"{sorted(spec.instruments or ())}"
             )
         self._settle()
 
@@ -307,7 +309,8 @@ class Grammar(TokenGrammar):
         return self._band_ranges
 
     def _notes(self) -> tuple[Range, ...]:
-        """The band less what this instant already holds: no note twice, no instrument past its cap."""
+        """The band less what this instant already holds: no note twice, no instrument past its
+        cap."""
         if self._note_ranges is None:
             caps = self.spec.max_onsets_per_instrument
             holes: list[Range] = []

@@ -48,7 +48,8 @@ _POSITIONS = ("time", "duration", "instrument and pitch")
 
 
 def kind(token: int) -> str:
-    """The block an id belongs to: TIME, DUR, NOTE, REST, ATIME, ADUR, ANOTE, a special's name, or "unknown"."""
+    """The block an id belongs to: TIME, DUR, NOTE, REST, ATIME, ADUR, ANOTE, a special's name,
+    or "unknown"."""
     if token == REST:
         return "REST"
     if token in SPECIALS:
@@ -82,7 +83,8 @@ def check_length(tokens: Sequence[int], *, specials: bool = True) -> int:
         raise _fail(
             last,
             tokens[last],
-            f"the last note is cut short: {len(tokens) - start} music tokens is not a multiple of 3",
+            f"the last note is cut short: {len(tokens) - start} music tokens is not a multiple of "
+            "3",
         )
     return start
 
@@ -122,7 +124,8 @@ class Cursor:
             if self.ordered and time < self._times[control]:
                 what = "control" if control else "event"
                 return (
-                    f"{what} time {time / TIME_RESOLUTION:.2f} s comes before the previous {what}'s "
+                    f"{what} time {time / TIME_RESOLUTION:.2f} s comes before the previous "
+                    f"{what}'s "
                     f"{self._times[control] / TIME_RESOLUTION:.2f} s"
                 )
             self.control, self._times[control] = control, time

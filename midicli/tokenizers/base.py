@@ -84,7 +84,7 @@ class Tokenizer(ABC):
     def _decode(self, tokens: list[int]) -> Piece:
         """The piece for tokens that passed ``_validate``."""
 
-    def _validate(self, tokens: list[int]) -> None:
+    def _validate(self, tokens: list[int]) -> None:  # noqa: B027 - a scheme may check nothing
         """Raise BadTokensError if the (non-empty) tokens break the scheme's grammar."""
 
     def grammar(self, spec: Any) -> TokenGrammar | None:

@@ -62,7 +62,8 @@ class BuildSettings:
             0 <= self.validation < 1 and 0 <= self.test < 1 and self.validation + self.test < 1
         ):
             raise TrainingError(
-                "--validation and --test are shares of the pieces: each from 0 to below 1, together below 1"
+                "--validation and --test are shares of the pieces: each from 0 to below 1, "
+                "together below 1"
             )
         return self
 
@@ -106,7 +107,8 @@ def build(
         if not manifest["splits"]["train"]["sequences"]:
             reasons = "; ".join(f"{s['name']}: {s['reason']}" for s in skipped[:3])
             raise TrainingError(
-                f"no piece gave a training sequence ({len(skipped)} skipped{': ' + reasons if reasons else ''})"
+                f"no piece gave a training sequence ({len(skipped)} "
+                f"skipped{': ' + reasons if reasons else ''})"
             )
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         _swap(staging, out)
@@ -264,7 +266,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT:
         raise TrainingError(
-            f"{folder} was built by another midicli version: rebuild it with `midicli dataset build`"
+            f"{folder} was built by another midicli version: rebuild it with `midicli dataset "
+            "build`"
         )
     return manifest
 

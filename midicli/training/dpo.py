@@ -56,7 +56,8 @@ class TuneSettings:
     def checked(self) -> TuneSettings:
         if self.method not in ADAPTER_METHODS:
             raise TuningError(
-                f"the tuning method must be one of {', '.join(ADAPTER_METHODS)}, not {self.method!r}"
+                f"the tuning method must be one of {', '.join(ADAPTER_METHODS)}, not "
+                f"{self.method!r}"
             )
         for name in ("beta", "epochs", "batch_size", "max_length", "lora_rank", "lora_alpha"):
             if not getattr(self, name) > 0:
@@ -144,7 +145,8 @@ def _check_free(project: Project, name: str) -> None:
         raise TuningError(f"'{NO_ADAPTER}' means no adapter: choose another name")
     if any(a.name == name for a in project.adapters()):
         raise TuningError(
-            f"an adapter named '{name}' exists already: choose another name or `midicli adapters rm {name}`"
+            f"an adapter named '{name}' exists already: choose another name or `midicli adapters "
+            f"rm {name}`"
         )
 
 
@@ -172,7 +174,8 @@ def _plan(
     if len(selection.pairs) < MIN_PAIRS:
         left_out = f" ({selection.describe()} left out)" if selection.left_out else ""
         raise TuningError(
-            f"tuning needs at least {MIN_PAIRS} usable preference pairs, this project has {len(selection.pairs)}"
+            f"tuning needs at least {MIN_PAIRS} usable preference pairs, this project has "
+            f"{len(selection.pairs)}"
             f"{left_out}: record more with `midicli pick REF` or `midicli prefer A B`"
         )
     plan = Plan(base, base_hash, wanted, [p.preference_id for p in selection.pairs])

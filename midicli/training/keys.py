@@ -38,7 +38,8 @@ class KeySettings:
         8  # notes of each opening: enough to set a key, few enough that nothing else is learned
     )
     pairs: int = 2  # pairs drawn from each plain training sequence
-    transpose: int = 5  # a pair's two sides: the opening moved by two different shifts of up to this many semitones
+    # a pair's two sides: the opening moved by two different shifts of up to this many semitones
+    transpose: int = 5
     epochs: float = 1.0
     learning_rate: float = (
         1e-3  # lower, or a smaller beta, and mini's samples did not move (MODEL_CARD.md)

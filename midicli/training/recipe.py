@@ -240,7 +240,8 @@ def _known(table: dict[str, Any], keys: set[str], name: str, path: Path) -> None
     if unknown:
         where = f"[{name}]" if name else "the top level"
         raise TrainingError(
-            f"{path.name}: unknown key {', '.join(unknown)} in {where}; known: {', '.join(sorted(keys))}"
+            f"{path.name}: unknown key {', '.join(unknown)} in {where}; known: "
+            f"{', '.join(sorted(keys))}"
         )
 
 

@@ -43,7 +43,8 @@ class TrainEvent:
 
 TrainProgress = Callable[[TrainEvent], None]
 
-# what a Trainer logs: (global step, total steps, epoch, training loss or None, validation loss or None)
+# what a Trainer logs: (global step, total steps, epoch, training loss or None, validation loss
+# or None)
 StepReport = Callable[[int, int, float, float | None, float | None], None]
 
 
@@ -66,7 +67,8 @@ def run_folder(out: Path, resume: bool = False, restart: bool = False) -> Iterat
         shutil.rmtree(run, ignore_errors=True)
     elif run.exists() and not resume:
         raise TrainingError(
-            f"an interrupted run into {out} exists: pass --resume to go on from where it stopped, or --restart"
+            f"an interrupted run into {out} exists: pass --resume to go on from where it stopped, "
+            "or --restart"
         )
     elif resume and not run.exists():
         raise TrainingError(f"there is no interrupted run into {out} to resume")

@@ -34,7 +34,8 @@ class Start:
     def checked(self) -> Start:
         if (self.shape is None) == (self.model is None):
             raise TrainingError(
-                "train a new model (--size or a recipe's [model] shape) or start from one (--from MODEL), not both"
+                "train a new model (--size or a recipe's [model] shape) or start from one (--from "
+                "MODEL), not both"
             )
         if self.method not in METHODS:
             raise TrainingError(
@@ -44,7 +45,8 @@ class Start:
             raise TrainingError("a new model trains all its weights: --lora needs --from MODEL")
         if self.shape is not None and self.shape.hidden % self.shape.heads:
             raise TrainingError(
-                f"hidden size {self.shape.hidden} must be a multiple of the {self.shape.heads} heads"
+                f"hidden size {self.shape.hidden} must be a multiple of the {self.shape.heads} "
+                "heads"
             )
         return self
 
@@ -61,8 +63,10 @@ class TrainSettings:
     warmup: float = 0.05  # share of the steps
     weight_decay: float = 0.01
     max_length: int = 2304  # tokens of caption + music; longer sequences are cut
-    transpose: int = 0  # above 0: each training draw moves the music and its caption's key up to this many semitones
-    openings: int = 0  # above 0: each sequence is drawn this many more times cut to its opening (trainer.opening)
+    # above 0: each training draw moves the music and its caption's key up to this many semitones
+    transpose: int = 0
+    # above 0: each sequence is drawn this many more times cut to its opening (trainer.opening)
+    openings: int = 0
     opening_notes: int = 16  # the notes an opening keeps
     whole: bool = True  # False: only the openings are drawn (a pass that teaches how pieces begin)
     eval_steps: int = 100

@@ -110,7 +110,8 @@ class _LearnedLogits(Trainer):
         learned = targets != IGNORE
         logits = causal.lm_head(hidden[:, :-1][learned]).float()
         loss = torch.nn.functional.cross_entropy(logits, targets[learned], reduction="sum")
-        # over the whole accumulated batch when the Trainer counted it (it then does not divide again), else the mean
+        # over the whole accumulated batch when the Trainer counted it (it then does not divide
+        # again), else the mean
         loss = loss / (
             num_items_in_batch if num_items_in_batch is not None else learned.sum().clamp(min=1)
         )

@@ -109,7 +109,8 @@ def read_captions(path: Path) -> dict[str, str]:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
                 raise TrainingError(
-                    f"{path.name} line {number} is not JSON ({e.msg}): captions files hold one object a line"
+                    f"{path.name} line {number} is not JSON ({e.msg}): captions files hold one "
+                    "object a line"
                 ) from None
             if not isinstance(row, dict):
                 raise TrainingError(f"{path.name} line {number} is not a JSON object")
@@ -120,7 +121,8 @@ def read_captions(path: Path) -> dict[str, str]:
         caption_key = next((k for k in CAPTION_KEYS if row.get(k)), None)
         if file_key is None or caption_key is None:
             raise TrainingError(
-                f"{path.name} entry {number} needs a file ({', '.join(FILE_KEYS)}) and a caption ({', '.join(CAPTION_KEYS)})"
+                f"{path.name} entry {number} needs a file ({', '.join(FILE_KEYS)}) and a caption "
+                f"({', '.join(CAPTION_KEYS)})"
             )
         name = str(row[file_key]).replace("\\", "/")
         table[name] = str(row[caption_key]).strip()

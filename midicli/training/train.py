@@ -65,7 +65,8 @@ def train(
     rows = _sequences(dataset, run, encode)
     if rows["train"] is None or not len(rows["train"]):
         raise TrainingError(
-            f"no training sequence has room for music after its caption within --max-length {settings.max_length}: raise it"
+            "no training sequence has room for music after its caption within --max-length "
+            f"{settings.max_length}: raise it"
         )
     drawn = (
         _drawn(dataset, run, encode, settings)

@@ -34,7 +34,8 @@ def test_caption_describes_a_midi_file(cli) -> None:
 
 
 def test_caption_json_stays_clean_on_a_ci_machine(tmp_path: Path) -> None:
-    # a fresh process: pyfluidsynth (under MusPy) prints where it found its library on import when $CI is set
+    # a fresh process: pyfluidsynth (under MusPy) prints where it found its library on import
+    # when $CI is set
     env = {**os.environ, "CI": "1", "MIDICLI_HOME": str(tmp_path)}
     run = subprocess.run(
         [sys.executable, "-m", "midicli", "caption", str(CHORALE), "--json"],

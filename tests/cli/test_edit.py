@@ -178,7 +178,10 @@ def test_importing_bad_notes_text_names_the_line_and_stores_nothing(
 
 def test_compose_description_written_in_the_editor(cli, editor, tiny_model_dir: Path) -> None:
     editor("""
-path.write_text("A slow, sad cello solo\\nwith a long rubato ending\\n# (this comment is ignored)\\n")
+path.write_text(
+    "A slow, sad cello solo\\nwith a long rubato ending\\n"
+    "# (this comment is ignored)\\n"
+)
 """)
     out = cli.json(
         "compose",

@@ -85,7 +85,8 @@ def lora_adapter(vllm_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture
 def tuned_project(tmp_path: Path, vllm_model_dir: Path, lora_adapter: Path) -> Path:
-    """A project on the wide-heads model holding the "warm" adapter, as `midicli tune` leaves one."""
+    """A project on the wide-heads model holding the "warm" adapter, as `midicli tune` leaves
+    one."""
     with Project.init(tmp_path / "songs", model=str(vllm_model_dir)) as project:
         shutil.copytree(lora_adapter, project.adapters_dir / lora_adapter.name)
         project.register_adapter(
@@ -173,7 +174,8 @@ def wait_for(server: Server) -> Server:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             pytest.fail(
-                f"vllm serve exited ({server.process.returncode}):\n{server.log.read_text()[-3000:]}"
+                "vllm serve exited "
+                f"({server.process.returncode}):\n{server.log.read_text()[-3000:]}"
             )
         try:
             with urllib.request.urlopen(server.url.removesuffix("/v1") + "/health", timeout=2):

@@ -225,7 +225,8 @@ def test_no_engine_can_break_the_musical_rules(engine) -> None:
 def test_the_key_lean_reaches_every_engine_with_the_grammar_processor(engine) -> None:
     if engine.name == "server" and not engine.grammar_on_server:
         pytest.skip(
-            "a stock server only allows ids; the lean needs the processor (it says so when connecting)"
+            "a stock server only allows ids; the lean needs the processor (it says so when "
+            "connecting)"
         )
     only_c = tuple(30.0 if pc == 0 else -30.0 for pc in range(12))
     spec = GrammarSpec(instruments=frozenset({0}), pitch_bias=only_c)

@@ -93,7 +93,8 @@ def test_an_uncached_hub_model_offline_tells_how_to_get_it(tmp_path) -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
     assert done.stdout.strip() == (
-        "cannot download midicli-tests/not-downloaded (no network?): pass --model PATH to a local copy, "
+        "cannot download midicli-tests/not-downloaded (no network?): pass --model PATH to a local "
+        "copy, "
         "or pre-download it with `hf download midicli-tests/not-downloaded`"
     )
 

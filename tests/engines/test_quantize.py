@@ -1,4 +1,4 @@
-"""Weight-only quantization: faithful to bfloat16 on real music, chosen by size on a CPU."""
+"""CPU quantization (int8, int4): faithful to bfloat16 on real music, chosen by size on a CPU."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ CPU = torch.device("cpu")
 
 
 def real_sequences(engine: TransformersEngine, tokens_each: int = 300) -> list[list[int]]:
-    """Three real pieces (AMT tokens of tests/data/amt) after a text prompt, as the model sees them."""
+    """Three real pieces (AMT tokens of tests/data/amt) after a text prompt, as the model sees
+    them."""
     words = engine.tokenizer("A piece for piano ").input_ids + [
         engine.text_vocab_size + AUTOREGRESS
     ]

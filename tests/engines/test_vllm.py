@@ -35,10 +35,10 @@ vllm = pytest.importorskip(
 )
 
 from vllm.v1.sample.logits_processor import BatchUpdate, MoveDirectionality  # noqa: E402
-from vllm.v1.worker.gpu.sample.logits_processor.interface import (
+from vllm.v1.worker.gpu.sample.logits_processor.interface import (  # noqa: E402
     LogitsContext,
     LogitsProcRequestState,
-)  # noqa: E402
+)
 
 from midicli.engines.vllm_processor import GrammarLogitsProcessor  # noqa: E402
 

@@ -38,7 +38,8 @@ def key(note) -> tuple:
 
 
 def unchanged(a, b) -> bool:
-    """Same notes (onset, duration, pitch, instrument) up to the 1 ms a MIDI file round trip may move them."""
+    """Same notes (onset, duration, pitch, instrument) up to the 1 ms a MIDI file round trip may
+    move them."""
     order = lambda n: (n.instrument, n.pitch, n.onset)  # noqa: E731
     a, b = sorted(a, key=order), sorted(b, key=order)
     return len(a) == len(b) and all(
@@ -51,7 +52,8 @@ def unchanged(a, b) -> bool:
 
 def test_the_system_prompt_is_midi_llms() -> None:
     assert system_prompt() == (
-        "You are a world-class composer. Please compose some music according to the following description: "
+        "You are a world-class composer. Please compose some music according to the following "
+        "description: "
     )
 
 

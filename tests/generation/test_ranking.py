@@ -9,7 +9,10 @@ from midicli.music.captions import parse_caption
 from midicli.music.musicality import musicality
 from midicli.music.piece import Note, Piece, TempoChange, TimeSignature
 
-WORDS = "A calm piece featuring piano. Set in the key of D major with a 4/4 time signature, it moves at an Andante tempo."
+WORDS = (
+    "A calm piece featuring piano. Set in the key of D major with a 4/4 time signature, it moves "
+    "at an Andante tempo."
+)
 D_MAJOR = (62, 66, 69, 74, 71, 67, 64, 62)  # D F# A D B G E D
 C_MINOR = (60, 63, 67, 72, 68, 65, 62, 60)
 

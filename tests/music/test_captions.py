@@ -60,9 +60,12 @@ def test_an_empty_piece_is_silent() -> None:
 
 
 MIDICAPS = (
-    "A melodic electronic song with ambient elements, featuring piano, acoustic guitar, alto saxophone, string ensemble, "
-    "and electric bass. Set in G minor with a 4/4 time signature, it moves at a lively Presto tempo. The composition "
-    "evokes a blissful and relaxing mood. The chord progression of Bbmaj7, C, and Dm7 provides harmonic richness."
+    "A melodic electronic song with ambient elements, featuring piano, acoustic guitar, alto "
+    "saxophone, string ensemble, "
+    "and electric bass. Set in G minor with a 4/4 time signature, it moves at a lively Presto "
+    "tempo. The composition "
+    "evokes a blissful and relaxing mood. The chord progression of Bbmaj7, C, and Dm7 provides "
+    "harmonic richness."
 )
 
 
@@ -71,11 +74,13 @@ MIDICAPS = (
     [
         (MIDICAPS, Requested((0, 25, 65, 48, 33), "G", "minor", "Presto", "4/4")),
         (
-            "A slow and relaxing classical piece featuring a church organ and French horn. Written in A minor and 4/4 time.",
+            "A slow and relaxing classical piece featuring a church organ and French horn. Written "
+            "in A minor and 4/4 time.",
             Requested((19, 60), "A", "minor", "slow", "4/4"),
         ),
         (
-            "Upbeat jazz with lively saxophones and drums at a moderate tempo, in E flat major, 3/4.",
+            "Upbeat jazz with lively saxophones and drums at a moderate tempo, in E flat major, "
+            "3/4.",
             Requested((65, 128), "Eb", "major", "moderate", "3/4"),
         ),
         (

@@ -351,7 +351,9 @@ with Project.open(Path(sys.argv[1])) as project:
     parent = project.resolve("calm-waltz-1")
     piece = Piece([Note(0.0, 0.5, 72)])
     project.add_versions([
-        NewVersion(name="calm-waltz-1", piece=piece, operation="continue", parent=parent, tokens=[1, 2]),
+        NewVersion(
+            name="calm-waltz-1", piece=piece, operation="continue", parent=parent, tokens=[1, 2]
+        ),
         NewVersion(name="fresh-1", piece=piece, operation="compose", tokens=[3, 4]),
     ])
 """

@@ -194,7 +194,8 @@ def test_shift_moves_times_of_events_and_controls() -> None:
         (event(0) + [-1, 0, 0], r"^token 3 \(id -1\): out of range"),
         (
             event(0) + [DUR_OFFSET + 5] + event(0)[1:],
-            r"^token 3 \(id 10005\): expected a TIME token \(0–9999\) or an ATIME token \(27513–37512\) at position 0 of a note, got a DUR token",
+            r"^token 3 \(id 10005\): expected a TIME token \(0–9999\) or an ATIME token "
+            r"\(27513–37512\) at position 0 of a note, got a DUR token",
         ),
         (
             event(0) + [5, 11060, 11060],

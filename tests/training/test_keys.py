@@ -78,7 +78,8 @@ def test_a_pair_is_one_opening_in_its_captions_key_and_in_another(
         shifts["chosen"].append(into)
         shifts["rejected"].append(away)
     assert len(keys_taught) >= 6  # every key is taught, not only the ones the pieces are written in
-    # both sides are moved alike: the rejected one is not told apart by being further from where the piece was written
+    # both sides are moved alike: the rejected one is not told apart by being further from where
+    # the piece was written
     mean = {side: sum(map(abs, found)) / len(found) for side, found in shifts.items()}
     assert abs(mean["chosen"] - mean["rejected"]) < 0.5
 

@@ -54,7 +54,8 @@ def test_a_recipe_names_a_folder_relative_to_itself_and_a_named_size(tmp_path: P
     recipe = load_recipe(
         write(
             tmp_path,
-            '[dataset]\nsource = "midi"\naugment = 2\n[model]\nsize = "tiny"\n[train]\nmax_steps = 5\n',
+            '[dataset]\nsource = "midi"\naugment = 2\n[model]\nsize = "tiny"\n[train]\nmax_steps = '
+            "5\n",
         )
     )
     assert recipe.source == str(tmp_path / "midi") and recipe.build.copies == 2

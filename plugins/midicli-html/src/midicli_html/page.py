@@ -52,7 +52,8 @@ def _rows(piece: Piece) -> str:
     for instrument in piece.instruments:
         notes = [n for n in piece.notes if n.instrument == instrument]
         cells = (
-            instrument_name(instrument), len(notes), min(n.pitch for n in notes), max(n.pitch for n in notes),
+            instrument_name(instrument), len(notes),
+            min(n.pitch for n in notes), max(n.pitch for n in notes),
             f"{min(n.onset for n in notes):.1f} s", f"{max(n.end for n in notes):.1f} s",
         )  # fmt: skip
         rows.append(
@@ -71,7 +72,8 @@ def render_page(piece: Piece, out_path: Path, **options: Any) -> None:
         page = PAGE.format(
             title=title,
             summary=html.escape(
-                f"{piece.duration:.1f} s, {len(piece.notes)} notes, {len(piece.instruments)} instruments"
+                f"{piece.duration:.1f} s, {len(piece.notes)} notes, {len(piece.instruments)} "
+                "instruments"
             ),
             audio_type=AUDIO_TYPES[audio_format],
             audio=base64.b64encode(audio.read_bytes()).decode("ascii"),

@@ -155,7 +155,8 @@ def _read(tokens: list[int]) -> Iterator[tuple[int, int, int, int, int]]:
         elif name == "POSITION":
             if bar < 0 or not position < value < bar_steps:
                 raise BadTokensError(
-                    f"token {index}: POSITION {value} must follow a BAR, rise within the bar and stay below {bar_steps}"
+                    f"token {index}: POSITION {value} must follow a BAR, rise within the bar and "
+                    f"stay below {bar_steps}"
                 )
             position = value
             index += 1
