@@ -144,6 +144,8 @@ def test_a_quantized_model_composes_and_the_version_records_its_precision(studio
         assert (
             project.resolve(plain).manifest["precision"] == "float32"
         )  # tiny: auto leaves small models alone
+    assert cli.json("show", ref)["precision"] == "int8 weights, bfloat16"  # what a user sees
+    assert "int8 weights, bfloat16" in cli("show", ref).stdout
 
 
 def test_an_unknown_quantization_is_one_line_and_writes_nothing(studio) -> None:
