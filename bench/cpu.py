@@ -5,7 +5,7 @@ memory bandwidth divided by those bytes. This bench measures the bandwidth itsel
 (a large tensor copy, again right after each run, as the run found the machine), then runs
 side by side, each in a fresh process (so resident memory is its own): plain transformers
 ``generate`` in bfloat16 with a music mask (MIDI-LLM's own script's way, full output head),
-and our engine in bfloat16 and at each weight-only quantization (music-only head). For the
+and our engine in bfloat16 and at each quantization (music-only head). For the
 quantized runs it also reports how faithful they are to the bfloat16 engine: top-1 agreement
 and KL of the next-token distributions over a real piece (tests/data/amt, teacher-forced).
 

@@ -57,7 +57,7 @@ class LoadedModel:
 
     @property
     def precision(self) -> str:
-        """What versions record: the dtype, and the weight-only quantization if any."""
+        """What versions record: the dtype, and the quantization if any."""
         return precision_name(self.dtype, self.quantization)
 
     @property

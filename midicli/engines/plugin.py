@@ -18,7 +18,7 @@ def transformers_engine(
     **_: Any,
 ) -> Any:
     """Hugging Face transformers on cuda, mps or cpu (the default engine); ``adapter``: a tuned
-    adapter's folder; ``quantize``: weight-only none/int8/int4/auto on a CPU."""
+    adapter's folder; ``quantize``: none/int8/int4/auto on a CPU."""
     from midicli.engines.models import load_model
     from midicli.engines.transformers import TransformersEngine
 
