@@ -60,7 +60,9 @@ def bf16_mini() -> TransformersEngine:
     return TransformersEngine(load_model("mini", device="cpu", dtype="bfloat16", quantize="none"))
 
 
-@pytest.mark.parametrize(("quantization", "bound"), [("int8", 0.97), ("int4", 0.9)])
+# measured: int8 97.8 % (97.1 % where fbgemm keeps activations to 7 bits: CPUs without
+# VNNI), int4 93.3 %; 924 positions put about ±1 point on each
+@pytest.mark.parametrize(("quantization", "bound"), [("int8", 0.96), ("int4", 0.9)])
 def test_quantized_mini_picks_the_same_next_token_as_bfloat16_on_real_music(
     bf16_mini, quantization, bound
 ) -> None:
