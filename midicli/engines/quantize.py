@@ -55,13 +55,25 @@ def resolve(quantize: str | None, device: torch.device, weight_bytes: int) -> Qu
     if choice not in CHOICES:
         raise ModelError(f"unknown quantization {quantize!r}: use {', '.join(CHOICES)}")
     if choice == "auto":
-        return "int8" if device.type == "cpu" and weight_bytes >= AUTO_MIN_BYTES else "none"
+        large = device.type == "cpu" and weight_bytes >= AUTO_MIN_BYTES
+        return "int8" if large and int8_kernels_here() else "none"
     if choice != "none" and device.type != "cpu":
         raise ModelError(
             f"--quantize {choice} runs on the CPU only: on {device.type}, use --dtype (or vLLM's "
             "--fp8)"
         )
+    if choice == "int8" and not int8_kernels_here():
+        raise ModelError(
+            "--quantize int8 needs PyTorch's x86 quantized kernels (fbgemm), which this build "
+            "lacks: use --quantize int4 or none"
+        )
     return choice  # type: ignore[return-value]
+
+
+def int8_kernels_here() -> bool:
+    """Whether this PyTorch build has fbgemm's int8 kernels (x86 builds do; ARM builds,
+    such as a Mac's, have other quantized engines, untested with these layers)."""
+    return bool({"x86", "fbgemm"} & set(torch.backends.quantized.supported_engines))
 
 
 @functools.cache

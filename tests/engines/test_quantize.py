@@ -93,6 +93,15 @@ def test_auto_quantizes_only_large_models_on_a_cpu(asked, device, weight_bytes, 
     assert resolve(asked, device, weight_bytes) == chosen
 
 
+def test_without_fbgemm_auto_leaves_the_model_alone_and_int8_is_refused(monkeypatch) -> None:
+    # an ARM build of PyTorch (a Mac's) cannot exist on this x86 machine: pretend to be one
+    monkeypatch.setattr("midicli.engines.quantize.int8_kernels_here", lambda: False)
+    assert resolve("auto", CPU, 2_900_000_000) == "none"
+    assert resolve("int4", CPU, 2_900_000_000) == "int4"
+    with pytest.raises(ModelError, match="fbgemm"):
+        resolve("int8", CPU, 2_900_000_000)
+
+
 @pytest.mark.parametrize(
     ("asked", "words"), [("int3", "unknown quantization"), ("int8@cuda", "CPU only")]
 )
