@@ -210,7 +210,9 @@ class Grammar(TokenGrammar):
         elif self._slot == _TIME and token - TIME_OFFSET >= self._stop:
             self.finished = True
         else:
-            self._take_event(token)
+            slot = self._slot
+            self._cursor.take(token)
+            self._take_event(token, slot)
         self._settle()
 
     @property
@@ -234,11 +236,8 @@ class Grammar(TokenGrammar):
         known = _spans(tuple(t for t in history if t >= CONTROL_OFFSET)) + self._control_spans
         self._control_spans = sorted(known)
 
-    def _take_event(self, token: int, slot: int | None = None) -> None:
-        """Count an event token; ``slot`` given when the cursor already took it."""
-        if slot is None:
-            slot = self._slot
-            self._cursor.take(token)
+    def _take_event(self, token: int, slot: int) -> None:
+        """Count an event token the cursor has taken at ``slot`` of its triplet."""
         if slot == _TIME:
             time = token - TIME_OFFSET
             if time != self._event_time:
