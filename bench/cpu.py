@@ -80,7 +80,8 @@ def peak_resident_gb() -> float:
 
 def run_one(runner: str, model: str, tokens: int, seed: int, reference: Path) -> dict[str, object]:
     """Load, warm up, time ``tokens`` new tokens, and (for the engine) the faithfulness
-    figures; the bfloat16 engine writes the reference log-probabilities to ``reference``."""
+    figures; the bfloat16 engine writes the reference log-probabilities to ``reference``
+    (without a bfloat16 run first, the quantized ones skip the comparison)."""
     from transformers import LogitsProcessorList
 
     from midicli.engines.base import Request, SamplingParams
@@ -141,7 +142,7 @@ def run_one(runner: str, model: str, tokens: int, seed: int, reference: Path) ->
     result["tokens_per_s"] = made / (time.perf_counter() - start)
     result["rss_gb"] = peak_resident_gb()
     result["gb_s"] = bandwidth_gb_s(512)  # right after the run: the machine as the run found it
-    if kind == "engine":
+    if kind == "engine" and (precision == "bf16" or reference.exists()):
         result.update(faithfulness(engine, reference, precision == "bf16"))
     return result
 

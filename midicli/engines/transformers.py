@@ -28,6 +28,8 @@ from midicli.engines.base import (
     check_request,
 )
 from midicli.engines.constraints import apply_to_logits
+from midicli.engines.kv_cache import preallocated_cache
+from midicli.engines.llama_step import LlamaStep
 from midicli.engines.models import LoadedModel
 from midicli.engines.quantize import quantized_linear
 from midicli.errors import GenerationError
@@ -64,6 +66,7 @@ class TransformersEngine:
         self._decoder = self.model.get_decoder()
         self._cache_keyword = cache_keyword(self._decoder)
         self._head = MusicHead(self.model, self.text_vocab_size, self.eos_id, loaded.quantization)
+        self._llama_step = LlamaStep.for_model(self.model, self.device)
         # Without a grammar only music ids may be sampled (as MIDI-LLM's own script does).
         self._music_only = torch.zeros(self._head.width, device=self.device)
         self._music_only[MUSIC_VOCAB_SIZE:] = float("-inf")
@@ -90,7 +93,7 @@ class TransformersEngine:
 
     def close(self) -> None:
         """Free the weights (and GPU memory) now rather than at interpreter exit."""
-        self.model = self._decoder = self._head = None
+        self.model = self._decoder = self._head = self._llama_step = None
         self.loaded.model = None
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
@@ -103,13 +106,11 @@ class TransformersEngine:
         generator: torch.Generator,
         progress: ProgressCallback | None,
     ) -> list[Completion]:
-        from transformers import DynamicCache
-
         n = sampling.n
         rows: list[list[int]] = [[] for _ in range(n)]
         reasons: list[str | None] = [None] * n
         active = list(range(n))  # rows still generating, in the order of the batch
-        cache = DynamicCache(config=self.model.config)
+        cache = preallocated_cache(self.model.config, len(prompt_ids) + sampling.max_new_tokens)
         prefill = torch.tensor([prompt_ids], device=self.device)
         logits = self._step(prefill, cache).repeat(n, 1)
         cache.batch_repeat_interleave(n)
@@ -140,7 +141,11 @@ class TransformersEngine:
 
     def _step(self, inputs: torch.Tensor, cache: Any) -> torch.Tensor:
         """Run ``inputs`` through the transformer blocks (growing ``cache``) and return
-        the music head's float logits at the last position, one row per batch row."""
+        the music head's float logits at the last position, one row per batch row: one
+        new token a row through :class:`LlamaStep` where it applies, else (and for the
+        prompt) through transformers' forward."""
+        if inputs.shape[1] == 1 and self._llama_step is not None:
+            return self._head(self._llama_step(inputs, cache))
         out = self._decoder(input_ids=inputs, use_cache=True, **{self._cache_keyword: cache})
         return self._head(out.last_hidden_state[:, -1, :])
 
@@ -233,10 +238,11 @@ def _sample_top_p(
     """Nucleus sampling per row: draw among the smallest set of most likely ids whose
     probability reaches ``top_p`` (always at least the most likely one).
 
-    Sorting the whole vocabulary costs ~5 ms per row on a CPU, so the nucleus is first
-    looked for among the ``_NUCLEUS_GUESS`` most likely ids (where a trained model
-    usually puts it), with the full sort as fallback; both give the same set. The draw
-    inverts the cumulative sum already at hand (``torch.multinomial`` is slower here).
+    Sorting the whole vocabulary costs ~3 ms a row on a CPU (5 % of a 1b model's step),
+    so the nucleus is first looked for among the ``_NUCLEUS_GUESS`` most likely ids (where
+    a trained model usually puts it); where it is wider (an untrained model, a high
+    temperature) :func:`_nucleus` finds it without sorting. The draw inverts a
+    cumulative sum (``torch.multinomial`` is slower here).
     """
     probs = torch.softmax(logits / temperature, dim=-1)
     if top_p >= 1.0:
@@ -244,11 +250,35 @@ def _sample_top_p(
         return _draw(cdf, cdf[:, -1:], generator).squeeze(1)
     ranked, order = probs.topk(min(_NUCLEUS_GUESS, probs.shape[-1]), dim=-1)
     cdf = ranked.cumsum(dim=-1)
-    if not bool((cdf[:, -1] >= top_p).all()):
-        ranked, order = torch.sort(probs, dim=-1, descending=True)
-        cdf = ranked.cumsum(dim=-1)
-    kept = (cdf - ranked < top_p).sum(dim=-1, keepdim=True)
-    return order.gather(-1, _draw(cdf, cdf.gather(-1, kept - 1), generator)).squeeze(1)
+    if bool((cdf[:, -1] >= top_p).all()):
+        kept = (cdf - ranked < top_p).sum(dim=-1, keepdim=True)
+        return order.gather(-1, _draw(cdf, cdf.gather(-1, kept - 1), generator)).squeeze(1)
+    cdf = (probs * _nucleus(probs, top_p)).cumsum(dim=-1)  # in id order: the same distribution
+    return _draw(cdf, cdf[:, -1:], generator).squeeze(1)
+
+
+def _nucleus(probs: torch.Tensor, top_p: float, bins: int = 1024) -> torch.Tensor:
+    """Per row, which ids are in the nucleus (the most likely ids until their probability
+    reaches ``top_p``), found without sorting the vocabulary: ids are binned by
+    log-probability, the bins' masses summed from the most likely down, and only the ids
+    in the bin where the sum crosses ``top_p`` are sorted."""
+    logp = probs.log()
+    top = logp.amax(dim=-1, keepdim=True)
+    bottom = torch.where(probs > 0, logp, top).amin(dim=-1, keepdim=True)
+    width = ((top - bottom) / bins).clamp(min=1e-12)
+    index = ((top - logp) / width).nan_to_num(posinf=bins).clamp(0, bins - 1).long()
+    mass = torch.zeros(probs.shape[0], bins, dtype=probs.dtype, device=probs.device)
+    cum = mass.scatter_add_(1, index, probs).cumsum(dim=-1)
+    crossing = (cum < top_p).sum(dim=-1, keepdim=True).clamp(max=bins - 1)
+    above = torch.where(crossing > 0, cum.gather(-1, (crossing - 1).clamp(min=0)), 0.0)
+    keep = (index < crossing) & (probs > 0)
+    edge = torch.where(index == crossing, probs, 0.0)
+    width_of_edge = int((edge > 0).sum(dim=-1).max())
+    if width_of_edge:
+        ranked, order = edge.topk(width_of_edge, dim=-1)
+        taken = (above + ranked.cumsum(dim=-1) - ranked < top_p) & (ranked > 0)
+        keep.scatter_(1, order, taken | keep.gather(1, order))
+    return keep
 
 
 def _draw(cdf: torch.Tensor, mass: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
