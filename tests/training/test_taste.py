@@ -62,7 +62,9 @@ def test_tuning_on_preferences_moves_the_music_the_preferred_way(
         )
         before, after = record.metrics["before"], record.metrics["after"]
         assert record.metrics["held_out_pairs"] == 16 and record.metrics["train_pairs"] == 24
-        assert after["accuracy"] > before["accuracy"] and after["margin"] > before["margin"]
+        # held-out: the mean margin grows (-0.02 -> 0.20 here); accuracy over 16 pairs moves
+        # in steps of 1/16 and swings by a pair with the draws, so the margin is what is asserted
+        assert after["margin"] > before["margin"] + 0.1
 
         tuned = open_engine(
             "transformers", model, device="cpu", adapter=str(project.root / record.path)
@@ -73,4 +75,4 @@ def test_tuning_on_preferences_moves_the_music_the_preferred_way(
         assert tuned_pitch > base_pitch + 10, (
             base_pitch,
             tuned_pitch,
-        )  # about 63 → 84 here; such a mean varies by ~1.3
+        )  # about 56 → 86 here; such a mean varies by ~1.3
