@@ -46,8 +46,8 @@ bound by per-layer overhead, not bytes read: ``auto`` leaves it unquantized (the
 def resolve(quantize: str | None, device: torch.device, weight_bytes: int) -> Quantization:
     """The quantization to use. ``auto`` (and None): int8 on a CPU for a model large
     enough to be bound by memory bandwidth, else none; GPUs keep their dtype (and
-    vLLM's fp8). int8 is both the fastest on the 1b shape (17.0 tokens/s on 2 cores
-    against int4's 14.3 and bfloat16's 7.7, BENCHMARKS.md) and faithful: on 924
+    vLLM's fp8). int8 is both the fastest on the 1b shape (18.2 tokens/s on 2 cores
+    against int4's 14.7 and bfloat16's 8.0, BENCHMARKS.md) and faithful: on 924
     positions of three real pieces, int8 mini picks bfloat16 mini's most likely next
     token on 98 % of them (bfloat16 itself agrees with float32 on 98 %), int4 on 93 %
     with ~10x the KL (tests/engines/test_quantize.py)."""
@@ -255,7 +255,7 @@ def quantize_layers(model: Any, quantization: Quantization) -> int:
 STEP_OVERHEAD_S = 0.004
 """Per-token cost that is not reading weights (Python, sampling, small kernels): the
 tiny scaffold's step on a 2-core CPU (bench/cpu.py)."""
-ROOFLINE_SHARE = {"none": 0.63, "int8": 0.65, "int4": 0.35}
+ROOFLINE_SHARE = {"none": 0.63, "int8": 0.71, "int4": 0.37}
 """Share of the memory roofline the engine reaches on the 1b shape, 2 threads
 (bench/cpu.py): int8's integer kernel streams weights nearly as fast as memory gives
 them; the int4 kernel is bound by unpacking them."""
